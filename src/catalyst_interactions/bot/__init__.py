@@ -1,0 +1,13 @@
+"""The Catalyst command set: one module per feature, each with ``register(registry)``."""
+
+from __future__ import annotations
+
+from ..framework.registry import Registry
+from . import help as help_feature
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    for feature in (help_feature,):
+        feature.register(registry)
+    return registry

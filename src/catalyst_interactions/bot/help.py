@@ -1,0 +1,72 @@
+"""/help, generated from the registry: what every command does and which options it takes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from ..discord.enums import CommandType, OptionType
+from ..discord.messages import Choice, Embed, EmbedField, Message, truncate
+from ..framework.context import AutocompleteContext, CommandContext
+from ..framework.errors import UserFacingError
+from ..framework.options import Param
+from ..framework.registry import CommandSpec, Registry
+
+BRAND_COLOR = 0x5865F2
+_TYPE_NAMES = {
+    OptionType.STRING: "text", OptionType.INTEGER: "whole number", OptionType.NUMBER: "number",
+    OptionType.BOOLEAN: "true/false", OptionType.USER: "user", OptionType.CHANNEL: "channel",
+    OptionType.ROLE: "role", OptionType.MENTIONABLE: "mention", OptionType.ATTACHMENT: "file",
+}
+
+
+def describe_options(spec: CommandSpec) -> str:
+    if not spec.options:
+        return "no options"
+    parts = []
+    for opt in spec.options:
+        kind = "/".join(n for n, _ in opt.choices) if opt.choices else _TYPE_NAMES[opt.type]
+        shown = f"`{opt.name}`" if opt.required else f"`[{opt.name}]`"
+        parts.append(f"{shown} ({kind})")
+    return ", ".join(parts)
+
+
+def help_message(registry: Registry, *, is_admin: bool, only: str | None = None) -> Message:
+    """One field per slash command (subcommands included); admin commands only for admins."""
+    fields: list[EmbedField] = []
+    for spec in registry.commands():
+        if spec.kind is not CommandType.CHAT_INPUT:
+            continue
+        name = " ".join(spec.path)
+        if only is not None and spec.path[0] != only:
+            continue
+        if spec.path[0] == "admin" and not is_admin:
+            continue
+        value = truncate(f"{spec.description}\nOptions: {describe_options(spec)}", 1024)
+        fields.append(EmbedField(name=f"/{name}", value=value))
+    if not fields:
+        raise UserFacingError(f"There is no command called `/{only}`.")
+    if len(fields) > 25:  # Discord's per-embed cap; the rest go to a second embed
+        embeds = [Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields[:25]),
+                  Embed(color=BRAND_COLOR, fields=fields[25:50])]
+    else:
+        embeds = [Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields,
+                        footer="[option] is optional. Answers marked ephemeral are only "
+                               "visible to you.")]
+    return Message(embeds=embeds, ephemeral=True)
+
+
+def register(registry: Registry) -> None:
+    @registry.command("help", "List the bot's commands and their options", ephemeral=True)
+    async def help_command(
+        ctx: CommandContext,
+        command: Annotated[str | None, Param("Show only this command", autocomplete=True)] = None,
+    ) -> Message:
+        return help_message(registry, is_admin=ctx.is_admin, only=command)
+
+    @registry.autocomplete("help", "command")
+    async def help_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        names = sorted({s.path[0] for s in registry.commands()
+                        if s.kind is CommandType.CHAT_INPUT})
+        if not ctx.is_admin:
+            names = [n for n in names if n != "admin"]
+        return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:25]

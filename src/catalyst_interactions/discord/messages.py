@@ -1,0 +1,617 @@
+"""Immutable reply builders that refuse, when built, anything Discord would reject.
+
+Every builder checks Discord's documented limits in ``__post_init__`` and raises
+:class:`LimitError` naming the field and the limit, so a bad reply fails where it is made
+(in a handler, under test) and never as a 400 from Discord minutes later in a worker.
+``to_dict()`` produces the JSON Discord expects; :mod:`.validation` checks the same rules on
+raw JSON, and tests hold the two in agreement.
+
+Text limits are counted after trimming leading and trailing whitespace, as Discord does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from .enums import ButtonStyle, ComponentType, TextInputStyle
+from .validation import (
+    ACTION_ROWS_MAX,
+    ATTACHMENT_DESCRIPTION_MAX,
+    ATTACHMENT_FILENAME_MAX,
+    ATTACHMENTS_MAX,
+    BUTTON_LABEL_MAX,
+    BUTTON_URL_MAX,
+    CHOICE_NAME_MAX,
+    CHOICE_STRING_VALUE_MAX,
+    CHOICES_MAX,
+    COLOR_MAX,
+    CONTENT_MAX,
+    CUSTOM_ID_MAX,
+    EMBED_AUTHOR_MAX,
+    EMBED_DESCRIPTION_MAX,
+    EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX,
+    EMBED_FIELDS_MAX,
+    EMBED_FOOTER_MAX,
+    EMBED_TITLE_MAX,
+    EMBED_TOTAL_MAX,
+    EMBED_URL_MAX,
+    EMBEDS_MAX,
+    EMOJI_NAME_MAX,
+    EPHEMERAL,
+    LABEL_MAX,
+    MODAL_COMPONENTS_MAX,
+    MODAL_TITLE_MAX,
+    ROW_BUTTONS_MAX,
+    SAFE_INTEGER_MAX,
+    SELECT_OPTION_TEXT_MAX,
+    SELECT_OPTIONS_MAX,
+    SELECT_PLACEHOLDER_MAX,
+    SELECT_VALUES_MAX,
+    SUPPRESS_EMBEDS,
+    TEXT_INPUT_LENGTH_MAX,
+    TEXT_INPUT_PLACEHOLDER_MAX,
+    allowed_mentions_problems,
+    count_problem,
+    length_problem,
+    range_problem,
+)
+
+__all__ = [
+    "ActionRow",
+    "Button",
+    "Choice",
+    "Embed",
+    "EmbedField",
+    "File",
+    "LimitError",
+    "Message",
+    "Modal",
+    "SelectOption",
+    "StringSelect",
+    "TextInput",
+    "autocomplete_choices",
+    "truncate",
+]
+
+
+class LimitError(ValueError):
+    """A reply breaks one of Discord's documented limits or rules; the message says which."""
+
+
+def _check(problem: str | None) -> None:
+    if problem is not None:
+        raise LimitError(problem)
+
+
+def _text(path: str, value: str | None, max_len: int, *, min_len: int = 0) -> int:
+    """Check an optional text field; return its trimmed length (0 when None)."""
+    if value is None:
+        return 0
+    _check(length_problem(path, value, max_len, min_len=min_len))
+    return len(value.strip())
+
+
+def _custom_id(path: str, value: str) -> None:
+    _check(length_problem(path, value, CUSTOM_ID_MAX, min_len=1, trim=False))
+
+
+def _unique(path: str, ids: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for custom_id in ids:
+        if custom_id in seen:
+            raise LimitError(f"{path}: custom_id {custom_id!r} is used twice; it must be unique")
+        seen.add(custom_id)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, ending with "…" when it was cut."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+_CUSTOM_EMOJI = re.compile(r"<(a?):([A-Za-z0-9_]{2,32}):([0-9]{1,20})>")
+
+
+def _emoji_dict(path: str, emoji: str) -> dict[str, Any]:
+    """``"🔥"`` -> ``{"name": "🔥"}``; ``"<:up:123>"``/``"<a:up:123>"`` -> a custom emoji."""
+    found = _CUSTOM_EMOJI.fullmatch(emoji)
+    if found is not None:
+        out: dict[str, Any] = {"name": found[2], "id": found[3]}
+        if found[1]:
+            out["animated"] = True
+        return out
+    _check(length_problem(path, emoji, EMOJI_NAME_MAX, min_len=1, trim=False))
+    return {"name": emoji}
+
+
+# --- embeds --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedField:
+    name: str
+    value: str
+    inline: bool = False
+
+    def __post_init__(self) -> None:
+        _text("embed.field.name", self.name, EMBED_FIELD_NAME_MAX, min_len=1)
+        _text("embed.field.value", self.value, EMBED_FIELD_VALUE_MAX, min_len=1)
+
+    def text_length(self) -> int:
+        return len(self.name.strip()) + len(self.value.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "value": self.value}
+        if self.inline:
+            out["inline"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """A rich embed. ``timestamp`` must be timezone-aware; URLs may be ``attachment://name``."""
+
+    title: str | None = None
+    description: str | None = None
+    url: str | None = None
+    color: int | None = None
+    fields: Sequence[EmbedField] = ()
+    footer: str | None = None
+    author: str | None = None
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+    timestamp: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", tuple(self.fields))
+        _text("embed.title", self.title, EMBED_TITLE_MAX)
+        _text("embed.description", self.description, EMBED_DESCRIPTION_MAX)
+        _text("embed.footer", self.footer, EMBED_FOOTER_MAX)
+        _text("embed.author", self.author, EMBED_AUTHOR_MAX)
+        _check(count_problem("embed.fields", len(self.fields), EMBED_FIELDS_MAX, noun="fields"))
+        for name in ("url", "image_url", "thumbnail_url"):
+            value = getattr(self, name)
+            if value is not None:
+                _check(length_problem(f"embed.{name}", value, EMBED_URL_MAX, min_len=1, trim=False))
+        if self.color is not None:
+            _check(range_problem("embed.color", self.color, 0, COLOR_MAX))
+        if self.timestamp is not None and self.timestamp.utcoffset() is None:
+            raise LimitError("embed.timestamp must be timezone-aware (e.g. datetime.now(UTC))")
+        total = self.text_length()
+        if total > EMBED_TOTAL_MAX:
+            raise LimitError(
+                f"embed text is {total} characters; Discord allows at most {EMBED_TOTAL_MAX}"
+            )
+
+    def text_length(self) -> int:
+        """Characters counted toward the 6000 total: title, description, fields, footer, author."""
+        total = sum(f.text_length() for f in self.fields)
+        for text in (self.title, self.description, self.footer, self.author):
+            if text is not None:
+                total += len(text.strip())
+        return total
+
+    def with_fields(self, *fields: EmbedField) -> Embed:
+        """A copy with ``fields`` appended (checked like any new embed)."""
+        return replace(self, fields=(*self.fields, *fields))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.title is not None:
+            out["title"] = self.title
+        if self.description is not None:
+            out["description"] = self.description
+        if self.url is not None:
+            out["url"] = self.url
+        if self.color is not None:
+            out["color"] = self.color
+        if self.fields:
+            out["fields"] = [f.to_dict() for f in self.fields]
+        if self.footer is not None:
+            out["footer"] = {"text": self.footer}
+        if self.author is not None:
+            out["author"] = {"name": self.author}
+        if self.image_url is not None:
+            out["image"] = {"url": self.image_url}
+        if self.thumbnail_url is not None:
+            out["thumbnail"] = {"url": self.thumbnail_url}
+        if self.timestamp is not None:
+            out["timestamp"] = self.timestamp.isoformat()
+        return out
+
+
+# --- message components ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: ``custom_id`` for styles 1–4, ``url`` for LINK; a label or an emoji.
+
+    ``emoji`` is a unicode emoji or a custom one written ``<:name:id>`` / ``<a:name:id>``.
+    """
+
+    label: str | None = None
+    custom_id: str | None = None
+    style: ButtonStyle = ButtonStyle.SECONDARY
+    emoji: str | None = None
+    url: str | None = None
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "style", ButtonStyle(self.style))
+        except ValueError:
+            raise LimitError(f"button.style {self.style!r} is not a button style") from None
+        _text("button.label", self.label, BUTTON_LABEL_MAX)
+        if not (self.label and self.label.strip()) and self.emoji is None:
+            raise LimitError("button needs a label or an emoji")
+        if self.emoji is not None:
+            _emoji_dict("button.emoji", self.emoji)
+        if self.style is ButtonStyle.LINK:
+            if self.url is None:
+                raise LimitError("button.url is required for a LINK button")
+            _check(length_problem("button.url", self.url, BUTTON_URL_MAX, min_len=1, trim=False))
+            if self.custom_id is not None:
+                raise LimitError("button.custom_id is not allowed on a LINK button")
+        else:
+            if self.custom_id is None:
+                raise LimitError(f"button.custom_id is required for a {self.style.name} button")
+            _custom_id("button.custom_id", self.custom_id)
+            if self.url is not None:
+                raise LimitError("button.url is only allowed on a LINK button")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": int(ComponentType.BUTTON), "style": int(self.style)}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.emoji is not None:
+            out["emoji"] = _emoji_dict("button.emoji", self.emoji)
+        if self.custom_id is not None:
+            out["custom_id"] = self.custom_id
+        if self.url is not None:
+            out["url"] = self.url
+        if self.disabled:
+            out["disabled"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SelectOption:
+    label: str
+    value: str
+    description: str | None = None
+    default: bool = False
+    emoji: str | None = None
+
+    def __post_init__(self) -> None:
+        _text("select.option.label", self.label, SELECT_OPTION_TEXT_MAX, min_len=1)
+        _text("select.option.value", self.value, SELECT_OPTION_TEXT_MAX, min_len=1)
+        _text("select.option.description", self.description, SELECT_OPTION_TEXT_MAX)
+        if self.emoji is not None:
+            _emoji_dict("select.option.emoji", self.emoji)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"label": self.label, "value": self.value}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.emoji is not None:
+            out["emoji"] = _emoji_dict("select.option.emoji", self.emoji)
+        if self.default:
+            out["default"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StringSelect:
+    """A string select. Refuses option values used twice and a ``max_values`` the options
+    cannot satisfy (stricter than Discord's documentation, never looser)."""
+
+    custom_id: str
+    options: Sequence[SelectOption]
+    placeholder: str | None = None
+    min_values: int = 1
+    max_values: int = 1
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", tuple(self.options))
+        _custom_id("select.custom_id", self.custom_id)
+        _check(
+            count_problem(
+                "select.options", len(self.options), SELECT_OPTIONS_MAX, min_n=1, noun="options"
+            )
+        )
+        _text("select.placeholder", self.placeholder, SELECT_PLACEHOLDER_MAX)
+        _check(range_problem("select.min_values", self.min_values, 0, SELECT_VALUES_MAX))
+        _check(range_problem("select.max_values", self.max_values, 1, SELECT_VALUES_MAX))
+        if self.min_values > self.max_values:
+            raise LimitError(
+                f"select.min_values ({self.min_values}) is greater than "
+                f"max_values ({self.max_values})"
+            )
+        if self.max_values > len(self.options):
+            raise LimitError(
+                f"select.max_values ({self.max_values}) exceeds its {len(self.options)} option(s)"
+            )
+        values = [o.value for o in self.options]
+        if len(set(values)) != len(values):
+            raise LimitError("select.options: each option value must be unique")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": int(ComponentType.STRING_SELECT),
+            "custom_id": self.custom_id,
+            "options": [o.to_dict() for o in self.options],
+            "min_values": self.min_values,
+            "max_values": self.max_values,
+        }
+        if self.placeholder is not None:
+            out["placeholder"] = self.placeholder
+        if self.disabled:
+            out["disabled"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRow:
+    """Up to five buttons, or exactly one select."""
+
+    components: Sequence[Button | StringSelect]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "components", tuple(self.components))
+        n = len(self.components)
+        if any(isinstance(c, StringSelect) for c in self.components):
+            if n != 1:
+                raise LimitError(
+                    f"action_row holds a select and {n - 1} other component(s); "
+                    "a select must be alone"
+                )
+        else:
+            _check(count_problem("action_row", n, ROW_BUTTONS_MAX, min_n=1, noun="buttons"))
+        _unique("action_row", self.custom_ids())
+
+    def custom_ids(self) -> list[str]:
+        return [c.custom_id for c in self.components if c.custom_id is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": int(ComponentType.ACTION_ROW),
+            "components": [c.to_dict() for c in self.components],
+        }
+
+
+# --- modals ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextInput:
+    custom_id: str
+    label: str
+    style: TextInputStyle = TextInputStyle.SHORT
+    min_length: int | None = None
+    max_length: int | None = None
+    required: bool = True
+    value: str | None = None
+    placeholder: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "style", TextInputStyle(self.style))
+        except ValueError:
+            raise LimitError(f"text_input.style {self.style!r} is not a text input style") from None
+        _custom_id("text_input.custom_id", self.custom_id)
+        _text("text_input.label", self.label, LABEL_MAX, min_len=1)
+        if self.min_length is not None:
+            _check(
+                range_problem("text_input.min_length", self.min_length, 0, TEXT_INPUT_LENGTH_MAX)
+            )
+        if self.max_length is not None:
+            _check(
+                range_problem("text_input.max_length", self.max_length, 1, TEXT_INPUT_LENGTH_MAX)
+            )
+        lo, hi = self.min_length, self.max_length
+        if lo is not None and hi is not None and lo > hi:
+            raise LimitError(f"text_input.min_length ({lo}) is greater than max_length ({hi})")
+        _text("text_input.value", self.value, hi if hi is not None else TEXT_INPUT_LENGTH_MAX)
+        _text("text_input.placeholder", self.placeholder, TEXT_INPUT_PLACEHOLDER_MAX)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The text input as placed inside a Label: no ``label`` of its own."""
+        out: dict[str, Any] = {
+            "type": int(ComponentType.TEXT_INPUT),
+            "custom_id": self.custom_id,
+            "style": int(self.style),
+            "required": self.required,
+        }
+        if self.min_length is not None:
+            out["min_length"] = self.min_length
+        if self.max_length is not None:
+            out["max_length"] = self.max_length
+        if self.value is not None:
+            out["value"] = self.value
+        if self.placeholder is not None:
+            out["placeholder"] = self.placeholder
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Modal:
+    """A modal of 1–5 text inputs, each sent inside a Label component (type 18)."""
+
+    custom_id: str
+    title: str
+    inputs: Sequence[TextInput]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        _custom_id("modal.custom_id", self.custom_id)
+        _text("modal.title", self.title, MODAL_TITLE_MAX, min_len=1)
+        _check(
+            count_problem(
+                "modal.inputs", len(self.inputs), MODAL_COMPONENTS_MAX, min_n=1, noun="inputs"
+            )
+        )
+        _unique("modal", [i.custom_id for i in self.inputs])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``data`` of a type-9 (MODAL) callback."""
+        return {
+            "custom_id": self.custom_id,
+            "title": self.title,
+            "components": [
+                {"type": int(ComponentType.LABEL), "label": i.label, "component": i.to_dict()}
+                for i in self.inputs
+            ],
+        }
+
+
+# --- autocomplete ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    name: str
+    value: str | int | float
+
+    def __post_init__(self) -> None:
+        _text("choice.name", self.name, CHOICE_NAME_MAX, min_len=1)
+        value = self.value
+        if isinstance(value, str):
+            _text("choice.value", value, CHOICE_STRING_VALUE_MAX)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise LimitError(
+                f"choice.value must be a string or a number, not {type(value).__name__}"
+            )
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise LimitError("choice.value must be a finite number")
+        elif abs(value) > SAFE_INTEGER_MAX:
+            raise LimitError(f"choice.value {value} is outside ±(2^53-1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value}
+
+
+def autocomplete_choices(choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    """The ``choices`` of an autocomplete result (callback type 8); at most 25."""
+    _check(count_problem("autocomplete.choices", len(choices), CHOICES_MAX, noun="choices"))
+    return [c.to_dict() for c in choices]
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """An attachment uploaded as ``files[n]``; embeds refer to it as ``attachment://filename``."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(
+            length_problem(
+                "file.filename", self.filename, ATTACHMENT_FILENAME_MAX, min_len=1, trim=False
+            )
+        )
+        _text("file.description", self.description, ATTACHMENT_DESCRIPTION_MAX)
+
+
+_NO_MENTIONS: Mapping[str, Any] = MappingProxyType({"parse": []})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message reply: a callback's ``data``, a followup, or the new state of an edited message.
+
+    ``allowed_mentions`` defaults to ``{"parse": []}``: a bot that echoes user text must never
+    ping @everyone, so mentions are opt-in. An entirely empty message is refused (Discord 50006).
+    """
+
+    content: str | None = None
+    embeds: Sequence[Embed] = ()
+    components: Sequence[ActionRow] = ()
+    files: Sequence[File] = ()
+    ephemeral: bool = False
+    allowed_mentions: Mapping[str, Any] | None = field(default=None, hash=False)
+    suppress_embeds: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "embeds", tuple(self.embeds))
+        object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "files", tuple(self.files))
+        if self.allowed_mentions is not None:
+            frozen = MappingProxyType(copy.deepcopy(dict(self.allowed_mentions)))
+            object.__setattr__(self, "allowed_mentions", frozen)
+            problems = allowed_mentions_problems(dict(frozen), "message.allowed_mentions")
+            if problems:
+                raise LimitError(problems[0])
+        content_len = _text("message.content", self.content, CONTENT_MAX)
+        _check(count_problem("message.embeds", len(self.embeds), EMBEDS_MAX, noun="embeds"))
+        total = sum(e.text_length() for e in self.embeds)
+        if total > EMBED_TOTAL_MAX:
+            raise LimitError(
+                f"message.embeds total {total} characters; Discord allows at most "
+                f"{EMBED_TOTAL_MAX} across all embeds of a message"
+            )
+        _check(
+            count_problem(
+                "message.components", len(self.components), ACTION_ROWS_MAX, noun="action rows"
+            )
+        )
+        _unique("message.components", [cid for row in self.components for cid in row.custom_ids()])
+        _check(count_problem("message.files", len(self.files), ATTACHMENTS_MAX, noun="files"))
+        names = [f.filename for f in self.files]
+        if len(set(names)) != len(names):
+            raise LimitError(
+                "message.files: filenames must be unique (attachment:// refers by name)"
+            )
+        if not (content_len or self.embeds or self.components or self.files):
+            raise LimitError(
+                "message is empty: it needs content, embeds, components or files (Discord 50006)"
+            )
+
+    def to_dict(self, *, edit: bool = False) -> dict[str, Any]:
+        """The JSON body; pair it with :attr:`files` as ``files[i]`` parts when there are any.
+
+        ``edit=True`` makes the body replace the whole message (PATCH @original, UPDATE_MESSAGE):
+        empty ``embeds``/``components``/``attachments`` are sent as ``[]`` so leftovers from
+        the previous state disappear, and EPHEMERAL is dropped (an edit cannot set it).
+        """
+        out: dict[str, Any] = {}
+        if self.content is not None:
+            out["content"] = self.content
+        elif edit:
+            out["content"] = ""
+        if self.embeds or edit:
+            out["embeds"] = [e.to_dict() for e in self.embeds]
+        if self.components or edit:
+            out["components"] = [row.to_dict() for row in self.components]
+        if self.files or edit:
+            attachments: list[dict[str, Any]] = []
+            for i, f in enumerate(self.files):
+                item: dict[str, Any] = {"id": i, "filename": f.filename}
+                if f.description is not None:
+                    item["description"] = f.description
+                attachments.append(item)
+            out["attachments"] = attachments
+        mentions = self.allowed_mentions if self.allowed_mentions is not None else _NO_MENTIONS
+        out["allowed_mentions"] = copy.deepcopy(dict(mentions))
+        flags = (EPHEMERAL if self.ephemeral and not edit else 0) | (
+            SUPPRESS_EMBEDS if self.suppress_embeds else 0
+        )
+        if flags:
+            out["flags"] = flags
+        return out

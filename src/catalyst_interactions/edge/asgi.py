@@ -1,0 +1,204 @@
+"""The ASGI adapter: a thin layer that reads headers and body and calls the endpoint core.
+
+No web framework: on the hot path every microsecond counts against the bare-ASGI ceiling
+(DESIGN.md budgets), and the surface is five routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from typing import Any
+
+from .endpoint import JSON, EndpointResult, InteractionEndpoint, error_result, health_body
+from .metrics import Metrics
+
+log = logging.getLogger("catalyst_interactions.edge")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises when the dependency it checks is unreachable."""
+Hook = Callable[[], Awaitable[None]]
+Route = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_SIG = b"x-signature-ed25519"
+_TS = b"x-signature-timestamp"
+_CL = b"content-length"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class EdgeApp:
+    def __init__(
+        self,
+        endpoint: InteractionEndpoint,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        readiness: Mapping[str, ReadinessCheck] | None = None,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+        info: Mapping[str, str] | None = None,
+        extra_routes: Mapping[tuple[str, str], Route] | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._metrics = metrics
+        self._max_body = max_body_bytes
+        self._readiness = dict(readiness or {})
+        self._on_startup = list(on_startup)
+        self._on_shutdown = list(on_shutdown)
+        self._info = dict(info or {})
+        self._routes: dict[tuple[str, str], Route] = {
+            ("GET", "/health"): self._health,
+            ("GET", "/ready"): self._ready,
+            ("GET", "/metrics"): self._metrics_route,
+            ("GET", "/"): self._index,
+            **(extra_routes or {}),
+        }
+        self._paths = {path for _, path in self._routes} | {"/interactions"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # -- HTTP -----------------------------------------------------------------------------
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path == "/interactions":
+            if method != "POST":
+                await _send(send, error_result(405, "use POST"), allow=b"POST")
+                return
+            await send_result(send, await self._interaction(scope, receive))
+            return
+        route = self._routes.get((method, path))
+        if route is not None:
+            await route(scope, receive, send)
+        elif path in self._paths:
+            await _send(send, error_result(405, "method not allowed"))
+        else:
+            await _send(send, error_result(404, "not found"))
+
+    async def _interaction(self, scope: Scope, receive: Receive) -> EndpointResult:
+        signature = timestamp = None
+        declared = -1
+        for name, value in scope["headers"]:
+            if name == _SIG:
+                signature = value
+            elif name == _TS:
+                timestamp = value
+            elif name == _CL:
+                declared = int(value) if value.isdigit() else -1
+        if declared > self._max_body:
+            self._metrics.rejected.labels("too_large").inc()
+            return error_result(413, f"body larger than {self._max_body} bytes")
+        try:
+            body = await read_body(receive, self._max_body)
+        except BodyTooLarge:
+            self._metrics.rejected.labels("too_large").inc()
+            return error_result(413, f"body larger than {self._max_body} bytes")
+        return await self._endpoint.on_interaction(body, signature, timestamp)
+
+    async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_result(send, EndpointResult(200, health_body(status="ok")))
+
+    async def _ready(self, scope: Scope, receive: Receive, send: Send) -> None:
+        failing: list[str] = []
+        for name, check in self._readiness.items():
+            try:
+                await asyncio.wait_for(check(), timeout=2.0)
+            except Exception as exc:  # any failure means not ready; the reason goes to the log
+                log.warning("readiness check failed", extra={"check": name,
+                                                             "error": type(exc).__name__})
+                failing.append(name)
+        if failing:
+            await send_result(send, EndpointResult(503, health_body(status="not ready",
+                                                                    failing=failing)))
+        else:
+            await send_result(send, EndpointResult(200, health_body(status="ready")))
+
+    async def _metrics_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_result(send, EndpointResult(200, self._metrics.render(),
+                                               b"text/plain; version=0.0.4; charset=utf-8"))
+
+    async def _index(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rows = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._info.items()
+        )
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>catalyst-interactions"
+            "</title></head><body><h1>catalyst-interactions</h1>"
+            "<p>Discord interactions endpoint: <code>POST /interactions</code>. "
+            "Operations: <a href='/health'>/health</a>, <a href='/ready'>/ready</a>, "
+            f"<a href='/metrics'>/metrics</a>.</p><table>{rows}</table></body></html>"
+        )
+        await send_result(send, EndpointResult(200, page.encode(), b"text/html; charset=utf-8"))
+
+    # -- lifespan -------------------------------------------------------------------------
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self._on_startup:
+                        await hook()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for hook in reversed(self._on_shutdown):
+                    try:
+                        await hook()
+                    except Exception:  # keep shutting the rest down
+                        log.exception("shutdown hook failed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, refusing to buffer more than ``limit`` bytes."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        if len(body) > limit:
+            raise BodyTooLarge
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def send_result(send: Send, result: EndpointResult) -> None:
+    await _send(send, result)
+
+
+async def _send(send: Send, result: EndpointResult, allow: bytes | None = None) -> None:
+    headers = [(b"content-type", result.content_type),
+               (b"content-length", str(len(result.body)).encode())]
+    if allow is not None:
+        headers.append((b"allow", allow))
+    await send({"type": "http.response.start", "status": result.status, "headers": headers})
+    await send({"type": "http.response.body", "body": result.body})
+
+
+__all__ = ["JSON", "EdgeApp", "read_body", "send_result"]

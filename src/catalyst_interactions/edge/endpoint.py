@@ -1,0 +1,155 @@
+"""The interaction endpoint's protocol core: bytes in, status and bytes out, no HTTP.
+
+Checks run cheapest first, each with one status (STYLE example 2; statuses from DESIGN.md):
+headers (401) → signature over the raw bytes and timestamp window (401) → JSON and type
+(400) → PING → replay (409) → dispatch. The body-size cap (413) is enforced by the adapter
+while reading, before any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+
+from ..discord.enums import InteractionType
+from ..discord.payloads import Interaction, PayloadError, decode_interaction
+from ..discord.verify import SignatureVerifier, VerificationError
+from ..framework.dispatch import Defer, Dispatcher, Respond, ephemeral_message
+from .metrics import Metrics
+from .replay import ReplayGuard
+
+log = logging.getLogger("catalyst_interactions.edge")
+
+JSON = b"application/json"
+_encode = msgspec.json.Encoder().encode
+_PONG = b'{"type":1}'
+_TYPE_LABELS = {int(t): t.name.lower() for t in InteractionType}
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointResult:
+    status: int
+    body: bytes
+    content_type: bytes = JSON
+
+
+def error_result(status: int, message: str) -> EndpointResult:
+    return EndpointResult(status, _encode({"error": message}))
+
+
+class JobSink(Protocol):
+    """Where deferred work goes: durably stored before the acknowledgement is sent."""
+
+    async def submit(
+        self, interaction: Interaction, body: bytes, handler_key: str, ack_type: int
+    ) -> bool:
+        """True when stored; False when a job for this interaction id already exists."""
+        ...
+
+
+class InteractionRecorder(Protocol):
+    def record(self, interaction: Interaction, body: bytes) -> None: ...
+
+
+class InteractionEndpoint:
+    def __init__(
+        self,
+        *,
+        verifier: SignatureVerifier,
+        dispatcher: Dispatcher,
+        replay: ReplayGuard,
+        metrics: Metrics,
+        jobs: JobSink | None = None,
+        recorder: InteractionRecorder | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._verifier = verifier
+        self._dispatcher = dispatcher
+        self._replay = replay
+        self._metrics = metrics
+        self._jobs = jobs
+        self._recorder = recorder
+        self._clock = clock
+        self._requests = metrics.requests
+        self._rejected = metrics.rejected
+        self._latency = metrics.latency
+
+    async def on_interaction(
+        self, body: bytes, signature: bytes | None, timestamp: bytes | None
+    ) -> EndpointResult:
+        started = self._clock()
+        if not signature or not timestamp:
+            self._rejected.labels("missing_headers").inc()
+            return error_result(401, "missing signature headers")
+        try:
+            self._verifier.verify(signature, timestamp, body)
+        except VerificationError as exc:
+            self._rejected.labels(exc.reason).inc()
+            return error_result(401, exc.message)
+        try:
+            interaction = decode_interaction(body)
+        except PayloadError as exc:
+            self._rejected.labels("malformed").inc()
+            return error_result(400, str(exc))
+        itype = interaction.type
+        if itype == InteractionType.PING:
+            self._requests.labels("ping", "", "ok").inc()
+            return EndpointResult(200, _PONG)
+        if not await self._replay.first_seen(interaction.id):
+            self._rejected.labels("replay").inc()
+            log.warning("replayed interaction refused", extra={"interaction_id": interaction.id})
+            return error_result(409, "interaction already received")
+        if self._recorder is not None:
+            self._recorder.record(interaction, body)
+        result, handler, outcome = await self._dispatch(interaction, body)
+        type_label = _TYPE_LABELS[itype]
+        self._requests.labels(type_label, handler, outcome).inc()
+        elapsed = self._clock() - started
+        self._latency.labels(type_label).observe(elapsed)
+        log.info(
+            "interaction answered",
+            extra={"interaction_id": interaction.id, "handler": handler, "outcome": outcome,
+                   "status": result.status, "ms": round(elapsed * 1000, 3)},
+        )
+        return result
+
+    async def _dispatch(
+        self, interaction: Interaction, body: bytes
+    ) -> tuple[EndpointResult, str, str]:
+        outcome = await self._dispatcher.handle(interaction)
+        if isinstance(outcome, Respond):
+            return _respond(outcome), outcome.handler, outcome.outcome
+        assert isinstance(outcome, Defer)
+        if self._jobs is None:
+            log.error("deferred handler without a job queue", extra={"handler": outcome.handler_key})
+            return error_result(503, "deferred work is not available"), outcome.handler_key, "error"
+        try:
+            stored = await self._jobs.submit(interaction, body, outcome.handler_key,
+                                             outcome.ack["type"])
+        except Exception:  # a queue outage must become a clear answer, not a 500
+            log.exception("enqueue failed", extra={"interaction_id": interaction.id})
+            body_out = ephemeral_message("The service is busy right now; please try again.")
+            return EndpointResult(200, _encode(body_out)), outcome.handler_key, "queue_error"
+        if not stored:
+            self._rejected.labels("replay").inc()
+            return error_result(409, "interaction already received"), outcome.handler_key, "dup"
+        return EndpointResult(200, _encode(outcome.ack)), outcome.handler_key, "deferred"
+
+
+def _respond(outcome: Respond) -> EndpointResult:
+    if not outcome.files:
+        return EndpointResult(200, _encode(outcome.body))
+    # Only replies with files pay for this import (it pulls in the REST package).
+    from ..discord.rest.multipart import encode_multipart
+
+    content_type, body = encode_multipart(_encode(outcome.body), outcome.files)
+    return EndpointResult(200, body, content_type.encode())
+
+
+def health_body(**fields: Any) -> bytes:
+    return _encode(fields)

@@ -1,0 +1,320 @@
+"""From a verified interaction to an outcome: answer now, or acknowledge and defer.
+
+This is the one place where handler errors become responses (STYLE example 10). The edge
+calls :meth:`Dispatcher.handle`; a worker calls :meth:`Dispatcher.run_deferred` with the same
+interaction and gets the same handler with the same context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..discord.enums import CommandType, InteractionType, OptionType, ResponseType
+from ..discord.messages import Choice, File, Message, Modal, autocomplete_choices
+from ..discord.payloads import (
+    CommandOption,
+    Interaction,
+    PayloadError,
+    command_data,
+    component_data,
+    modal_data,
+)
+from ..discord.snowflake import snowflake_time_ms
+from .context import (
+    AccessPolicy,
+    AutocompleteContext,
+    CommandContext,
+    ComponentContext,
+    Context,
+    ModalContext,
+)
+from .errors import BadOption, NoHandler, UserFacingError
+from .modes import Mode
+from .registry import HandlerSpec, Registry
+
+log = logging.getLogger("catalyst_interactions.dispatch")
+
+EPHEMERAL = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """Answer in the HTTP response."""
+
+    body: dict[str, Any]
+    files: tuple[File, ...] = ()
+    outcome: str = "ok"
+    """Metric label: ok, user_error, refused, error, no_handler."""
+    handler: str = ""
+    """Handler key, for metrics and logs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """Acknowledge with ``ack`` (type 5 or 6) once the job for ``handler_key`` is enqueued."""
+
+    ack: dict[str, Any]
+    handler_key: str
+
+
+Outcome = Respond | Defer
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a worker sends after running a deferred handler.
+
+    ``message`` edits the original response (which, after a type-6 ack, is the clicked
+    message). ``ephemeral_notice`` is sent as an ephemeral followup instead, for a user error
+    on a component whose message must stay as it was.
+    """
+
+    message: Message
+    ephemeral_notice: bool = False
+
+
+@dataclass(slots=True)
+class _Routed:
+    spec: HandlerSpec
+    ctx: Context
+    args: dict[str, Any]
+    updates_message: bool = False
+
+
+def ephemeral_message(text: str) -> dict[str, Any]:
+    return {"type": int(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE),
+            "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}}}
+
+
+class Dispatcher:
+    """Routes interactions to handlers and turns their replies into Discord responses."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        state: Any = None,
+        access: AccessPolicy | None = None,
+        auto_budget_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = registry
+        self.state = state
+        self.access = access or AccessPolicy()
+        self.auto_budget_s = auto_budget_s
+        self._clock = clock
+
+    # -- the edge -------------------------------------------------------------------------
+    async def handle(self, interaction: Interaction) -> Outcome:
+        """Decide the HTTP answer for a verified, non-PING interaction."""
+        if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            return await self._autocomplete(interaction)
+        try:
+            routed = self._route(interaction)
+            for check in routed.spec.checks:
+                await check(routed.ctx)
+        except NoHandler as exc:
+            return Respond(ephemeral_message(str(exc)), outcome="no_handler", handler="none")
+        except UserFacingError as exc:
+            return Respond(ephemeral_message(exc.message), outcome="refused",
+                           handler=_key_of(self, interaction))
+        spec = routed.spec
+        if spec.mode is Mode.DEFERRED:
+            return self._defer(routed)
+        if spec.mode is Mode.AUTO:
+            remaining = self.auto_budget_s - self._age_s(interaction)
+            if remaining <= 0:
+                return self._defer(routed)
+            task = asyncio.ensure_future(spec.func(routed.ctx, **routed.args))
+            done, _ = await asyncio.wait({task}, timeout=remaining)
+            if not done:
+                # Cancelled and re-run by a worker from the durable job: a process death can
+                # then never lose it. Handlers are written to be safe to run again.
+                task.cancel()
+                return self._defer(routed)
+            return self._respond(routed, task)
+        task = asyncio.ensure_future(spec.func(routed.ctx, **routed.args))
+        await asyncio.wait({task})
+        return self._respond(routed, task)
+
+    # -- the worker -----------------------------------------------------------------------
+    async def run_deferred(self, interaction: Interaction) -> Delivery:
+        """Run the handler of a deferred interaction; unexpected errors propagate (retry)."""
+        routed = self._route(interaction)
+        try:
+            reply = await routed.spec.func(routed.ctx, **routed.args)
+        except UserFacingError as exc:
+            return Delivery(Message(content=exc.message), ephemeral_notice=routed.updates_message)
+        if not isinstance(reply, Message):
+            raise TypeError(
+                f"{routed.spec.key} returned {type(reply).__name__}; a deferred handler must "
+                "return a Message (a modal cannot follow an acknowledgement)"
+            )
+        return Delivery(reply)
+
+    # -- internals ------------------------------------------------------------------------
+    def _age_s(self, interaction: Interaction) -> float:
+        try:
+            return self._clock() - snowflake_time_ms(interaction.id) / 1000
+        except ValueError:
+            return 0.0
+
+    def _defer(self, routed: _Routed) -> Defer:
+        if routed.updates_message:
+            ack: dict[str, Any] = {"type": int(ResponseType.DEFERRED_UPDATE_MESSAGE)}
+        else:
+            ack = {"type": int(ResponseType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE)}
+            if routed.spec.ephemeral:
+                ack["data"] = {"flags": EPHEMERAL}
+        return Defer(ack=ack, handler_key=routed.spec.key)
+
+    def _respond(self, routed: _Routed, task: asyncio.Future[Any]) -> Respond:
+        spec = routed.spec
+        interaction = routed.ctx.interaction
+        exc = task.exception()
+        if isinstance(exc, UserFacingError):
+            return Respond(ephemeral_message(exc.message), outcome="user_error", handler=spec.key)
+        if exc is not None:
+            log.error(
+                "handler failed",
+                extra={"interaction_id": interaction.id, "handler": spec.key},
+                exc_info=exc,
+            )
+            return Respond(
+                ephemeral_message(
+                    f"Something went wrong on our side. Reference: `{interaction.id}`."
+                ),
+                outcome="error",
+                handler=spec.key,
+            )
+        reply = task.result()
+        if isinstance(reply, Modal):
+            if interaction.type == InteractionType.MODAL_SUBMIT:
+                raise TypeError(f"{spec.key}: a modal cannot answer a modal submit")
+            return Respond({"type": int(ResponseType.MODAL), "data": reply.to_dict()},
+                           handler=spec.key)
+        if isinstance(reply, Message):
+            data = reply.to_dict()
+            if routed.updates_message:
+                kind = ResponseType.UPDATE_MESSAGE
+            else:
+                kind = ResponseType.CHANNEL_MESSAGE_WITH_SOURCE
+                if spec.ephemeral:
+                    data["flags"] = data.get("flags", 0) | EPHEMERAL
+            return Respond({"type": int(kind), "data": data}, files=tuple(reply.files),
+                           handler=spec.key)
+        raise TypeError(f"{spec.key} returned {type(reply).__name__}; expected Message or Modal")
+
+    def _route(self, interaction: Interaction) -> _Routed:
+        try:
+            if interaction.type == InteractionType.APPLICATION_COMMAND:
+                return self._route_command(interaction)
+            if interaction.type == InteractionType.MESSAGE_COMPONENT:
+                return self._route_component(interaction)
+            if interaction.type == InteractionType.MODAL_SUBMIT:
+                return self._route_modal(interaction)
+        except PayloadError as exc:
+            raise BadOption(str(exc)) from None
+        raise NoHandler(f"interaction type {interaction.type} has no handlers")
+
+    def _route_command(self, interaction: Interaction) -> _Routed:
+        data = command_data(interaction)
+        kind = CommandType(data.type) if data.type in (1, 2, 3) else CommandType.CHAT_INPUT
+        path, options = _command_path(data.name, data.options)
+        spec = self.registry.find_command(kind, path)
+        if spec is None:
+            raise NoHandler(f"`/{' '.join(path)}` is not available any more.")
+        ctx = CommandContext(interaction=interaction, state=self.state, access=self.access,
+                             command=data, path=path)
+        args: dict[str, Any] = {}
+        if kind is CommandType.USER:
+            args["target"] = data.resolved.users.get(data.target_id or "")
+        elif kind is CommandType.MESSAGE:
+            args["target"] = data.resolved.messages.get(data.target_id or "")
+        else:
+            given = {o.name: o.value for o in options}
+            for opt in spec.options:
+                if opt.name in given and given[opt.name] is not None:
+                    args[opt.python_name] = opt.convert(given[opt.name], data.resolved)
+                elif opt.required:
+                    raise BadOption(f"`{opt.name}` is required")
+                else:
+                    args[opt.python_name] = opt.default
+        return _Routed(spec, ctx, args)
+
+    def _route_component(self, interaction: Interaction) -> _Routed:
+        data = component_data(interaction)
+        found = self.registry.route_component(data.custom_id)
+        if found is None:
+            raise NoHandler("This button or menu no longer works. Run the command again.")
+        spec, fields = found
+        ctx = ComponentContext(interaction=interaction, state=self.state, access=self.access,
+                               component=data, fields=fields)
+        return _Routed(spec, ctx, dict(fields), updates_message=spec.updates_message)
+
+    def _route_modal(self, interaction: Interaction) -> _Routed:
+        data = modal_data(interaction)
+        found = self.registry.route_modal(data.custom_id)
+        if found is None:
+            raise NoHandler("This form is no longer accepted. Open it again.")
+        spec, fields = found
+        ctx = ModalContext(interaction=interaction, state=self.state, access=self.access,
+                           modal=data, fields=fields, values=data.values())
+        # A modal opened from a component may update that component's message.
+        return _Routed(spec, ctx, dict(fields))
+
+    async def _autocomplete(self, interaction: Interaction) -> Respond:
+        def result(choices: Sequence[Choice]) -> Respond:
+            return Respond({"type": int(ResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
+                            "data": {"choices": autocomplete_choices(choices)}},
+                           handler="autocomplete")
+
+        try:
+            data = command_data(interaction)
+        except PayloadError:
+            return result([])
+        path, options = _command_path(data.name, data.options)
+        focused = next((o for o in options if o.focused), None)
+        spec = self.registry.find_autocomplete(path, focused.name) if focused else None
+        if focused is None or spec is None:
+            return result([])
+        ctx = AutocompleteContext(
+            interaction=interaction, state=self.state, access=self.access, path=path,
+            focused=focused.name, value=str(focused.value or ""),
+            options={o.name: o.value for o in options if not o.focused},
+        )
+        try:
+            choices = await spec.func(ctx, ctx.value)
+        except Exception:  # suggestions are best effort; the user can still type
+            log.exception("autocomplete failed", extra={"interaction_id": interaction.id})
+            return Respond(result([]).body, outcome="error", handler="autocomplete")
+        return result(list(choices)[:25])
+
+
+def _key_of(dispatcher: Dispatcher, interaction: Interaction) -> str:
+    """Best-effort handler key for a refusal's metric label."""
+    try:
+        return dispatcher._route(interaction).spec.key
+    except Exception:  # only a label: never let it turn a refusal into an error
+        return "unknown"
+
+
+def _command_path(
+    name: str, options: list[CommandOption]
+) -> tuple[tuple[str, ...], list[CommandOption]]:
+    """Walk subcommand groups/subcommands to the invoked leaf and its options."""
+    path = [name]
+    while len(options) == 1 and options[0].type in (
+        OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP
+    ):
+        path.append(options[0].name)
+        options = options[0].options
+    return tuple(path), options
+
+
+__all__ = ["Defer", "Delivery", "Dispatcher", "Outcome", "Respond", "ephemeral_message"]

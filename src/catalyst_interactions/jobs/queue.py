@@ -1,0 +1,105 @@
+"""The job queue contract shared by every backend, and its errors."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
+
+#: Reason recorded by workers for jobs whose interaction token died first.
+TOKEN_EXPIRED = "token expired"
+
+
+class QueueError(Exception):
+    """Base of every error raised by a job queue."""
+
+
+class QueueUnavailable(QueueError):
+    """The backend cannot be reached or refused the operation (busy, I/O, network)."""
+
+
+class QueueClosed(QueueError):
+    """The queue object was closed."""
+
+
+class LeaseLost(QueueError):
+    """The claim is no longer the job's current claim (lease expired and reclaimed,
+    job dropped, or already finished)."""
+
+
+class InvalidQueueUrl(QueueError, ValueError):
+    """The queue URL is malformed or names an unknown backend."""
+
+
+class JobQueue(Protocol):
+    """A durable, at-least-once queue of deferred interactions.
+
+    Jobs move pending -> running (claimed under a lease) -> done | pending (retry)
+    | dead. A running job whose lease runs out is handed to the next claimer with
+    `attempts + 1`. Jobs past their deadline are still handed out: the worker
+    decides to dead-letter them with reason `TOKEN_EXPIRED`.
+    """
+
+    async def enqueue(self, job: Job) -> bool:
+        """Store `job` durably; False if its id was already enqueued, done or dead.
+
+        Once this returns True the job survives a crash of this process, so the
+        edge may send its 5/6 acknowledgement. Dedupe lasts at least until the
+        interaction token has expired, even after the job completed.
+        """
+        ...
+
+    async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
+        """The next runnable job leased to `consumer`, waiting up to `timeout_s`.
+
+        Returns within milliseconds of an enqueue; None when the timeout passes.
+        """
+        ...
+
+    async def renew(self, claimed: ClaimedJob, lease_s: float) -> ClaimedJob:
+        """Extend the lease to now + `lease_s`; raises `LeaseLost` if it was taken."""
+        ...
+
+    async def ack(self, claimed: ClaimedJob) -> None:
+        """Mark the job done (its id stays deduplicated); raises `LeaseLost`."""
+        ...
+
+    async def retry(self, claimed: ClaimedJob, delay_s: float, error: str) -> None:
+        """Put the job back with attempts + 1, runnable after `delay_s`; raises `LeaseLost`."""
+        ...
+
+    async def dead(self, claimed: ClaimedJob, reason: str) -> None:
+        """Move the job to the dead letters with `reason`; raises `LeaseLost`."""
+        ...
+
+    async def depth(self) -> int:
+        """Number of pending jobs, including retries waiting for their delay."""
+        ...
+
+    async def list(self, state: JobState, limit: int = 100) -> list[JobInfo]:
+        """Up to `limit` jobs in `state`, oldest first."""
+        ...
+
+    async def requeue_dead(self, job_id: str) -> bool:
+        """Make a dead job pending again with attempts reset; False if it is not dead."""
+        ...
+
+    async def drop(self, job_id: str) -> bool:
+        """Delete a pending, running or dead job (its id stays deduplicated).
+
+        False if there is no such live job.
+        """
+        ...
+
+    async def ping(self) -> None:
+        """Raise `QueueUnavailable` if the backend cannot be reached."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads; waiting claims raise `QueueClosed`."""
+        ...
+
+    @property
+    def waiting(self) -> int:
+        """Claims of this object currently blocked waiting for a job (idle consumers)."""
+        ...

@@ -1,0 +1,150 @@
+"""Engine, transactions and error translation shared by every repository.
+
+Concurrency model:
+
+* **PostgreSQL** runs at READ COMMITTED. A check-then-write (count a watchlist, then
+  insert) is serialised with ``lock()``: a transaction-scoped advisory lock on a key
+  derived from the logical resource, released at commit or rollback.
+* **SQLite** allows one writer at a time. Write transactions start with
+  ``BEGIN IMMEDIATE`` so they take the write lock *before* reading; without it, two
+  transactions could both read and then fail upgrading to a write lock ("database is
+  locked"). Reads use a plain ``BEGIN`` and, in WAL mode, never wait for writers.
+  ``lock()`` is then a no-op: the write lock already serialises every writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, event, exc, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from .errors import Conflict, InvalidValue, StoreError, StoreUnavailable
+from .models import Base
+from .url import SQLITE_DRIVER, normalize_url, parse_url
+
+Clock = Callable[[], datetime]
+
+_WRITE_OPTION = "catalyst_write"
+_SQLITE_BUSY_TIMEOUT_S = 10.0
+_PG_CONNECT_TIMEOUT_S = 5
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (``session.execute`` types it as a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def lock_key(namespace: str, key: str) -> int:
+    """A stable signed 64-bit advisory-lock key (Python's ``hash`` is salted per process)."""
+    digest = hashlib.blake2b(f"{namespace}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Database:
+    """Owns the async engine and hands out read and write transactions."""
+
+    def __init__(self, url: str, *, clock: Clock = utc_now) -> None:
+        self.url = normalize_url(url)
+        parsed = parse_url(self.url)
+        self.backend = parsed.get_backend_name()
+        self.clock = clock
+        if parsed.drivername == SQLITE_DRIVER:
+            assert parsed.database is not None
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_async_engine(
+                self.url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
+            )
+            _install_sqlite_hooks(self.engine)
+        else:
+            self.engine = create_async_engine(
+                self.url,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+            )
+        # Shares the pool; only marks its transactions as writes (BEGIN IMMEDIATE on SQLite).
+        self.write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction; database errors leave as :class:`StoreError`."""
+        async with _translated(), self._readers() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits on success and rolls back on any exception."""
+        async with _translated(), self._writers() as session, session.begin():
+            yield session
+
+    async def lock(self, session: AsyncSession, namespace: str, key: str) -> None:
+        """Serialise writers of one logical resource until the transaction ends."""
+        if self.backend == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(namespace, key)}
+            )
+
+    def insert_ignoring_conflicts(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+        """``INSERT … ON CONFLICT DO NOTHING`` in this backend's dialect."""
+        if self.backend == "postgresql":
+            return postgresql.insert(model)
+        return sqlite.insert(model)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module so that we can choose IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """Turn SQLAlchemy/driver exceptions into the store's tree at the boundary."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except exc.IntegrityError as error:
+        raise Conflict(f"constraint violated ({_driver_error_name(error)})") from error
+    except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
+        raise StoreUnavailable(f"database unavailable ({_driver_error_name(error)})") from error
+    except exc.StatementError as error:
+        if isinstance(error.orig, ValueError):
+            raise InvalidValue(str(error.orig)) from error
+        raise StoreError(f"database operation failed ({_driver_error_name(error)})") from error
+    except exc.SQLAlchemyError as error:
+        raise StoreError(f"database operation failed ({type(error).__name__})") from error
+    except OSError as error:
+        raise StoreUnavailable(f"database unavailable ({type(error).__name__})") from error
+
+
+def _driver_error_name(error: exc.SQLAlchemyError) -> str:
+    # The driver's class name is informative; its message may hold SQL and parameters.
+    orig = getattr(error, "orig", None)
+    return type(orig if orig is not None else error).__name__
