@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .discord.verify import parse_public_key
@@ -41,7 +41,6 @@ class Settings:
     log_level: str = "info"
     log_format: str = "json"
     state_secret: Secret | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     # -- derived values -------------------------------------------------------------------
     def public_key(self) -> bytes:
@@ -106,7 +105,6 @@ class Settings:
             log_level=_choice(env, "CATALYST_LOG_LEVEL", "info", LOG_LEVELS),
             log_format=_choice(env, "CATALYST_LOG_FORMAT", "json", ("json", "text")),
             state_secret=Secret(state_secret) if state_secret else None,
-            extra={k: v for k, v in env.items() if k.startswith(("CATALYST_", "DISCORD_"))},
         )
 
 

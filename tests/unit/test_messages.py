@@ -75,9 +75,7 @@ def test_text_limit_is_inclusive(limit: int, make: Make, path: str) -> None:
 def test_text_one_over_the_limit_names_field_and_limit(limit: int, make: Make, path: str) -> None:
     with pytest.raises(LimitError) as info:
         make("x" * (limit + 1))
-    assert str(info.value) == (
-        f"{path} is {limit + 1} characters; Discord allows at most {limit}"
-    )
+    assert str(info.value) == (f"{path} is {limit + 1} characters; Discord allows at most {limit}")
 
 
 @pytest.mark.parametrize(("limit", "make", "path"), TEXT_LIMITS, ids=[t[2] for t in TEXT_LIMITS])
@@ -86,7 +84,9 @@ def test_surrounding_whitespace_is_not_counted(limit: int, make: Make, path: str
 
 
 def test_error_message_matches_the_documented_example() -> None:
-    with pytest.raises(LimitError, match=r"^embed\.title is 300 characters; Discord allows at most 256$"):
+    with pytest.raises(
+        LimitError, match=r"^embed\.title is 300 characters; Discord allows at most 256$"
+    ):
         Embed(title="t" * 300)
 
 
@@ -209,7 +209,10 @@ def test_text_input_length_ranges() -> None:
         ({"max_length": 0}, "max_length is 0; Discord allows 1 to 4000"),
         ({"max_length": 4001}, "max_length is 4001"),
         ({"min_length": 10, "max_length": 5}, "greater than"),
-        ({"max_length": 3, "value": "abcd"}, "text_input.value is 4 characters; Discord allows at most 3"),
+        (
+            {"max_length": 3, "value": "abcd"},
+            "text_input.value is 4 characters; Discord allows at most 3",
+        ),
     ]:
         with pytest.raises(LimitError, match=fragment):
             TextInput("t", "l", **kwargs)  # type: ignore[arg-type]
@@ -220,7 +223,7 @@ def test_color_range() -> None:
     Embed(color=0xFFFFFF)
     with pytest.raises(LimitError, match=r"embed\.color is 16777216; Discord allows 0 to 16777215"):
         Embed(color=0x1000000)
-    with pytest.raises(LimitError, match="embed.color"):
+    with pytest.raises(LimitError, match=r"embed\.color"):
         Embed(color=-1)
 
 
@@ -235,12 +238,16 @@ def test_total_of_6000_across_several_embeds() -> None:
     assert (a.text_length(), b.text_length(), c.text_length()) == (2000, 2000, 2000)
     Message(embeds=[a, b, c])
     one_more = dataclasses.replace(c, footer="f" * 1745)
-    with pytest.raises(LimitError, match=r"^message\.embeds total 6001 characters; Discord allows at most 6000"):
+    with pytest.raises(
+        LimitError, match=r"^message\.embeds total 6001 characters; Discord allows at most 6000"
+    ):
         Message(embeds=[a, b, one_more])
 
 
 def test_total_ignores_surrounding_whitespace_and_untouched_fields() -> None:
-    padded = Embed(title="  " + "t" * 256 + "  ", description="d" * 2744, url="https://x.test/" + "p" * 500)
+    padded = Embed(
+        title="  " + "t" * 256 + "  ", description="d" * 2744, url="https://x.test/" + "p" * 500
+    )
     assert padded.text_length() == 3000
     Message(embeds=[padded, padded])
 
@@ -278,7 +285,9 @@ def test_button_rules() -> None:
 
 
 def test_button_custom_emoji_and_link_shape() -> None:
-    assert Button(label="Up", custom_id="u", emoji="<a:rocket:123456>", style=1, disabled=True).to_dict() == {
+    assert Button(
+        label="Up", custom_id="u", emoji="<a:rocket:123456>", style=1, disabled=True
+    ).to_dict() == {
         "type": 2,
         "style": 1,
         "label": "Up",
@@ -286,7 +295,9 @@ def test_button_custom_emoji_and_link_shape() -> None:
         "custom_id": "u",
         "disabled": True,
     }
-    assert Button(label="TradingView", style=ButtonStyle.LINK, url="https://tv.test/AAPL").to_dict() == {
+    assert Button(
+        label="TradingView", style=ButtonStyle.LINK, url="https://tv.test/AAPL"
+    ).to_dict() == {
         "type": 2,
         "style": 5,
         "label": "TradingView",
@@ -297,7 +308,10 @@ def test_button_custom_emoji_and_link_shape() -> None:
 def test_custom_ids_must_be_unique_within_a_message() -> None:
     with pytest.raises(LimitError, match="'dup' is used twice"):
         ActionRow([Button(label="a", custom_id="dup"), Button(label="b", custom_id="dup")])
-    rows = [ActionRow([Button(label="a", custom_id="dup")]), ActionRow([StringSelect("dup", [OPTION])])]
+    rows = [
+        ActionRow([Button(label="a", custom_id="dup")]),
+        ActionRow([StringSelect("dup", [OPTION])]),
+    ]
     with pytest.raises(LimitError, match=r"message\.components: custom_id 'dup' is used twice"):
         Message(components=rows)
 
@@ -345,7 +359,9 @@ def test_full_message_to_dict() -> None:
                     StringSelect(
                         "ind:AAPL",
                         [
-                            SelectOption("VWAP", "vwap", description="Volume-weighted", default=True),
+                            SelectOption(
+                                "VWAP", "vwap", description="Volume-weighted", default=True
+                            ),
                             SelectOption("RSI", "rsi", emoji="📈"),
                         ],
                         placeholder="Indicators",
@@ -393,7 +409,12 @@ def test_full_message_to_dict() -> None:
                         "type": 3,
                         "custom_id": "ind:AAPL",
                         "options": [
-                            {"label": "VWAP", "value": "vwap", "description": "Volume-weighted", "default": True},
+                            {
+                                "label": "VWAP",
+                                "value": "vwap",
+                                "description": "Volume-weighted",
+                                "default": True,
+                            },
                             {"label": "RSI", "value": "rsi", "emoji": {"name": "📈"}},
                         ],
                         "min_values": 0,
@@ -410,7 +431,10 @@ def test_full_message_to_dict() -> None:
         "allowed_mentions": {"parse": []},
         "flags": 4 | 64,
     }
-    assert msg.files == (File("chart.png", b"\x89PNG", description="1D chart"), File("data.csv", b"a,b"))
+    assert msg.files == (
+        File("chart.png", b"\x89PNG", description="1D chart"),
+        File("data.csv", b"a,b"),
+    )
 
 
 def test_minimal_message_omits_empty_fields_and_mutes_mentions() -> None:
@@ -452,14 +476,14 @@ def test_duplicate_filenames_are_refused() -> None:
 
 
 def test_file_rules_and_repr_hides_data() -> None:
-    with pytest.raises(LimitError, match="file.filename is empty"):
+    with pytest.raises(LimitError, match=r"file\.filename is empty"):
         File("", b"x")
     assert "secretbytes" not in repr(File("a.bin", b"secretbytes"))
 
 
 def test_timestamp_must_be_aware() -> None:
     with pytest.raises(LimitError, match="timezone-aware"):
-        Embed(title="t", timestamp=datetime(2026, 1, 1))  # noqa: DTZ001
+        Embed(title="t", timestamp=datetime(2026, 1, 1))
     tz = timezone(timedelta(hours=-5))
     assert Embed(timestamp=datetime(2026, 1, 1, 9, tzinfo=tz)).to_dict() == {
         "timestamp": "2026-01-01T09:00:00-05:00"
@@ -484,7 +508,7 @@ def test_replace_and_with_fields_revalidate() -> None:
     assert embed.with_fields(FIELD).fields[-1] == FIELD
     with pytest.raises(LimitError, match="26 fields"):
         embed.with_fields(FIELD, FIELD)
-    with pytest.raises(LimitError, match="embed.title"):
+    with pytest.raises(LimitError, match=r"embed\.title"):
         dataclasses.replace(embed, title="x" * 257)
 
 
@@ -541,7 +565,9 @@ def test_modal_to_dict_wraps_inputs_in_labels() -> None:
 
 
 def test_choices() -> None:
-    assert autocomplete_choices([Choice("Apple", "AAPL"), Choice("Ten", 10), Choice("Half", 0.5)]) == [
+    assert autocomplete_choices(
+        [Choice("Apple", "AAPL"), Choice("Ten", 10), Choice("Half", 0.5)]
+    ) == [
         {"name": "Apple", "value": "AAPL"},
         {"name": "Ten", "value": 10},
         {"name": "Half", "value": 0.5},

@@ -15,6 +15,8 @@ Choices, stated once:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -118,7 +120,7 @@ def vwap(
         starts = np.flatnonzero(np.diff(session) != 0) + 1
         bounds = np.concatenate(([0], starts, [len(vol)]))
         out = _nan(len(vol))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in itertools.pairwise(bounds):
             out[a:b] = _anchored(pv[a:b], cv[a:b])
         return out
     return _anchored(pv, cv)

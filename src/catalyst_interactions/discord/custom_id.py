@@ -40,11 +40,14 @@ class CustomIdTemplate:
         except ValueError as exc:
             raise CustomIdError(f"bad custom_id template {pattern!r}: {exc}") from None
         regex = []
+        prefix: str | None = None
         for literal, name, spec, conversion in parts:
             literals.append(literal)
             regex.append(re.escape(literal))
             if name is None:
                 continue
+            if prefix is None:
+                prefix = "".join(literals)
             if not name.isidentifier() or spec or conversion:
                 raise CustomIdError(f"template {pattern!r}: field {{{name}}} must be a plain name")
             if name in fields:
@@ -66,7 +69,7 @@ class CustomIdTemplate:
             raise CustomIdError(f"template {pattern!r}: bad field regex: {exc}") from None
         self.fields: tuple[str, ...] = tuple(fields)
         # The literal text before the first field: routers index templates by it.
-        self.prefix: str = literals[0] if literals else ""
+        self.prefix: str = "".join(literals) if prefix is None else prefix
 
     def __repr__(self) -> str:
         return f"CustomIdTemplate({self.pattern!r})"

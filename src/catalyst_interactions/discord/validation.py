@@ -317,11 +317,14 @@ def validate_message_payload(payload: object, *, edit: bool = False) -> list[str
     out: list[str] = []
     obj = _object(out, payload, "message")
     if obj is not None:
-        _message(out, obj, "", edit=edit)
+        _message(out, obj, "", edit=edit, partial=edit)
     return out
 
 
-def _message(out: list[str], msg: Mapping[str, Any], path: str, *, edit: bool) -> None:
+def _message(
+    out: list[str], msg: Mapping[str, Any], path: str, *, edit: bool, partial: bool
+) -> None:
+    """``edit``: only the edit flags may be set; ``partial``: an empty body is allowed."""
     _unknown_keys(out, msg, _MESSAGE_KEYS, path)
     content_len = _text(out, msg, "content", path, CONTENT_MAX)
     _bool(out, msg, "tts", path)
@@ -377,7 +380,7 @@ def _message(out: list[str], msg: Mapping[str, Any], path: str, *, edit: bool) -
         if msg.get("poll") is not None:
             out.append(f"{_join(path, 'poll')} must be null when IS_COMPONENTS_V2 is set")
 
-    if not edit and not (
+    if not partial and not (
         content_len
         or embeds
         or components
@@ -721,8 +724,9 @@ def validate_callback(body: object, *, interaction_type: int | None = None) -> l
     elif kind in (4, 7):
         msg = _object(out, data, "data")
         if msg is not None:
-            # UPDATE_MESSAGE edits the message it came from: edit rules, partial body allowed.
-            _message(out, msg, "data", edit=kind == 7)
+            # UPDATE_MESSAGE changes the message it came from, so a partial body is fine; the
+            # response flag rules still apply (RR lists one flag set for response messages).
+            _message(out, msg, "data", edit=False, partial=kind == 7)
     elif kind == 8:
         _autocomplete(out, data)
     elif kind == 9:

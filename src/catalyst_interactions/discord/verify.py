@@ -73,4 +73,6 @@ class SignatureVerifier:
         # Checked after the signature so that an attacker cannot probe our clock cheaply,
         # and so the reason label of a forged request is always "bad_signature".
         if abs(self._clock() - int(timestamp)) > self.window_s:
-            raise VerificationError("stale_timestamp", "request timestamp outside the allowed window")
+            raise VerificationError(
+                "stale_timestamp", "request timestamp outside the allowed window"
+            )

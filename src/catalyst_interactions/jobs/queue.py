@@ -7,7 +7,7 @@ from typing import Protocol
 from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
 
 #: Reason recorded by workers for jobs whose interaction token died first.
-TOKEN_EXPIRED = "token expired"
+TOKEN_EXPIRED = "token expired"  # noqa: S105 (a dead-letter reason, not a secret)
 
 
 class QueueError(Exception):

@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import redis.asyncio as redis
@@ -426,10 +426,13 @@ class RedisJobQueue:
         if limit == 0:
             return []
         async with self._translate():
-            ids = await self._client.zrange(f"{self._prefix}:{_STATE_SET[state]}", 0, limit - 1)
+            ids = cast(
+                "list[bytes]",
+                await self._client.zrange(f"{self._prefix}:{_STATE_SET[state]}", 0, limit - 1),
+            )
             pipe = self._client.pipeline(transaction=False)
             for raw_id in ids:
-                pipe.hmget(f"{self._prefix}:job:{_text(raw_id)}", [*_INFO_FIELDS, "reason"])
+                pipe.hmget(f"{self._prefix}:job:{raw_id.decode()}", [*_INFO_FIELDS, "reason"])
             rows = await pipe.execute()
         infos = []
         for row in rows:

@@ -53,14 +53,38 @@ CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until) WHERE state = 'ru
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs (deadline) WHERE state = 'done';
 """
 
-_JOB_COLUMNS = (
-    "id, handler, interaction, deadline, enqueued_at, ack_type, attempts, not_before, "
-    "last_error, consumer, lease_until, token"
-)
-_INFO_COLUMNS = (
-    "id, handler, state, attempts, deadline, enqueued_at, not_before, last_error, "
-    "consumer, lease_until, reason"
-)
+# A running row picked by a claim is an expired lease: that attempt counts.
+_CLAIM_SQL = """
+UPDATE jobs SET state = 'running', consumer = ?, lease_until = ?, token = token + 1,
+    attempts = attempts + (state = 'running'),
+    last_error = CASE WHEN state = 'running' THEN 'lease expired' ELSE last_error END
+WHERE seq = ?
+RETURNING id, handler, interaction, deadline, enqueued_at, ack_type, attempts, not_before,
+    last_error, consumer, lease_until, token
+"""
+# Each finishing update applies only to the current claim: WHERE id, running, token.
+_RENEW_SQL = "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND token = ?"
+# The body holds the interaction token: a done row keeps only the dedupe marker.
+_ACK_SQL = """
+UPDATE jobs SET state = 'done', interaction = X'', consumer = NULL, lease_until = NULL,
+    finished_at = ?
+WHERE id = ? AND state = 'running' AND token = ?
+"""
+_RETRY_SQL = """
+UPDATE jobs SET state = 'pending', attempts = attempts + 1, not_before = ?, last_error = ?,
+    consumer = NULL, lease_until = NULL
+WHERE id = ? AND state = 'running' AND token = ?
+"""
+_DEAD_SQL = """
+UPDATE jobs SET state = 'dead', reason = ?, consumer = NULL, lease_until = NULL,
+    finished_at = ?
+WHERE id = ? AND state = 'running' AND token = ?
+"""
+_LIST_SQL = """
+SELECT id, handler, state, attempts, deadline, enqueued_at, not_before, last_error,
+    consumer, lease_until, reason
+FROM jobs WHERE state = ? ORDER BY seq LIMIT ?
+"""
 _STATES: frozenset[str] = frozenset({"pending", "running", "dead"})
 _PURGE_EVERY_S = 60.0
 
@@ -138,9 +162,7 @@ class SqliteJobQueue:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self._path, timeout=self._busy_timeout_s, isolation_level=None
-            )
+            conn = sqlite3.connect(self._path, timeout=self._busy_timeout_s, isolation_level=None)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
@@ -204,14 +226,7 @@ class SqliteJobQueue:
                 seq = self._candidate(conn, now)
                 row = None
                 if seq is not None:
-                    # A running row here is an expired lease: that attempt counts.
-                    row = conn.execute(
-                        "UPDATE jobs SET state = 'running', consumer = ?, lease_until = ?, "
-                        "token = token + 1, attempts = attempts + (state = 'running'), "
-                        "last_error = CASE WHEN state = 'running' THEN 'lease expired' "
-                        f"ELSE last_error END WHERE seq = ? RETURNING {_JOB_COLUMNS}",
-                        (consumer, now + lease_s, seq),
-                    ).fetchone()
+                    row = conn.execute(_CLAIM_SQL, (consumer, now + lease_s, seq)).fetchone()
             if row is not None:
                 return _claimed_from_row(row), None, version
         if now - self._last_purge >= _PURGE_EVERY_S:
@@ -233,13 +248,10 @@ class SqliteJobQueue:
     def _data_version_sync(self) -> int:
         return int(self._db().execute("PRAGMA data_version").fetchone()[0])
 
-    def _update_claimed_sync(self, claimed: ClaimedJob, assignments: str, *args: Any) -> None:
+    def _update_claimed_sync(self, claimed: ClaimedJob, sql: str, *args: Any) -> None:
         conn = self._db()
         with _immediate(conn):
-            cur = conn.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = 'running' AND token = ?",
-                (*args, claimed.job.id, _token(claimed)),
-            )
+            cur = conn.execute(sql, (*args, claimed.job.id, _token(claimed)))
         if cur.rowcount != 1:
             raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
 
@@ -325,40 +337,21 @@ class SqliteJobQueue:
 
     async def renew(self, claimed: ClaimedJob, lease_s: float) -> ClaimedJob:
         until = time.time() + lease_s
-        await self._run(self._update_claimed_sync, claimed, "lease_until = ?", until)
+        await self._run(self._update_claimed_sync, claimed, _RENEW_SQL, until)
         return ClaimedJob(
             job=claimed.job, consumer=claimed.consumer, lease_until=until, token=claimed.token
         )
 
     async def ack(self, claimed: ClaimedJob) -> None:
-        # The body holds the interaction token: keep only the dedupe marker at rest.
-        await self._run(
-            self._update_claimed_sync,
-            claimed,
-            "state = 'done', interaction = X'', consumer = NULL, lease_until = NULL, "
-            "finished_at = ?",
-            time.time(),
-        )
+        await self._run(self._update_claimed_sync, claimed, _ACK_SQL, time.time())
 
     async def retry(self, claimed: ClaimedJob, delay_s: float, error: str) -> None:
-        await self._run(
-            self._update_claimed_sync,
-            claimed,
-            "state = 'pending', attempts = attempts + 1, not_before = ?, last_error = ?, "
-            "consumer = NULL, lease_until = NULL",
-            time.time() + max(delay_s, 0.0),
-            error,
-        )
+        not_before = time.time() + max(delay_s, 0.0)
+        await self._run(self._update_claimed_sync, claimed, _RETRY_SQL, not_before, error)
         self._notify()
 
     async def dead(self, claimed: ClaimedJob, reason: str) -> None:
-        await self._run(
-            self._update_claimed_sync,
-            claimed,
-            "state = 'dead', reason = ?, consumer = NULL, lease_until = NULL, finished_at = ?",
-            reason,
-            time.time(),
-        )
+        await self._run(self._update_claimed_sync, claimed, _DEAD_SQL, reason, time.time())
 
     async def depth(self) -> int:
         rows = await self._run(self._read_sync, "SELECT count(*) FROM jobs WHERE state = 'pending'")
@@ -369,12 +362,7 @@ class SqliteJobQueue:
             raise ValueError(f"state must be one of {sorted(_STATES)}, not {state!r}")
         if limit < 0:
             raise ValueError("limit must not be negative")
-        rows = await self._run(
-            self._read_sync,
-            f"SELECT {_INFO_COLUMNS} FROM jobs WHERE state = ? ORDER BY seq LIMIT ?",
-            state,
-            limit,
-        )
+        rows = await self._run(self._read_sync, _LIST_SQL, state, limit)
         return [
             JobInfo(
                 id=r[0],

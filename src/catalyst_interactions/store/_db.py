@@ -23,7 +23,12 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from .errors import Conflict, InvalidValue, StoreError, StoreUnavailable
 from .models import Base

@@ -90,3 +90,7 @@ class AlreadyRolledBack(Conflict):
 
 class ChangeSuperseded(Conflict):
     """A later change of the same parameter exists; roll that one back first."""
+
+
+class ImportFailed(StoreError):
+    """An import source could not be read at all (missing file, not a directory)."""

@@ -23,7 +23,7 @@ _MIGRATION_LOCK = lock_key("catalyst", "migrations")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic configuration pointing at the packaged scripts, optionally bound to a connection."""
+    """Alembic configured for the packaged scripts, optionally bound to a connection."""
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["connection"] = connection

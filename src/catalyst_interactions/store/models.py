@@ -1,4 +1,4 @@
-"""Table definitions (SQLAlchemy 2 typed ORM). The migrations in ``migrations/`` build the same schema.
+"""Table definitions (SQLAlchemy 2 typed ORM); the scripts in ``migrations/`` build the same.
 
 Conventions: Discord ids are strings (snowflakes arrive as JSON strings and exceed what a
 JSON number holds exactly); every timestamp is timezone-aware UTC on both backends.

@@ -11,6 +11,7 @@ latest rollback can itself be rolled back (that re-applies the value it removed)
 from __future__ import annotations
 
 import math
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,7 +105,9 @@ class Parameters:
         """
         async with self._db.write() as session:
             row = await _locked(session, name)
-            new_value = _validated(name, ParameterType(row.type), value, row.min_value, row.max_value)
+            new_value = _validated(
+                name, ParameterType(row.type), value, row.min_value, row.max_value
+            )
             return await self._apply(session, row, new_value, actor, report_id, reason, None)
 
     async def history(self, name: str | None = None, limit: int = 50) -> ChangeList:
@@ -215,11 +218,11 @@ def _validated(
     int is accepted for a float parameter and stored as a float.
     """
     checked: ParameterValue
-    if type is ParameterType.BOOL and isinstance(value, bool):
-        checked = value
-    elif type is ParameterType.STR and isinstance(value, str):
-        checked = value
-    elif type is ParameterType.INT and isinstance(value, int) and not isinstance(value, bool):
+    if (
+        (type is ParameterType.BOOL and isinstance(value, bool))
+        or (type is ParameterType.STR and isinstance(value, str))
+        or (type is ParameterType.INT and isinstance(value, int) and not isinstance(value, bool))
+    ):
         checked = value
     elif (
         type is ParameterType.FLOAT
@@ -263,4 +266,3 @@ def _change(row: ParameterChangeRow) -> ParameterChange:
         rolled_back=row.rolled_back,
         rollback_of=row.rollback_of,
     )
-

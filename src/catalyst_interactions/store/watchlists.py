@@ -82,16 +82,19 @@ class Watchlists:
             return rowcount(result)
 
     async def import_entries(
-        self, user_id: str, tickers: Iterable[str], added_at: datetime
+        self, user_id: str, entries: Iterable[tuple[str, datetime | None]]
     ) -> tuple[int, int]:
-        """Insert already-normalised tickers, skipping ones present; returns (added, skipped).
+        """Insert (normalised ticker, added_at or None for now) pairs, skipping ones present.
 
-        For the importer: it bypasses ``max_size`` so legacy lists arrive whole.
+        Returns (added, skipped). For the importer: it bypasses ``max_size`` so legacy lists
+        arrive whole, and later adds then see a full list.
         """
-        symbols = list(dict.fromkeys(tickers))
-        if not symbols:
+        now = self._db.clock()
+        given = list(entries)
+        unique = {ticker: added_at or now for ticker, added_at in reversed(given)}  # first wins
+        if not unique:
             return 0, 0
-        rows = [{"user_id": user_id, "ticker": t, "added_at": added_at} for t in symbols]
+        rows = [{"user_id": user_id, "ticker": t, "added_at": at} for t, at in unique.items()]
         async with self._db.write() as session:
             statement = (
                 self._db.insert_ignoring_conflicts(WatchlistRow)
@@ -100,9 +103,8 @@ class Watchlists:
                 .returning(WatchlistRow.ticker)
             )
             added = len((await session.scalars(statement)).all())
-        return added, len(symbols) - added
+        return added, len(given) - added
 
 
 def _entry(row: WatchlistRow) -> WatchlistEntry:
     return WatchlistEntry(user_id=row.user_id, ticker=row.ticker, added_at=row.added_at)
-

@@ -63,7 +63,7 @@ DEFAULT_USER_AGENT_URL: Final = "https://github.com/catalyst-bot/catalyst-intera
 # discord-api-docs#6851): retry 10008/10015 a few times within this window only.
 _ORIGINAL_GRACE_S: Final = 2.0
 _ORIGINAL_RETRIES: Final = 4
-_ORIGINAL_FIRST_DELAY_S: Final = 0.15
+_ORIGINAL_FIRST_DELAY_S: Final = 0.1
 # Errors raised before the request could have reached Discord: safe to resend any method.
 _UNSENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _decode = msgspec.json.Decoder()
@@ -368,7 +368,10 @@ class DiscordRest:
                 and time.monotonic() - started < _ORIGINAL_GRACE_S
             ):
                 original_retries += 1
-                delay = _ORIGINAL_FIRST_DELAY_S * 2 ** (original_retries - 1)
+                delay = min(
+                    _ORIGINAL_FIRST_DELAY_S * 2 ** (original_retries - 1),
+                    _ORIGINAL_GRACE_S - (time.monotonic() - started),
+                )
                 _log.info("%s -> 404 %d right after ack; retrying", name, last.code)
                 await self._sleep(delay, deadline, last)
             else:

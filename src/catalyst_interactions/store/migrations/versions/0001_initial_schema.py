@@ -1,4 +1,4 @@
-"""Initial schema: watchlists, alerts, admin reports, parameters and history, audit, component state.
+"""Initial schema: watchlists, alerts, reports, parameters + history, audit, component state.
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`. The virtualenv is made on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: run test test-unit test-integration lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[charts,store,dev]'
+	touch $(STAMP)
+
+## Everything on one machine: edge, workers and the local Discord, on the embedded defaults.
+run: $(STAMP)
+	$(BIN)/catalyst-interactions dev
+
+## The whole suite: fast unit tests first, then loopback, database, browser and fault suites.
+test: $(STAMP)
+	$(PYTEST) -q -m "not loopback and not redis and not postgres and not browser and not fault"
+	$(PYTEST) -q -m "loopback or redis or postgres or browser or fault"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/edge_throughput.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache data

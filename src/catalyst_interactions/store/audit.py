@@ -1,0 +1,75 @@
+"""An append-only record of who did what, including refused attempts (``allowed=False``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ._db import Database
+from .errors import InvalidValue
+from .models import AuditRow
+from .records import AuditEntry, JSONObject
+
+AuditList = list[AuditEntry]
+
+
+class Audit:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def record(
+        self,
+        actor_id: str,
+        action: str,
+        *,
+        target: str | None = None,
+        allowed: bool = True,
+        detail: JSONObject | None = None,
+    ) -> AuditEntry:
+        """Append one entry; ``detail`` must be JSON-serialisable and never hold a secret."""
+        row = AuditRow(
+            at=self._db.clock(),
+            actor_id=actor_id,
+            action=action,
+            target=target,
+            allowed=allowed,
+            detail=detail or {},
+        )
+        async with self._db.write() as session:
+            session.add(row)
+            await session.flush()
+            return _entry(row)
+
+    async def list(
+        self,
+        *,
+        actor_id: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> AuditList:
+        """Entries matching every given filter, newest first."""
+        if limit < 1:
+            raise InvalidValue("limit must be at least 1")
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if actor_id is not None:
+            query = query.where(AuditRow.actor_id == actor_id)
+        if action is not None:
+            query = query.where(AuditRow.action == action)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
+        async with self._db.read() as session:
+            return [_entry(row) for row in await session.scalars(query)]
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        actor_id=row.actor_id,
+        action=row.action,
+        target=row.target,
+        allowed=row.allowed,
+        detail=row.detail,
+    )

@@ -1,0 +1,126 @@
+"""Admin tuning reports and their one-time decision (approve / reject / partially apply)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from ._db import Database, rowcount
+from .errors import DuplicateReport, InvalidValue, ReportAlreadyDecided, ReportNotFound
+from .models import ReportRow
+from .records import JSONObject, Report, ReportStatus
+
+ReportList = list[Report]
+MAX_REPORT_ID_LENGTH = 100
+
+
+class Reports:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def create(
+        self,
+        report_id: str,
+        payload: JSONObject,
+        *,
+        channel_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Report:
+        """Store a pending report; raises :class:`DuplicateReport` if the id exists."""
+        if not report_id or len(report_id) > MAX_REPORT_ID_LENGTH:
+            raise InvalidValue(f"report id must be 1-{MAX_REPORT_ID_LENGTH} characters")
+        report = Report(
+            report_id=report_id,
+            created_at=self._db.clock(),
+            payload=payload,
+            status=ReportStatus.PENDING,
+            decided_by=None,
+            decided_at=None,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        async with self._db.write() as session:
+            inserted = await session.scalar(
+                self._db.insert_ignoring_conflicts(ReportRow)
+                .values(
+                    report_id=report_id,
+                    created_at=report.created_at,
+                    payload=payload,
+                    status=report.status.value,
+                    channel_id=channel_id,
+                    message_id=message_id,
+                )
+                .on_conflict_do_nothing(index_elements=["report_id"])
+                .returning(ReportRow.report_id)
+            )
+            if inserted is None:
+                raise DuplicateReport(f"report {report_id!r} already exists")
+        return report
+
+    async def get(self, report_id: str) -> Report:
+        """Raises :class:`ReportNotFound`."""
+        async with self._db.read() as session:
+            row = await session.get(ReportRow, report_id)
+            if row is None:
+                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+            return _report(row)
+
+    async def list(self, status: ReportStatus | None = None, limit: int = 25) -> ReportList:
+        """Reports, newest first, optionally only those with ``status``."""
+        if limit < 1:
+            raise InvalidValue("limit must be at least 1")
+        query = select(ReportRow).order_by(ReportRow.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(ReportRow.status == status.value)
+        async with self._db.read() as session:
+            return [_report(row) for row in await session.scalars(query)]
+
+    async def decide(self, report_id: str, status: ReportStatus, actor: str) -> Report:
+        """Record the decision on a pending report; the first decision wins.
+
+        Raises :class:`ReportNotFound`, :class:`ReportAlreadyDecided`, or
+        :class:`InvalidValue` when ``status`` is ``PENDING``. The check and the update are one
+        conditional UPDATE, so two admins pressing buttons at once cannot both decide.
+        """
+        if status is ReportStatus.PENDING:
+            raise InvalidValue("a decision must approve, reject or partially apply")
+        async with self._db.write() as session:
+            result = await session.execute(
+                update(ReportRow)
+                .where(
+                    ReportRow.report_id == report_id,
+                    ReportRow.status == ReportStatus.PENDING.value,
+                )
+                .values(status=status.value, decided_by=actor, decided_at=self._db.clock())
+            )
+            row = await session.get(ReportRow, report_id, populate_existing=True)
+            if row is None:
+                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+            if rowcount(result) == 0:
+                raise ReportAlreadyDecided(
+                    f"report {report_id!r} was already {row.status.replace('_', ' ')}"
+                )
+            return _report(row)
+
+    async def attach_message(self, report_id: str, channel_id: str, message_id: str) -> None:
+        """Remember where the report was posted (set after the Discord message exists)."""
+        async with self._db.write() as session:
+            result = await session.execute(
+                update(ReportRow)
+                .where(ReportRow.report_id == report_id)
+                .values(channel_id=channel_id, message_id=message_id)
+            )
+            if rowcount(result) == 0:
+                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+
+
+def _report(row: ReportRow) -> Report:
+    return Report(
+        report_id=row.report_id,
+        created_at=row.created_at,
+        payload=row.payload,
+        status=ReportStatus(row.status),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+    )
