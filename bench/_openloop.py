@@ -90,7 +90,8 @@ def split_response(buf: bytearray) -> tuple[int, bytes, int, bool] | None:
 
 
 def _dechunk(raw: bytes) -> bytes:
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while True:
         line_end = raw.index(b"\r\n", pos)
         size = int(raw[pos:line_end].split(b";", 1)[0], 16)
@@ -207,9 +208,7 @@ class _Generator:
             if due - self.start >= self.warmup_s:
                 self.send_lag.append(connection.sent_at - due)
 
-    def answered(
-        self, connection: _Connection, status: int, body: bytes, keep_alive: bool
-    ) -> None:
+    def answered(self, connection: _Connection, status: int, body: bytes, keep_alive: bool) -> None:
         now = time.perf_counter()
         if connection.due - self.start >= self.warmup_s:
             self.latencies.append(now - connection.due)

@@ -133,8 +133,7 @@ def wait_healthy(server: RunningServer, timeout_s: float) -> float:
     while True:
         if server.process.poll() is not None:
             raise ServerError(
-                f"{server.spec.name} exited with {server.process.returncode}:\n"
-                f"{server.log_tail()}"
+                f"{server.spec.name} exited with {server.process.returncode}:\n{server.log_tail()}"
             )
         try:
             if http_get_status(server.port, "/health") == 200:

@@ -68,9 +68,7 @@ def verify_key_hex(key: nacl.signing.SigningKey) -> str:
 
 def interaction_id(base_ms: int, index: int) -> str:
     """The ``index``-th distinct snowflake of a pool whose first id is at ``base_ms``."""
-    return make_snowflake(
-        base_ms + index // _INCREMENTS_PER_MS, index % _INCREMENTS_PER_MS
-    )
+    return make_snowflake(base_ms + index // _INCREMENTS_PER_MS, index % _INCREMENTS_PER_MS)
 
 
 def ping_body(snowflake: str, application_id: str) -> bytes:
@@ -151,16 +149,21 @@ def make_spec(
     key: nacl.signing.SigningKey,
     application_id: str,
     size: int,
+    not_after_ms: int | None = None,
 ) -> PoolSpec:
-    """A pool spec stamped now: ids end at the current millisecond, so all are recent."""
+    """A pool stamped now whose ids end at ``not_after_ms`` (default: now).
+
+    Pass the previous pool's ``base_ms - 1`` to keep the ids of all pools distinct.
+    """
     now_ms = int(time.time() * 1000)
+    end_ms = now_ms if not_after_ms is None else min(now_ms, not_after_ms)
     span_ms = size // _INCREMENTS_PER_MS + 1
     return PoolSpec(
         workload=workload,
         signing_seed=bytes(key),
         application_id=application_id,
         timestamp=int(time.time()),
-        base_ms=now_ms - span_ms,
+        base_ms=end_ms - span_ms,
         size=size,
     )
 

@@ -29,7 +29,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-
 class _Interaction(msgspec.Struct):
     type: int
 

@@ -1,6 +1,6 @@
 """Composition root: builds the edge, queue, workers and their resources from Settings.
 
-Nothing here runs at import time; ``build_edge`` is called by the CLI (and by tests) with
+Nothing here runs at import time; ``build_runtime`` is called by the CLI (and by tests) with
 explicit settings, so every resource can be swapped.
 """
 
@@ -10,17 +10,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from . import __version__
 from .bot import build_registry
 from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
-from .edge.metrics import Metrics
+from .edge.metrics import Metrics, PrometheusRestMetrics
 from .edge.replay import MemoryReplayGuard
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
-from .settings import Settings
+from .settings import ConfigError, Settings
 
 log = logging.getLogger("catalyst_interactions.app")
 
@@ -48,7 +50,7 @@ def build_edge(
     on_shutdown: list[Hook] | None = None,
     metrics: Metrics | None = None,
 ) -> Runtime:
-    """The edge for ``settings``; raises ConfigError when the public key is missing or bad."""
+    """The edge alone; raises ConfigError when the public key is missing or bad."""
     verifier = SignatureVerifier(settings.public_key(), window_s=settings.timestamp_window_s)
     registry = registry or build_registry()
     metrics = metrics or Metrics()
@@ -73,3 +75,58 @@ def build_edge(
               "commands": str(sum(1 for _ in registry.commands()))},
     )
     return Runtime(app, settings, registry, dispatcher, metrics)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    workers: bool = True,
+    registry: Registry | None = None,
+    state: Any = None,
+    rest_transport: httpx.AsyncBaseTransport | None = None,
+) -> Runtime:
+    """Edge + durable queue + (optionally) in-process workers delivering through Discord REST."""
+    from .discord.rest import DiscordRest
+    from .jobs import open_queue
+    from .jobs.delivery import Deliverer
+    from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
+    from .jobs.sink import QueueJobSink
+    from .jobs.worker import Worker
+
+    if workers and not settings.application_id:
+        raise ConfigError("DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
+                          "(Developer Portal, General Information)")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+    metrics = Metrics()
+    startup: list[Hook] = []
+    shutdown: list[Hook] = [queue.close]
+    runtime = build_edge(settings, registry=registry, state=state, jobs=QueueJobSink(queue),
+                         readiness={"queue": queue.ping}, on_startup=startup,
+                         on_shutdown=shutdown, metrics=metrics)
+    runtime.extras["queue"] = queue
+    if workers:
+        ratelimits = None
+        ledger: DeliveryLedger
+        if settings.redis_url:
+            from .discord.rest.redis_ratelimit import RedisRateLimitStore
+
+            ratelimits = RedisRateLimitStore.from_url(settings.redis_url,
+                                                      prefix="catalyst:ratelimit")
+            ledger = RedisLedger(settings.redis_url)
+        else:
+            ledger = SqliteLedger(settings.data_dir / "ledger.db")
+        rest = DiscordRest(base_url=settings.api_base, application_id=settings.application_id or "0",
+                           bot_token=settings.bot_token, transport=rest_transport,
+                           ratelimits=ratelimits, metrics=PrometheusRestMetrics(metrics))
+        worker = Worker(queue, runtime.dispatcher, Deliverer(rest, ledger), metrics=metrics,
+                        concurrency=settings.worker_concurrency)
+
+        async def start_worker() -> None:
+            worker.start()
+
+        startup.append(start_worker)
+        # Shutdown hooks run in reverse: the worker stops first, then REST, ledger and queue.
+        shutdown.extend([ledger.close, rest.aclose, worker.stop])
+        runtime.extras |= {"worker": worker, "rest": rest}
+    return runtime

@@ -97,25 +97,173 @@ def send(what: str, url: str, key_file: Path) -> None:
     click.echo(f"{response.status_code} {response.text}")
 
 
+def _rest(settings: Settings, *, needs_bot_token: bool = True) -> Any:
+    from .discord.rest import DiscordRest
+
+    if not settings.application_id:
+        _fail("DISCORD_APPLICATION_ID is not set (Developer Portal, General Information)")
+    if needs_bot_token and settings.bot_token is None:
+        _fail("DISCORD_BOT_TOKEN is not set (Developer Portal, Bot, Reset Token)")
+    return DiscordRest(base_url=settings.api_base, application_id=settings.application_id,
+                       bot_token=settings.bot_token)
+
+
+def _run_discord(coro: Any) -> Any:
+    """Run a REST coroutine; Discord's refusals become one line and exit code 1."""
+    import asyncio
+
+    from .discord.rest import DiscordError
+
+    try:
+        return asyncio.run(coro)
+    except DiscordError as exc:
+        click.echo(f"error: Discord refused: {exc}", err=True)
+        sys.exit(1)
+
+
 @main.command("register")
 @click.option("--json", "as_json", is_flag=True, help="Print the registration payload only.")
 @click.option("--guild", "guild_id", help="Register in one guild (instant) instead of globally.")
-@click.option("--global", "global_", is_flag=True, help="Register globally.")
+@click.option("--global", "global_", is_flag=True, help="Register globally (the default).")
 @click.option("--dry-run", is_flag=True, help="Show the difference without applying it.")
 def register_cmd(as_json: bool, guild_id: str | None, global_: bool, dry_run: bool) -> None:
     """Build the command JSON from the registry, diff it with Discord's and apply it."""
     from .bot import build_registry
+    from .ops.registration import diff_commands
 
     payload = build_registry().commands_json()
     if as_json:
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
-    _fail("register against Discord needs the REST client, which is not built yet "
-          "(hybrid-core issue); use --json to print the payload")
+    if guild_id and global_:
+        _fail("choose one of --guild ID and --global")
+    if guild_id is not None and not guild_id.isdigit():
+        _fail("--guild must be a numeric guild id")
+    rest = _rest(_settings())
+    where = f"guild {guild_id}" if guild_id else "global"
+
+    async def go() -> None:
+        async with rest:
+            current = await rest.get_commands(guild_id)
+            diff = diff_commands(payload, current)
+            click.echo(f"Commands ({where}):\n{diff.render()}")
+            if dry_run:
+                click.echo("dry run: nothing applied")
+            elif diff.empty:
+                click.echo("already up to date: nothing applied")
+            else:
+                await rest.bulk_overwrite_commands(payload, guild_id)
+                click.echo(f"applied with one bulk overwrite ({len(payload)} commands)")
+
+    _run_discord(go())
 
 
-def _not_built(name: str, issue: str) -> None:
-    _fail(f"`{name}` is not built yet ({issue})")
+@main.command("endpoint")
+@click.argument("url")
+def endpoint_cmd(url: str) -> None:
+    """Point the application's Interactions Endpoint URL at URL (also the rollback)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        _fail(f"{url!r} is not an http(s) URL")
+    rest = _rest(_settings())
+
+    async def go() -> None:
+        async with rest:
+            before = await rest.get_application()
+            after = await rest.edit_application({"interactions_endpoint_url": url})
+        click.echo(f"interactions endpoint: {before.get('interactions_endpoint_url')} -> "
+                   f"{after.get('interactions_endpoint_url')}")
+
+    _run_discord(go())
+
+
+@main.command()
+@click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
+def worker(concurrency: int | None) -> None:
+    """Run workers only (scale-out): claim deferred jobs and deliver them."""
+    from .runner import run_worker
+
+    settings = _settings()
+    try:
+        run_worker(settings, concurrency=concurrency)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def jobs() -> None:
+    """List pending, running and dead jobs; retry or drop one."""
+
+
+def _queue(settings: Settings) -> Any:
+    from .jobs import open_queue
+
+    return open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+
+
+@jobs.command("list")
+@click.option("--state", type=click.Choice(["pending", "running", "dead"]), multiple=True,
+              help="Only these states (default: all).")
+@click.option("--limit", default=50, show_default=True)
+def jobs_list(state: tuple[str, ...], limit: int) -> None:
+    import asyncio
+
+    queue = _queue(_settings())
+
+    async def go() -> None:
+        try:
+            for st in state or ("pending", "running", "dead"):
+                rows = await queue.list(st, limit)
+                click.echo(f"{st}: {len(rows)}")
+                for info in rows:
+                    age = time.time() - info.enqueued_at
+                    why = info.reason or info.last_error or ""
+                    click.echo(f"  {info.id}  {info.handler}  attempts={info.attempts}  "
+                               f"age={age:.0f}s  {why}")
+        finally:
+            await queue.close()
+
+    asyncio.run(go())
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id: str) -> None:
+    """Make a dead job pending again."""
+    import asyncio
+
+    queue = _queue(_settings())
+
+    async def go() -> bool:
+        try:
+            return bool(await queue.requeue_dead(job_id))
+        finally:
+            await queue.close()
+
+    if not asyncio.run(go()):
+        _fail(f"no dead job {job_id}")
+    click.echo(f"job {job_id} is pending again")
+
+
+@jobs.command("drop")
+@click.argument("job_id")
+def jobs_drop(job_id: str) -> None:
+    """Delete a job (its interaction id stays deduplicated)."""
+    import asyncio
+
+    queue = _queue(_settings())
+
+    async def go() -> bool:
+        try:
+            return bool(await queue.drop(job_id))
+        finally:
+            await queue.close()
+
+    if not asyncio.run(go()):
+        _fail(f"no job {job_id}")
+    click.echo(f"job {job_id} dropped")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import logging
 import re
 import socket
 import threading
@@ -38,6 +39,7 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
+from catalyst_interactions.discord.rest.redact import TokenPathFilter
 from catalyst_interactions.discord.snowflake import make_snowflake
 
 API_PREFIX = "/api/v10"
@@ -215,6 +217,10 @@ class FakeDiscord:
             ws="none",
             timeout_graceful_shutdown=1,
         )
+        # uvicorn's access log prints request paths, which hold interaction tokens.
+        access = logging.getLogger("uvicorn.access")
+        if not any(isinstance(f, TokenPathFilter) for f in access.filters):
+            access.addFilter(TokenPathFilter())
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve(sockets=[sock])),  # type: ignore[union-attr]

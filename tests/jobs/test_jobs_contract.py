@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-
 from collections.abc import Callable
 
 import msgspec
@@ -70,7 +69,8 @@ async def test_one_job_per_interaction_id(queue: JobQueue, make_job: MakeJob) ->
     assert await queue.depth() == 1
 
     claimed = await queue.claim("w", 30, 1)
-    assert claimed is not None and claimed.job.handler == "chart"
+    assert claimed is not None
+    assert claimed.job.handler == "chart"
     assert await queue.enqueue(job) is False  # while running
     await queue.ack(claimed)
     assert await queue.enqueue(job) is False  # after completion
@@ -82,7 +82,8 @@ async def test_retry_waits_for_its_delay(queue: JobQueue, make_job: MakeJob) -> 
     job = make_job()
     await queue.enqueue(job)
     first = await queue.claim("w", 30, 1)
-    assert first is not None and first.job.attempts == 0
+    assert first is not None
+    assert first.job.attempts == 0
 
     retried_at = time.time()
     await queue.retry(first, delay_s=0.4, error="HTTP 503")
@@ -184,7 +185,8 @@ async def test_drop_pending_and_running(queue: JobQueue, make_job: MakeJob) -> N
     await queue.enqueue(running)
     await queue.enqueue(waiting)
     claimed = await queue.claim("w", 30, 1)
-    assert claimed is not None and claimed.job.id == running.id
+    assert claimed is not None
+    assert claimed.job.id == running.id
 
     assert await queue.drop(waiting.id) is True
     assert await queue.depth() == 0
@@ -214,7 +216,8 @@ async def test_expired_jobs_are_still_handed_out(queue: JobQueue, make_job: Make
     assert stale.expired()
     assert await queue.enqueue(stale)
     claimed = await queue.claim("w", 30, 1)
-    assert claimed is not None and claimed.job.id == stale.id
+    assert claimed is not None
+    assert claimed.job.id == stale.id
     await queue.dead(claimed, TOKEN_EXPIRED)
     assert [info.reason for info in await queue.list("dead")] == [TOKEN_EXPIRED]
 
@@ -231,7 +234,8 @@ async def test_waiting_claim_picks_up_within_milliseconds(
         enqueued_at = time.perf_counter()
         claimed = await claim
         picked_up_s = time.perf_counter() - enqueued_at
-        assert claimed is not None and claimed.job.id == job.id
+        assert claimed is not None
+        assert claimed.job.id == job.id
         assert picked_up_s < 0.05
         await queue.ack(claimed)
 

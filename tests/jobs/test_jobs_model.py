@@ -30,14 +30,18 @@ def test_job_round_trips_through_msgpack() -> None:
     assert msgspec.msgpack.decode(msgspec.msgpack.encode(job), type=Job) == job
 
 
-@pytest.mark.parametrize(("interaction_id", "ack_type"), [("123", 4), ("123", 7), ("abc", 5)])
-def test_bad_jobs_are_refused(interaction_id: str, ack_type: int) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("interaction_id", "ack_type", "message"),
+    [("123", 4, "ack_type"), ("123", 7, "ack_type"), ("abc", 5, "snowflake")],
+)
+def test_bad_jobs_are_refused(interaction_id: str, ack_type: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         Job.for_interaction(interaction_id, "chart", b"{}", ack_type=ack_type)
 
 
 def test_repr_hides_the_interaction_body() -> None:
-    job = Job.for_interaction(make_snowflake(CREATED_MS), "chart", b'{"token":"s3cret"}', ack_type=5)
+    body = b'{"token":"s3cret"}'
+    job = Job.for_interaction(make_snowflake(CREATED_MS), "chart", body, ack_type=5)
     assert "s3cret" not in repr(job)
     assert "s3cret" not in str(job)
 

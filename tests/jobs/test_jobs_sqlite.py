@@ -73,7 +73,8 @@ async def test_two_objects_never_share_a_job(db: Path, make_job: MakeJob) -> Non
     got_first, got_second = await asyncio.gather(drain(first, "a"), drain(second, "b"))
     assert set(got_first).isdisjoint(got_second)
     assert sorted(got_first + got_second) == sorted(job.id for job in jobs)
-    assert got_first and got_second  # both really competed
+    assert got_first
+    assert got_second
     await first.close()
     await second.close()
 
@@ -92,7 +93,8 @@ async def test_a_second_process_never_gets_the_same_job(db: Path, make_job: Make
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert child.stdin is not None and child.stdout is not None
+    assert child.stdin is not None
+    assert child.stdout is not None
     async with asyncio.timeout(30):
         assert await child.stdout.readline() == b"ready\n"
         child.stdin.write(b"go\n")
@@ -102,7 +104,8 @@ async def test_a_second_process_never_gets_the_same_job(db: Path, make_job: Make
         assert await child.wait() == 0
     assert set(got_here).isdisjoint(got_there)
     assert sorted(got_here + got_there) == sorted(job.id for job in jobs)
-    assert got_here and got_there
+    assert got_here
+    assert got_there
     await queue.close()
 
 
@@ -116,7 +119,8 @@ async def test_enqueue_survives_the_process_dying(db: Path, make_job: MakeJob) -
     assert out == b"enqueued\n"
     queue = SqliteJobQueue(db)
     claimed = await queue.claim("w", 30, 1)
-    assert claimed is not None and claimed.job.id == job_id
+    assert claimed is not None
+    assert claimed.job.id == job_id
     await queue.close()
 
 
@@ -132,7 +136,8 @@ async def test_other_objects_see_new_jobs_by_polling(db: Path, make_job: MakeJob
     await producer.enqueue(job)
     enqueued_at = time.perf_counter()
     claimed = await claim
-    assert claimed is not None and claimed.job.id == job.id
+    assert claimed is not None
+    assert claimed.job.id == job.id
     assert time.perf_counter() - enqueued_at < 1.0  # the poll, not the 10 s timeout
     await consumer.close()
     await producer.close()
@@ -150,7 +155,7 @@ async def test_finished_jobs_keep_no_interaction_token(db: Path, make_job: MakeJ
     with sqlite3.connect(db) as conn:
         row = conn.execute("SELECT interaction FROM jobs WHERE id = ?", (job.id,)).fetchone()
     assert row == (b"",)
-    assert b"tok-secret" not in job.__repr__().encode()
+    assert "tok-secret" not in repr(job)
 
 
 async def test_the_file_is_in_wal_mode(db: Path) -> None:

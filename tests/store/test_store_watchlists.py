@@ -12,6 +12,7 @@ from catalyst_interactions.store import (
     NotWatching,
     Store,
     WatchlistFull,
+    normalize_ticker,
 )
 
 USER = "123456789012345678"
@@ -72,10 +73,16 @@ async def test_clear_counts_removed_rows(store: Store) -> None:
     assert [e.ticker for e in await store.watchlists.list(OTHER)] == ["Z"]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "AAPL; DROP TABLE", "TOO-LONG-TICKER-SYMBOL", "A B"])
-async def test_invalid_tickers_are_refused(store: Store, bad: str) -> None:
+@pytest.mark.parametrize("bad", ["", "   ", "AAPL; DROP TABLE", "TOO-LONG-TICKER-SYMBOL", "A B", "$"])
+def test_invalid_tickers_are_refused(bad: str) -> None:
     with pytest.raises(InvalidTicker):
-        await store.watchlists.add(USER, bad, max_size=5)
+        normalize_ticker(bad)
+
+
+async def test_add_refuses_an_invalid_ticker_before_touching_the_list(store: Store) -> None:
+    with pytest.raises(InvalidTicker):
+        await store.watchlists.add(USER, "AAPL; DROP TABLE", max_size=5)
+    assert await store.watchlists.list(USER) == []
 
 
 async def test_concurrent_adds_never_exceed_max_size(store: Store) -> None:

@@ -34,8 +34,8 @@ def _button(label: str) -> object:
 
 
 def _option(text: str, field: str) -> object:
-    kwargs = {"label": "l", "value": "v", field: text}
-    return SelectOption(**kwargs)
+    texts: dict[str, str | None] = {"label": "l", "value": "v", "description": None, field: text}
+    return SelectOption(str(texts["label"]), str(texts["value"]), texts["description"])
 
 
 # (limit, builder taking the text under test, field path expected in the error)
@@ -286,7 +286,11 @@ def test_button_rules() -> None:
 
 def test_button_custom_emoji_and_link_shape() -> None:
     assert Button(
-        label="Up", custom_id="u", emoji="<a:rocket:123456>", style=1, disabled=True
+        label="Up",
+        custom_id="u",
+        emoji="<a:rocket:123456>",
+        style=ButtonStyle.PRIMARY,
+        disabled=True,
     ).to_dict() == {
         "type": 2,
         "style": 1,

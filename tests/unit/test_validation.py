@@ -492,7 +492,7 @@ def test_command_total_of_8000_characters() -> None:
 
 # --- builders' output always passes the validator -----------------------------------------
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
 short = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20)
 
 
@@ -546,7 +546,7 @@ def rows(draw: st.DrawFn) -> ActionRow:
                 Button(
                     label=draw(st.none() | text),
                     custom_id=draw(short),
-                    style=draw(st.sampled_from([1, 2, 3, 4])),
+                    style=draw(st.sampled_from([ButtonStyle(i) for i in (1, 2, 3, 4)])),
                     emoji=draw(st.none() | st.sampled_from(["🔥", "<:up:1>", "<a:x2:99>"])),
                     disabled=draw(st.booleans()),
                 )
@@ -689,3 +689,33 @@ def test_validators_never_raise_on_garbage(value: Any, kind: int) -> None:
     assert isinstance(validate_callback({"type": kind, "data": value}), list)
     assert isinstance(validate_message_payload(value), list)
     assert isinstance(validate_command(value), list)
+
+
+ODD_VALUES: list[Any] = [[1], {"a": 1}, True, None, "3", 3.0, -1, 2**70]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_odd_values_in_nested_positions_are_reported_not_raised(odd: Any) -> None:
+    paths = [
+        "components.0.type",
+        "components.0.components.0.type",
+        "components.1.components.0.type",
+        "components.0.components.0.style",
+        "components.1.components.0.options",
+        "components.1.components.0.min_values",
+        "embeds.0.color",
+        "embeds.0.fields",
+        "embeds.0.footer",
+        "flags",
+        "attachments.0.id",
+        "allowed_mentions.parse",
+    ]
+    for path in paths:
+        assert isinstance(validate_message_payload(_with(GOOD_MESSAGE, path, odd)), list)
+    for path in ["components.0.type", "components.0.component.type", "components.0.component"]:
+        problems = validate_callback({"type": 9, "data": _with(GOOD_MODAL, path, odd)})
+        assert problems, path
+    for path in ["options.0.type", "options.1.choices", "options.0.name", "type"]:
+        assert isinstance(validate_command(_with(GOOD_COMMAND, path, odd)), list)
+    problems = validate_callback({"type": 4, "data": GOOD_MESSAGE}, interaction_type=odd)
+    assert (problems == []) is (odd is None), problems

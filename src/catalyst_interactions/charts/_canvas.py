@@ -19,7 +19,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
 Array = npt.NDArray[np.float64]
@@ -48,7 +47,9 @@ class Panel:
 
     def py(self, value: Array) -> Array:
         span = (self.hi - self.lo) or 1.0
-        return self.y0 + (np.asarray(value, dtype=np.float64) - self.lo) * ((self.y1 - self.y0) / span)
+        return self.y0 + (np.asarray(value, dtype=np.float64) - self.lo) * (
+            (self.y1 - self.y0) / span
+        )
 
     @property
     def bar_width(self) -> float:
@@ -63,7 +64,9 @@ def rgba(color: str, alpha: float | None = None) -> Array:
     return np.asarray(to_rgba(color, alpha), dtype=np.float64)
 
 
-def _place(fig: Figure, artist: LineCollection | PolyCollection, clip: Panel | None, z: float) -> None:
+def _place(
+    fig: Figure, artist: LineCollection | PolyCollection, clip: Panel | None, z: float
+) -> None:
     artist.set_transform(_PIXELS)
     artist.set_zorder(z)
     if clip is not None:
@@ -84,7 +87,7 @@ def lines(
 ) -> None:
     """One LineCollection of polylines given in pixels."""
     coll = LineCollection(
-        segments,
+        list(segments),
         colors=colors,
         linewidths=width,
         linestyles="dashed" if dashed else "solid",
@@ -117,7 +120,7 @@ def boxes(
         axis=1,
     )
     coll = PolyCollection(
-        verts,
+        list(verts),
         facecolors=colors,
         edgecolors=colors if edge else "none",
         linewidths=edge,
@@ -131,36 +134,6 @@ def polygon(fig: Figure, verts: Array, *, color: Array, clip: Panel | None, z: f
     _place(fig, coll, clip, z)
 
 
-def text(
-    fig: Figure,
-    x: float,
-    y: float,
-    s: str,
-    *,
-    color: str,
-    size: float,
-    bold: bool = False,
-    ha: str = "left",
-    va: str = "baseline",
-    z: float = 3.0,
-    **kwargs: object,
-) -> Text:
-    """A text placed in pixels."""
-    return fig.text(
-        x,
-        y,
-        s,
-        color=color,
-        fontsize=size,
-        fontweight="bold" if bold else "normal",
-        ha=ha,
-        va=va,
-        transform=_PIXELS,
-        zorder=z,
-        **kwargs,
-    )
-
-
 def finite_runs(x: Array, y: Array) -> list[Array]:
     """Split a polyline at NaNs into (k, 2) pieces of at least two points."""
     ok = np.isfinite(y)
@@ -170,9 +143,7 @@ def finite_runs(x: Array, y: Array) -> list[Array]:
     if idx.size == 0:
         return []
     breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-    return [
-        np.column_stack([x[run], y[run]]) for run in np.split(idx, breaks) if len(run) > 1
-    ]
+    return [np.column_stack([x[run], y[run]]) for run in np.split(idx, breaks) if len(run) > 1]
 
 
 def to_png(fig: Figure) -> bytes:
@@ -182,8 +153,8 @@ def to_png(fig: Figure) -> bytes:
     and omitting tEXt/tIME chunks makes the bytes a pure function of the pixels.
     """
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    pixels = np.asarray(canvas.buffer_rgba())
+    canvas.draw()  # type: ignore[no-untyped-call]
+    pixels = np.asarray(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
     height, width = pixels.shape[:2]
     raw = np.empty((height, 1 + width * 3), dtype=np.uint8)
     raw[:, 0] = 0  # filter type "None" for every row

@@ -11,7 +11,6 @@ Text limits are counted after trimming leading and trailing whitespace, as Disco
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -95,11 +94,17 @@ def _text(path: str, value: str | None, max_len: int, *, min_len: int = 0) -> in
     """Check an optional text field; return its trimmed length (0 when None)."""
     if value is None:
         return 0
+    if type(value) is str:  # fast path: the common, valid case builds no message
+        n = len(value.strip())
+        if min_len <= n <= max_len:
+            return n
     _check(length_problem(path, value, max_len, min_len=min_len))
     return len(value.strip())
 
 
 def _custom_id(path: str, value: str) -> None:
+    if type(value) is str and 1 <= len(value) <= CUSTOM_ID_MAX:
+        return
     _check(length_problem(path, value, CUSTOM_ID_MAX, min_len=1, trim=False))
 
 
@@ -172,6 +177,7 @@ class Embed:
     image_url: str | None = None
     thumbnail_url: str | None = None
     timestamp: datetime | None = None
+    _length: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", tuple(self.fields))
@@ -188,7 +194,11 @@ class Embed:
             _check(range_problem("embed.color", self.color, 0, COLOR_MAX))
         if self.timestamp is not None and self.timestamp.utcoffset() is None:
             raise LimitError("embed.timestamp must be timezone-aware (e.g. datetime.now(UTC))")
-        total = self.text_length()
+        total = sum(f.text_length() for f in self.fields)
+        for text in (self.title, self.description, self.footer, self.author):
+            if text is not None:
+                total += len(text.strip())
+        object.__setattr__(self, "_length", total)
         if total > EMBED_TOTAL_MAX:
             raise LimitError(
                 f"embed text is {total} characters; Discord allows at most {EMBED_TOTAL_MAX}"
@@ -196,11 +206,7 @@ class Embed:
 
     def text_length(self) -> int:
         """Characters counted toward the 6000 total: title, description, fields, footer, author."""
-        total = sum(f.text_length() for f in self.fields)
-        for text in (self.title, self.description, self.footer, self.author):
-            if text is not None:
-                total += len(text.strip())
-        return total
+        return self._length
 
     def with_fields(self, *fields: EmbedField) -> Embed:
         """A copy with ``fields`` appended (checked like any new embed)."""
@@ -250,7 +256,8 @@ class Button:
 
     def __post_init__(self) -> None:
         try:
-            object.__setattr__(self, "style", ButtonStyle(self.style))
+            if type(self.style) is not ButtonStyle:
+                object.__setattr__(self, "style", ButtonStyle(self.style))
         except ValueError:
             raise LimitError(f"button.style {self.style!r} is not a button style") from None
         _text("button.label", self.label, BUTTON_LABEL_MAX)
@@ -408,7 +415,8 @@ class TextInput:
 
     def __post_init__(self) -> None:
         try:
-            object.__setattr__(self, "style", TextInputStyle(self.style))
+            if type(self.style) is not TextInputStyle:
+                object.__setattr__(self, "style", TextInputStyle(self.style))
         except ValueError:
             raise LimitError(f"text_input.style {self.style!r} is not a text input style") from None
         _custom_id("text_input.custom_id", self.custom_id)
@@ -532,6 +540,11 @@ class File:
 _NO_MENTIONS: Mapping[str, Any] = MappingProxyType({"parse": []})
 
 
+def _copy_mentions(mentions: Mapping[str, Any]) -> dict[str, Any]:
+    # allowed_mentions holds only lists of strings and booleans: copying the lists is deep enough.
+    return {k: list(v) if isinstance(v, list | tuple) else v for k, v in mentions.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message reply: a callback's ``data``, a followup, or the new state of an edited message.
@@ -553,7 +566,7 @@ class Message:
         object.__setattr__(self, "components", tuple(self.components))
         object.__setattr__(self, "files", tuple(self.files))
         if self.allowed_mentions is not None:
-            frozen = MappingProxyType(copy.deepcopy(dict(self.allowed_mentions)))
+            frozen = MappingProxyType(_copy_mentions(self.allowed_mentions))
             object.__setattr__(self, "allowed_mentions", frozen)
             problems = allowed_mentions_problems(dict(frozen), "message.allowed_mentions")
             if problems:
@@ -608,7 +621,7 @@ class Message:
                 attachments.append(item)
             out["attachments"] = attachments
         mentions = self.allowed_mentions if self.allowed_mentions is not None else _NO_MENTIONS
-        out["allowed_mentions"] = copy.deepcopy(dict(mentions))
+        out["allowed_mentions"] = _copy_mentions(mentions)
         flags = (EPHEMERAL if self.ephemeral and not edit else 0) | (
             SUPPRESS_EMBEDS if self.suppress_embeds else 0
         )

@@ -227,6 +227,12 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _type(obj: Mapping[str, Any]) -> int | None:
+    """A component's ``type`` when it is an integer (so garbage never reaches a set lookup)."""
+    kind = obj.get("type")
+    return kind if _is_int(kind) else None
+
+
 def _join(base: str, key: str) -> str:
     return f"{base}.{key}" if base else key
 
@@ -515,7 +521,7 @@ def _action_row(out: list[str], value: object, path: str, seen: set[str]) -> Non
     row = _object(out, value, path)
     if row is None:
         return
-    if row.get("type") != 1:
+    if _type(row) != 1:
         out.append(f"{path}.type must be 1 (ACTION_ROW) at the top level of a message")
         return
     children = _array(out, row, "components", path)
@@ -523,7 +529,7 @@ def _action_row(out: list[str], value: object, path: str, seen: set[str]) -> Non
         out.append(f"{path}.components is required")
         return
     where = f"{path}.components"
-    selects = [c for c in children if isinstance(c, dict) and c.get("type") in _SELECT_TYPES]
+    selects = [c for c in children if isinstance(c, dict) and _type(c) in _SELECT_TYPES]
     if selects and len(children) != 1:
         out.append(
             f"{where} holds a select menu and {len(children) - 1} other component(s); "
@@ -539,13 +545,13 @@ def _message_component(out: list[str], value: object, path: str, seen: set[str])
     comp = _object(out, value, path)
     if comp is None:
         return
-    kind = comp.get("type")
+    kind = _type(comp)
     if kind == 2:
         _button(out, comp, path, seen)
     elif kind in _SELECT_TYPES:
         _select(out, comp, path, seen)
     else:
-        out.append(f"{path}.type {kind!r} cannot be placed in a message action row")
+        out.append(f"{path}.type {comp.get('type')!r} cannot be placed in a message action row")
 
 
 def _button(out: list[str], button: Mapping[str, Any], path: str, seen: set[str]) -> None:
@@ -600,7 +606,7 @@ def _select(out: list[str], select: Mapping[str, Any], path: str, seen: set[str]
     if _is_int(lo) and _is_int(hi) and lo > hi:
         out.append(f"{path}.min_values ({lo}) is greater than max_values ({hi})")
     options = _array(out, select, "options", path)
-    if select.get("type") != 3:
+    if _type(select) != 3:
         if options is not None:
             out.append(f"{path}.options is only allowed on a string select (type 3)")
         return
@@ -640,7 +646,7 @@ def _v2_components(out: list[str], components: list[Any], path: str, seen: set[s
         comp = _object(out, value, where)
         if comp is None:
             return
-        kind = comp.get("type")
+        kind = _type(comp)
         if kind == 1:
             _action_row(out, comp, where, seen)
             count += len(comp.get("components") or ())
@@ -675,7 +681,9 @@ def _v2_components(out: list[str], components: list[Any], path: str, seen: set[s
             if accent is not None:
                 _add(out, range_problem(f"{where}.accent_color", accent, 0, COLOR_MAX))
         else:
-            out.append(f"{where}.type {kind!r} cannot be placed in a components V2 message")
+            out.append(
+                f"{where}.type {comp.get('type')!r} cannot be placed in a components V2 message"
+            )
 
     for i, comp in enumerate(components):
         visit(comp, f"{path}[{i}]")
@@ -708,9 +716,15 @@ def validate_callback(body: object, *, interaction_type: int | None = None) -> l
         out.append(f"type {kind} is not an interaction callback type")
         return out
     name = f"type {kind} ({_CALLBACK_NAMES[kind]})"
-    if interaction_type is not None and interaction_type not in _LEGAL_FOR[kind]:
-        itype = _INTERACTION_NAMES.get(interaction_type, "unknown")
-        out.append(f"{name} cannot answer interaction type {interaction_type} ({itype})")
+    if interaction_type is not None and not (
+        _is_int(interaction_type) and interaction_type in _LEGAL_FOR[kind]
+    ):
+        itype = (
+            _INTERACTION_NAMES.get(interaction_type, "unknown")
+            if _is_int(interaction_type)
+            else "unknown"
+        )
+        out.append(f"{name} cannot answer interaction type {interaction_type!r} ({itype})")
 
     data = obj.get("data")
     if kind in (1, 6, 12):
@@ -804,7 +818,7 @@ def _modal(out: list[str], data: object) -> None:
         comp = _object(out, raw, path)
         if comp is None:
             continue
-        kind = comp.get("type")
+        kind = _type(comp)
         if kind == 18:  # Label wrapping one input
             _text(out, comp, "label", path, LABEL_MAX, min_len=1, required=True)
             _text(out, comp, "description", path, LABEL_DESCRIPTION_MAX)
@@ -817,22 +831,24 @@ def _modal(out: list[str], data: object) -> None:
                 out.append(f"{path}.components must hold exactly one text input")
             for j, child_raw in enumerate(children):
                 child = _object(out, child_raw, f"{path}.components[{j}]")
-                if child is not None and child.get("type") != 4:
+                if child is not None and _type(child) != 4:
                     out.append(f"{path}.components[{j}] must be a text input (type 4)")
                 elif child is not None:
                     _text_input(out, child, f"{path}.components[{j}]", seen, in_label=False)
         elif kind == 10:  # Text Display
             _text(out, comp, "content", path, 4000, min_len=1, required=True)
         else:
-            out.append(f"{path}.type {kind!r} cannot be placed at the top level of a modal")
+            out.append(
+                f"{path}.type {comp.get('type')!r} cannot be placed at the top level of a modal"
+            )
 
 
 def _modal_child(
     out: list[str], child: Mapping[str, Any], path: str, seen: set[str], *, in_label: bool
 ) -> None:
-    kind = child.get("type")
+    kind = _type(child)
     if kind not in _MODAL_LABEL_CHILDREN:
-        out.append(f"{path}.type {kind!r} cannot be placed inside a modal Label")
+        out.append(f"{path}.type {child.get('type')!r} cannot be placed inside a modal Label")
     elif kind == 4:
         _text_input(out, child, path, seen, in_label=in_label)
     elif kind in _SELECT_TYPES:

@@ -64,6 +64,14 @@ class EdgeApp:
         }
         self._paths = {path for _, path in self._routes} | {"/interactions"}
 
+    @property
+    def startup_hooks(self) -> list[Hook]:
+        return self._on_startup
+
+    @property
+    def shutdown_hooks(self) -> list[Hook]:
+        return self._on_shutdown
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":

@@ -8,6 +8,7 @@ converts the submitted value, so the two can never disagree.
 
 from __future__ import annotations
 
+import builtins
 import enum
 import inspect
 import types
@@ -63,7 +64,7 @@ class OptionSpec:
     required: bool
     default: Any
     choices: tuple[tuple[str, str | int | float], ...] = ()
-    enum_type: type[enum.Enum] | None = None
+    enum_type: builtins.type[enum.Enum] | None = None
     min_value: float | None = None
     max_value: float | None = None
     min_length: int | None = None

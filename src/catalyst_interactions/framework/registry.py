@@ -58,6 +58,9 @@ class ModalSpec(HandlerSpec):
     template: CustomIdTemplate
 
 
+T = TypeVar("T", ComponentSpec, ModalSpec)
+
+
 @dataclass(frozen=True, slots=True)
 class AutocompleteSpec:
     path: tuple[str, ...]
@@ -326,7 +329,7 @@ class Registry:
         self._commands[spec.path] = spec
         self._by_key[spec.key] = spec
 
-    def _add_templated(self, spec: Any, bucket: list[Any]) -> None:
+    def _add_templated(self, spec: T, bucket: list[T]) -> None:
         if spec.key in self._by_key:
             raise RegistrationError(f"{spec.key} is registered twice")
         bucket.append(spec)
@@ -335,7 +338,7 @@ class Registry:
         self._by_key[spec.key] = spec
 
 
-def _route(specs: list[Any], custom_id: str) -> Any:
+def _route(specs: list[T], custom_id: str) -> tuple[T, dict[str, str]] | None:
     for spec in specs:
         if custom_id.startswith(spec.template.prefix):
             fields = spec.template.match(custom_id)

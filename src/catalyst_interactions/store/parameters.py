@@ -114,11 +114,17 @@ class Parameters:
         """Changes of one parameter (or all), newest first."""
         if limit < 1:
             raise InvalidValue("limit must be at least 1")
-        query = select(ParameterChangeRow).order_by(ParameterChangeRow.id.desc()).limit(limit)
+        query = (
+            select(ParameterChangeRow, ParameterRow.type)
+            .join(ParameterRow, ParameterRow.name == ParameterChangeRow.parameter)
+            .order_by(ParameterChangeRow.id.desc())
+            .limit(limit)
+        )
         if name is not None:
             query = query.where(ParameterChangeRow.parameter == name)
         async with self._db.read() as session:
-            return [_change(row) for row in await session.scalars(query)]
+            rows = await session.execute(query)
+            return [_change(row, ParameterType(kind)) for row, kind in rows]
 
     async def rollback(
         self, change_id: int, actor: str, *, reason: str | None = None
@@ -189,7 +195,7 @@ class Parameters:
         row.value, row.updated_at, row.updated_by = new_value, now, actor
         session.add(change)
         await session.flush()
-        return _change(change)
+        return _change(change, ParameterType(row.type))
 
 
 _NUMERIC = (ParameterType.INT, ParameterType.FLOAT)
@@ -241,10 +247,17 @@ def _validated(
     return checked
 
 
+def _loaded(kind: ParameterType, value: ParameterValue) -> ParameterValue:
+    """Undo SQLite's numeric affinity, which stores the JSON text ``1.0`` as the integer 1."""
+    if kind is ParameterType.FLOAT and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _parameter(row: ParameterRow) -> Parameter:
     return Parameter(
         name=row.name,
-        value=row.value,
+        value=_loaded(ParameterType(row.type), row.value),
         type=ParameterType(row.type),
         minimum=row.min_value,
         maximum=row.max_value,
@@ -253,12 +266,12 @@ def _parameter(row: ParameterRow) -> Parameter:
     )
 
 
-def _change(row: ParameterChangeRow) -> ParameterChange:
+def _change(row: ParameterChangeRow, kind: ParameterType) -> ParameterChange:
     return ParameterChange(
         id=row.id,
         parameter=row.parameter,
-        old_value=row.old_value,
-        new_value=row.new_value,
+        old_value=_loaded(kind, row.old_value),
+        new_value=_loaded(kind, row.new_value),
         changed_by=row.changed_by,
         changed_at=row.changed_at,
         report_id=row.report_id,

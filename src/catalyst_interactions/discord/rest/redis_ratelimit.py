@@ -112,14 +112,19 @@ return 0
 _BLOCK_GLOBAL = (
     _PRELUDE
     + """
-local until = now + tonumber(ARGV[1])
+local ends = now + tonumber(ARGV[1])
 local gu = tonumber(redis.call('GET', p .. ':gu') or '0')
-if until > gu then
-  redis.call('SET', p .. ':gu', fmt(until), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+if ends > gu then
+  redis.call('SET', p .. ':gu', fmt(ends), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
 end
 return 0
 """
 )
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix or "{" in prefix or "}" in prefix:
+        raise ValueError("prefix must be non-empty and contain no braces")
 
 
 class RedisRateLimitStore:
@@ -137,8 +142,7 @@ class RedisRateLimitStore:
         global_per_second: int = GLOBAL_PER_SECOND,
         owns_client: bool = False,
     ) -> None:
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError("prefix must be non-empty and contain no braces")
+        _check_prefix(prefix)
         self._redis = redis
         self._owns = owns_client
         self._keys = [f"{{{prefix}}}"]
@@ -150,6 +154,7 @@ class RedisRateLimitStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str, **kwargs: Any) -> RedisRateLimitStore:
+        _check_prefix(prefix)
         return cls(Redis.from_url(url), prefix=prefix, owns_client=True, **kwargs)
 
     async def acquire(self, route: str, major: str, *, global_limited: bool) -> float:

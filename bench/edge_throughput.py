@@ -1,0 +1,465 @@
+"""Edge throughput benchmark: our edge against the legacy Flask server and a bare ASGI app.
+
+Each server runs alone, pinned to one core (``taskset -c 0``), while wrk runs pinned to
+another (``taskset -c 1 wrk -t1 -cN -dSs --latency``). For each server:
+
+* closed-loop throughput of signed PINGs and of the inline ``/help`` command (wrk replays
+  pre-signed requests and fails the run if any answer is not a correct 200);
+* for bare and ours, an open-loop latency run at half of the server's own PING peak
+  (``bench/_openloop.py``; wrk cannot hold a fixed rate);
+* for every server, cold start (spawn to the first 200 on ``GET /health``, median of
+  ``--cold-runs``) and idle RSS right after that first 200.
+
+Figures drift on a shared machine; the ratios between servers of one run are what the
+budgets in DESIGN.md constrain. Budget misses are reported; ``--strict`` makes them fail.
+
+Usage: ``python bench/edge_throughput.py [--duration 10] [--connections 64]
+[--only legacy,bare,ours] [--json] [--strict]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from _servers import (
+    BENCH,
+    ServerError,
+    ServerSpec,
+    bare_spec,
+    legacy_spec,
+    ours_executable,
+    ours_spec,
+    pinned,
+    rss_kib,
+    running,
+)
+from _signing import PoolSpec, Workload, make_spec, new_signing_key, verify_key_hex, write_pool
+from _wrk import WrkError, run_wrk
+from catalyst_interactions.discord.snowflake import make_snowflake
+
+SERVERS = ("legacy", "bare", "ours")
+# A pool is re-signed before use once older than this: the edge refuses timestamps
+# older than 5 minutes, and a full run takes about 3.
+POOL_MAX_AGE_S = 120.0
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not produce trustworthy figures."""
+
+
+@dataclass
+class Throughput:
+    server: str
+    workload: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    responses: int
+
+
+@dataclass
+class Latency:
+    server: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    service_p99_ms: float
+    send_lag_p99_ms: float
+    completed: int
+
+
+@dataclass
+class Startup:
+    server: str
+    cold_start_ms: float
+    cold_start_runs_ms: list[float]
+    idle_rss_mib: float
+
+
+@dataclass
+class Budget:
+    name: str
+    value: float
+    limit: float
+    higher_is_better: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.value >= self.limit if self.higher_is_better else self.value < self.limit
+
+
+@dataclass
+class Report:
+    config: dict[str, object]
+    throughput: list[Throughput] = field(default_factory=list)
+    latency: list[Latency] = field(default_factory=list)
+    startup: list[Startup] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    budgets: list[Budget] = field(default_factory=list)
+
+    def rps(self, server: str, workload: Workload) -> float | None:
+        for row in self.throughput:
+            if row.server == server and row.workload == workload.value:
+                return row.rps
+        return None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "config": self.config,
+            "throughput": [asdict(r) for r in self.throughput],
+            "latency": [asdict(r) for r in self.latency],
+            "startup": [asdict(r) for r in self.startup],
+            "skipped": self.skipped,
+            "budgets": [{**asdict(b), "ok": b.ok} for b in self.budgets],
+        }
+
+
+class Pools:
+    """Signed request pools, one per workload, re-signed when stale; ids never repeat."""
+
+    def __init__(self, directory: Path, application_id: str, size: int) -> None:
+        self.directory = directory
+        self.application_id = application_id
+        self.size = size
+        self.key = new_signing_key()
+        self.public_key = verify_key_hex(self.key)
+        self._made: dict[Workload, tuple[float, Path]] = {}
+        self._not_after_ms: int | None = None
+        self._serial = 0
+
+    def _write(self, workload: Workload, size: int) -> Path:
+        spec: PoolSpec = make_spec(
+            workload, self.key, self.application_id, size, self._not_after_ms
+        )
+        self._not_after_ms = spec.base_ms - 1
+        self._serial += 1
+        path = self.directory / f"{workload.value}-{self._serial}.pool"
+        write_pool(spec, path)
+        return path
+
+    def get(self, workload: Workload) -> Path:
+        made = self._made.get(workload)
+        if made is None or time.monotonic() - made[0] > POOL_MAX_AGE_S:
+            if made is not None:
+                made[1].unlink(missing_ok=True)
+            made = (time.monotonic(), self._write(workload, self.size))
+            self._made[workload] = made
+        return made[1]
+
+    def fresh(self, workload: Workload, size: int) -> Path:
+        """A one-off pool (the latency run), with ids no other pool uses."""
+        return self._write(workload, size)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ours_available() -> str | None:
+    """Why our edge cannot run yet, or None when ``catalyst-interactions serve`` exists."""
+    executable = ours_executable()
+    if executable is None:
+        return "catalyst-interactions is not installed"
+    try:
+        probe = subprocess.run(
+            [executable, "serve", "--help"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"catalyst-interactions serve --help failed: {exc}"
+    if probe.returncode != 0:
+        tail = probe.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        return f"catalyst-interactions serve is not available yet ({tail[0]})"
+    return None
+
+
+def open_loop(
+    port: int, pool: Path, rate: float, duration_s: float, connections: int, core: int | None
+) -> dict[str, float]:
+    argv = [
+        sys.executable,
+        str(BENCH / "_openloop.py"),
+        "--port",
+        str(port),
+        "--pool",
+        str(pool),
+        "--rate",
+        f"{rate:.1f}",
+        "--duration",
+        str(duration_s),
+        "--connections",
+        str(connections),
+        "--expected-type",
+        "1",
+    ]
+    try:
+        done = subprocess.run(
+            pinned(argv, core), capture_output=True, text=True, timeout=duration_s + 60
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError("open-loop generator did not finish in time") from exc
+    try:
+        result: dict[str, float] = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"open-loop generator failed:\n{done.stderr[-3000:]}") from exc
+    if done.returncode != 0:
+        raise BenchError(f"open-loop run had bad answers: {result.get('first_bad')}")
+    return result
+
+
+def bench_server(
+    name: str, spec: ServerSpec, pools: Pools, args: argparse.Namespace, report: Report
+) -> None:
+    colds: list[float] = []
+    for _ in range(max(0, args.cold_runs - 1)):
+        with running(spec, args.server_core) as (_, cold):
+            colds.append(cold)
+    # Make or refresh the pools before the measured start, so no signing overlaps it.
+    for workload in (Workload.PING, Workload.HELP):
+        pools.get(workload)
+    with running(spec, args.server_core) as (server, cold):
+        rss = rss_kib(server.process.pid)
+        colds.append(cold)
+        report.startup.append(
+            Startup(
+                name,
+                statistics.median(colds) * 1000,
+                [round(c * 1000, 1) for c in colds],
+                rss / 1024,
+            )
+        )
+        for workload in (Workload.PING, Workload.HELP):
+            pool = pools.get(workload)
+            _log(f"[{name}] {workload.value}: wrk -c{args.connections} -d{args.duration}s")
+            result = run_wrk(
+                f"{server.base_url}/interactions",
+                pool,
+                workload.expected_type,
+                connections=args.connections,
+                duration_s=args.duration,
+                core=args.load_core,
+            )
+            report.throughput.append(
+                Throughput(
+                    name, workload.value, result.rps, result.p50_ms, result.p99_ms, result.responses
+                )
+            )
+        if name == "legacy" or args.latency_duration <= 0:
+            return
+        peak = report.rps(name, Workload.PING) or 0.0
+        rate = peak / 2
+        pool = pools.fresh(Workload.PING, math.ceil(rate * args.latency_duration) + 1000)
+        _log(f"[{name}] open-loop latency at {rate:.0f} req/s for {args.latency_duration}s")
+        measured = open_loop(
+            server.port, pool, rate, args.latency_duration, args.connections, args.load_core
+        )
+        report.latency.append(
+            Latency(
+                name,
+                rate,
+                measured["p50_ms"],
+                measured["p99_ms"],
+                measured["max_ms"],
+                measured["service_p99_ms"],
+                measured["send_lag_p99_ms"],
+                int(measured["completed"]),
+            )
+        )
+
+
+def judge(report: Report) -> None:
+    """The DESIGN.md budgets that this run has the figures for."""
+    ping, help_ = Workload.PING, Workload.HELP
+    ours, bare, legacy = (
+        report.rps("ours", ping),
+        report.rps("bare", ping),
+        report.rps("legacy", ping),
+    )
+    ours_help = report.rps("ours", help_)
+    budgets = report.budgets
+    if ours and legacy:
+        budgets.append(Budget("PING rps ours/legacy", ours / legacy, 6.0, True))
+    if ours and bare:
+        budgets.append(Budget("PING rps ours/bare", ours / bare, 0.90, True))
+    if ours_help and bare:
+        budgets.append(Budget("/help rps ours / bare PING rps", ours_help / bare, 0.80, True))
+    for row in report.latency:
+        if row.server == "ours":
+            budgets.append(Budget("ours p99 ms at half peak", row.p99_ms, 5.0, False))
+    startup = {row.server: row for row in report.startup}
+    if "ours" in startup:
+        budgets.append(Budget("ours idle RSS MiB", startup["ours"].idle_rss_mib, 60.0, False))
+        budgets.append(Budget("ours cold start ms", startup["ours"].cold_start_ms, 400.0, False))
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"{'server':<8} {'workload':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}",
+    ]
+    for t in report.throughput:
+        lines.append(
+            f"{t.server:<8} {t.workload:<8} {t.rps:>9.0f} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f}"
+        )
+    if report.latency:
+        lines += ["", "open loop, PING at half of the server's own PING peak:"]
+        lines.append(
+            f"{'server':<8} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+            f" {'svc p99':>8} {'gen lag p99':>11}"
+        )
+        for lat in report.latency:
+            lines.append(
+                f"{lat.server:<8} {lat.rate:>8.0f} {lat.p50_ms:>8.2f} {lat.p99_ms:>8.2f}"
+                f" {lat.max_ms:>8.2f} {lat.service_p99_ms:>8.2f} {lat.send_lag_p99_ms:>11.2f}"
+            )
+    if report.startup:
+        lines += ["", f"{'server':<8} {'cold start ms (median)':>22} {'idle RSS MiB':>13}"]
+        for s in report.startup:
+            lines.append(f"{s.server:<8} {s.cold_start_ms:>22.0f} {s.idle_rss_mib:>13.1f}")
+    ratios = _ratios(report)
+    if ratios:
+        lines += ["", "ratios (same run):"]
+        lines += [f"  {name:<36} {value:>7.2f}" for name, value in ratios]
+    if report.budgets:
+        lines += ["", "budgets (DESIGN.md):"]
+        for b in report.budgets:
+            sign = ">=" if b.higher_is_better else "<"
+            verdict = "ok" if b.ok else "MISSED"
+            lines.append(f"  {b.name:<36} {b.value:>7.2f}  {sign} {b.limit:<5g} {verdict}")
+    for name, why in report.skipped.items():
+        lines.append(f"\nskipped {name}: {why}")
+    return "\n".join(lines)
+
+
+def _ratios(report: Report) -> list[tuple[str, float]]:
+    ping, help_ = Workload.PING, Workload.HELP
+    out: list[tuple[str, float]] = []
+    pairs: list[tuple[str, Callable[[], float | None], Callable[[], float | None]]] = [
+        ("PING ours/legacy", lambda: report.rps("ours", ping), lambda: report.rps("legacy", ping)),
+        ("PING ours/bare", lambda: report.rps("ours", ping), lambda: report.rps("bare", ping)),
+        ("PING bare/legacy", lambda: report.rps("bare", ping), lambda: report.rps("legacy", ping)),
+        (
+            "/help ours / PING bare",
+            lambda: report.rps("ours", help_),
+            lambda: report.rps("bare", ping),
+        ),
+        (
+            "/help bare / PING bare",
+            lambda: report.rps("bare", help_),
+            lambda: report.rps("bare", ping),
+        ),
+    ]
+    for name, top, bottom in pairs:
+        a, b = top(), bottom()
+        if a and b:
+            out.append((name, a / b))
+    startup = {row.server: row for row in report.startup}
+    if "ours" in startup and "bare" in startup:
+        out.append(
+            ("idle RSS ours/bare", startup["ours"].idle_rss_mib / startup["bare"].idle_rss_mib)
+        )
+        out.append(
+            ("cold start ours/bare", startup["ours"].cold_start_ms / startup["bare"].cold_start_ms)
+        )
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--only", default=",".join(SERVERS), help="comma-separated servers")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is missed")
+    parser.add_argument(
+        "--latency-duration", type=float, default=5.0, help="open-loop seconds; 0 to skip"
+    )
+    parser.add_argument("--cold-runs", type=int, default=3, help="starts per server for cold start")
+    parser.add_argument(
+        "--pool-size", type=int, default=0, help="signed requests per pool (0: auto)"
+    )
+    parser.add_argument("--server-core", type=int, default=0)
+    parser.add_argument("--load-core", type=int, default=1)
+    args = parser.parse_args(argv)
+    selected = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(selected) - set(SERVERS))
+    if unknown or not selected:
+        parser.error(f"--only takes names among {', '.join(SERVERS)}; got {args.only!r}")
+    if not (1 <= args.duration <= 300) or args.connections < 1 or args.cold_runs < 1:
+        parser.error("--duration must be 1..300 s, --connections and --cold-runs at least 1")
+    args.selected = [s for s in SERVERS if s in selected]
+    # Enough distinct ids for 20,000 req/s: a wrapped pool replays ids, which ours refuses.
+    args.pool_size = args.pool_size or max(20_000, math.ceil(args.duration * 20_000))
+    return args
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # Unwind through the finally blocks that stop the servers.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    application_id = make_snowflake(int(time.time() * 1000) - 86_400_000, 1)
+    report = Report(
+        config={
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "latency_duration_s": args.latency_duration,
+            "cold_runs": args.cold_runs,
+            "pool_size": args.pool_size,
+            "server_core": args.server_core,
+            "load_core": args.load_core,
+        }
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="edgebench-pools-") as tmp:
+            pools = Pools(Path(tmp), application_id, args.pool_size)
+            specs = {
+                "legacy": legacy_spec(pools.public_key),
+                "bare": bare_spec(pools.public_key),
+                "ours": ours_spec(pools.public_key, application_id),
+            }
+            for name in args.selected:
+                if name == "ours":
+                    why = ours_available()
+                    if why is not None:
+                        report.skipped[name] = why
+                        _log(f"[ours] skipped: {why}")
+                        continue
+                _log(f"[{name}] starting")
+                bench_server(name, specs[name], pools, args, report)
+    except (ServerError, WrkError, BenchError) as exc:
+        _log(f"edge_throughput: FAILED: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _log("edge_throughput: interrupted")
+        return 130
+    judge(report)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(render(report))
+    if args.strict and not all(b.ok for b in report.budgets):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

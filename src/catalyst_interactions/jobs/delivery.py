@@ -1,0 +1,60 @@
+"""Delivery: turn a handler's result into the Discord REST call that shows it, once."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..discord.enums import MessageFlags
+from ..discord.payloads import Interaction
+from ..discord.rest import DiscordRest
+from ..framework.dispatch import Delivery
+from .job import Job
+from .ledger import DeliveryLedger
+
+# A message edit may only set SUPPRESS_EMBEDS (DISCORD_FACTS §5); EPHEMERAL was fixed by the ack.
+_EDITABLE_FLAGS = int(MessageFlags.SUPPRESS_EMBEDS)
+
+
+def edit_payload(message_dict: dict[str, Any]) -> dict[str, Any]:
+    payload = dict(message_dict)
+    flags = payload.pop("flags", 0) & _EDITABLE_FLAGS
+    if flags:
+        payload["flags"] = flags
+    return payload
+
+
+class Deliverer:
+    def __init__(self, rest: DiscordRest, ledger: DeliveryLedger) -> None:
+        self._rest = rest
+        self._ledger = ledger
+
+    async def deliver(self, job: Job, interaction: Interaction, delivery: Delivery) -> None:
+        message = delivery.message
+        if delivery.ephemeral_notice:
+            await self.notice(job, interaction, message.content or "")
+            return
+        # Editing @original is idempotent: a retried job edits the same message again.
+        await self._rest.edit_original(interaction.token, edit_payload(message.to_dict()),
+                                       message.files, deadline=job.deadline)
+
+    async def notice(self, job: Job, interaction: Interaction, text: str) -> None:
+        """An ephemeral followup, posted at most once per job."""
+        if not await self._ledger.first(f"{job.id}:notice", ttl_s=job.deadline - time.time()):
+            return
+        await self._rest.create_followup(
+            interaction.token,
+            {"content": text, "flags": int(MessageFlags.EPHEMERAL),
+             "allowed_mentions": {"parse": []}},
+            deadline=job.deadline,
+        )
+
+    async def tell_failure(self, job: Job, interaction: Interaction, text: str) -> None:
+        """Replace "thinking…" with an explanation; for a clicked message, a private notice."""
+        if job.ack_type == 6:
+            await self.notice(job, interaction, text)
+        else:
+            await self._rest.edit_original(
+                interaction.token, {"content": text, "embeds": [], "components": [],
+                                    "allowed_mentions": {"parse": []}},
+                deadline=job.deadline)

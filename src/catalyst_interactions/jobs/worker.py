@@ -1,0 +1,219 @@
+"""Workers: claim jobs, run the deferred handler, deliver the result, and account for it.
+
+Every job ends in exactly one of: delivered (ack), retried (backoff with jitter, inside the
+token's 15-minute life) or dead (a reason, and the user told while the token still works).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..discord.payloads import Interaction, PayloadError, decode_interaction
+from ..discord.rest import DiscordError, InvalidToken
+from ..edge.metrics import Metrics
+from ..framework.dispatch import Dispatcher
+from .delivery import Deliverer
+from .job import ClaimedJob, Job
+from .queue import TOKEN_EXPIRED, JobQueue, LeaseLost, QueueError
+
+log = logging.getLogger("catalyst_interactions.worker")
+
+# Leave this much of the token's life to tell the user when the work cannot finish.
+NOTICE_MARGIN_S = 45.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_s: float = 0.5
+    cap_s: float = 30.0
+    handler_timeout_s: float = 300.0
+
+    def delay(self, attempts: int) -> float:
+        """Exponential backoff with full jitter (spreads retries of many jobs apart)."""
+        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** max(attempts, 0)))  # noqa: S311
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        dispatcher: Dispatcher,
+        deliverer: Deliverer,
+        *,
+        metrics: Metrics,
+        concurrency: int = 8,
+        lease_s: float = 30.0,
+        policy: RetryPolicy | None = None,
+        consumer: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._queue = queue
+        self._dispatcher = dispatcher
+        self._deliverer = deliverer
+        self._metrics = metrics
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease_s = lease_s
+        self._policy = policy or RetryPolicy()
+        self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._clock = clock
+        self._stopping = asyncio.Event()
+        self._inflight: dict[asyncio.Task[None], ClaimedJob] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self.run(), name="catalyst-worker")
+
+    async def run(self) -> None:
+        log.info("worker started", extra={"consumer": self.consumer})
+        depth_updated = 0.0
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            try:
+                claimed = await self._queue.claim(self.consumer, self._lease_s, timeout_s=1.0)
+            except QueueError:
+                self._slots.release()
+                if self._stopping.is_set():
+                    break
+                log.exception("claim failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
+                continue
+            if claimed is None:
+                self._slots.release()
+            else:
+                task = asyncio.create_task(self._process(claimed))
+                self._inflight[task] = claimed
+                task.add_done_callback(self._finished)
+            if self._clock() - depth_updated > 2.0:
+                depth_updated = self._clock()
+                with contextlib.suppress(QueueError):
+                    self._metrics.queue_depth.set(await self._queue.depth())
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.pop(task, None)
+        self._slots.release()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming; let running jobs finish for ``grace_s``, then release the rest."""
+        self._stopping.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=grace_s)
+        for task, claimed in list(self._inflight.items()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(QueueError):
+                # Back to pending at once: another worker picks it up without waiting
+                # for the lease to run out.
+                await self._queue.retry(claimed, 0.0, "released at shutdown")
+        log.info("worker stopped", extra={"consumer": self.consumer})
+
+    # -- one job --------------------------------------------------------------------------
+    async def _process(self, claimed: ClaimedJob) -> None:
+        job = claimed.job
+        started = self._clock()
+        if job.attempts == 0:
+            self._metrics.job_wait.observe(max(0.0, started - job.enqueued_at))
+        extra = {"interaction_id": job.id, "handler": job.handler, "attempt": job.attempts + 1}
+        if job.expired(started):
+            await self._dead(claimed, TOKEN_EXPIRED, extra)
+            return
+        try:
+            interaction = decode_interaction(job.interaction)
+        except PayloadError:
+            await self._dead(claimed, "malformed interaction", extra)
+            return
+        renewer = asyncio.create_task(self._renew(claimed))
+        try:
+            await self._run(claimed, interaction, started, extra)
+        except LeaseLost:
+            log.warning("lease lost; another worker owns the job now", extra=extra)
+        finally:
+            renewer.cancel()
+
+    async def _run(self, claimed: ClaimedJob, interaction: Interaction, started: float,
+                   extra: dict[str, object]) -> None:
+        job = claimed.job
+        budget = min(self._policy.handler_timeout_s, job.deadline - started - NOTICE_MARGIN_S)
+        try:
+            if budget <= 0:
+                raise TimeoutError
+            delivery = await asyncio.wait_for(self._dispatcher.run_deferred(interaction), budget)
+        except TimeoutError:
+            await self._tell(job, interaction, "Sorry, this is taking too long. Please try again "
+                             "in a few minutes.", extra)
+            await self._dead(claimed, "timed out", extra)
+            return
+        except Exception as exc:  # a handler bug: retried, then dead-lettered with its type
+            reason = f"handler failed: {type(exc).__name__}"
+            log.exception("handler failed", extra=extra)
+            if not await self._retry(claimed, reason, extra):
+                await self._tell(job, interaction,
+                                 f"Sorry, something went wrong on our side. Reference: `{job.id}`.",
+                                 extra)
+                await self._dead(claimed, f"{reason} after {job.attempts + 1} attempts", extra)
+            return
+        try:
+            await self._deliverer.deliver(job, interaction, delivery)
+        except InvalidToken:
+            await self._dead(claimed, TOKEN_EXPIRED, extra)
+            return
+        except DiscordError as exc:
+            reason = f"delivery failed: {exc!r}"
+            if exc.permanent or not await self._retry(claimed, reason, extra):
+                await self._dead(claimed, reason, extra)
+            return
+        await self._queue.ack(claimed)
+        self._metrics.jobs.labels("delivered", "").inc()
+        self._metrics.job_run.observe(self._clock() - started)
+        log.info("job delivered", extra=extra | {"ms": round((self._clock() - started) * 1000, 1)})
+
+    async def _retry(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> bool:
+        """Schedule another attempt if one fits before the token's end; False otherwise."""
+        job = claimed.job
+        delay = self._policy.delay(job.attempts)
+        if job.attempts + 1 >= self._policy.max_attempts or (
+            self._clock() + delay > job.deadline - NOTICE_MARGIN_S
+        ):
+            return False
+        await self._queue.retry(claimed, delay, reason)
+        self._metrics.jobs.labels("retried", "").inc()
+        log.warning("job retried", extra=extra | {"reason": reason, "delay_s": round(delay, 2)})
+        return True
+
+    async def _dead(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> None:
+        await self._queue.dead(claimed, reason)
+        label = reason.split(":")[0].split(" after")[0]
+        self._metrics.jobs.labels("dead", label).inc()
+        log.error("job dead-lettered", extra=extra | {"reason": reason})
+
+    async def _tell(self, job: Job, interaction: Interaction, text: str,
+                    extra: dict[str, object]) -> None:
+        if job.expired(self._clock()):
+            return
+        try:
+            await self._deliverer.tell_failure(job, interaction, text)
+        except DiscordError as exc:
+            log.warning("could not tell the user", extra=extra | {"error": repr(exc)})
+
+    async def _renew(self, claimed: ClaimedJob) -> None:
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
+            try:
+                claimed = await self._queue.renew(claimed, self._lease_s)
+            except QueueError:
+                log.warning("lease renewal failed", extra={"interaction_id": claimed.job.id})
+                return

@@ -1,0 +1,1 @@
+"""Operations: command registration, endpoint switching, job administration."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import FakeClock
+
+from catalyst_interactions.store import (
+    DuplicateReport,
+    InvalidValue,
+    ReportAlreadyDecided,
+    ReportNotFound,
+    ReportStatus,
+    Store,
+)
+
+PAYLOAD = {
+    "summary": "Win rate 48% over 7 days",
+    "recommendations": [
+        {"parameter": "MIN_SCORE", "current": 0.25, "proposed": 0.3, "reason": "too many misses"},
+        {"parameter": "USE_LLM", "current": False, "proposed": True, "reason": None},
+    ],
+}
+
+
+async def test_create_get_and_attach_message(store: Store, clock: FakeClock) -> None:
+    created = await store.reports.create("report_2024-03-04", PAYLOAD)
+    assert (created.status, created.created_at, created.decided_by) == (
+        ReportStatus.PENDING,
+        clock.now,
+        None,
+    )
+    await store.reports.attach_message("report_2024-03-04", "555", "666")
+    loaded = await store.reports.get("report_2024-03-04")
+    assert loaded.payload == PAYLOAD
+    assert (loaded.channel_id, loaded.message_id) == ("555", "666")
+    with pytest.raises(DuplicateReport):
+        await store.reports.create("report_2024-03-04", {})
+    with pytest.raises(ReportNotFound):
+        await store.reports.get("missing")
+    with pytest.raises(ReportNotFound):
+        await store.reports.attach_message("missing", "1", "2")
+
+
+async def test_decide_once(store: Store, clock: FakeClock) -> None:
+    await store.reports.create("r1", PAYLOAD)
+    clock.advance(minutes=3)
+    decided = await store.reports.decide("r1", ReportStatus.PARTIALLY_APPLIED, "42")
+    assert (decided.status, decided.decided_by, decided.decided_at) == (
+        ReportStatus.PARTIALLY_APPLIED,
+        "42",
+        clock.now,
+    )
+    assert await store.reports.get("r1") == decided
+    with pytest.raises(ReportAlreadyDecided, match="partially applied"):
+        await store.reports.decide("r1", ReportStatus.REJECTED, "43")
+    with pytest.raises(ReportNotFound):
+        await store.reports.decide("nope", ReportStatus.APPROVED, "42")
+    with pytest.raises(InvalidValue):
+        await store.reports.decide("r1", ReportStatus.PENDING, "42")
+
+
+async def test_concurrent_decisions_have_one_winner(store: Store) -> None:
+    await store.reports.create("r2", PAYLOAD)
+    results = await asyncio.gather(
+        store.reports.decide("r2", ReportStatus.APPROVED, "1"),
+        store.reports.decide("r2", ReportStatus.REJECTED, "2"),
+        store.reports.decide("r2", ReportStatus.APPROVED, "3"),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(r, ReportAlreadyDecided) for r in results if r not in winners)
+    assert await store.reports.get("r2") == winners[0]
+
+
+async def test_list_filters_by_status_newest_first(store: Store, clock: FakeClock) -> None:
+    for name in ("a", "b", "c"):
+        await store.reports.create(name, {})
+        clock.advance(minutes=1)
+    await store.reports.decide("b", ReportStatus.APPROVED, "1")
+    assert [r.report_id for r in await store.reports.list()] == ["c", "b", "a"]
+    assert [r.report_id for r in await store.reports.list(ReportStatus.PENDING)] == ["c", "a"]
+    assert [r.report_id for r in await store.reports.list(limit=1)] == ["c"]
