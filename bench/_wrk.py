@@ -11,6 +11,8 @@ from pathlib import Path
 from _servers import BENCH, pinned
 
 LUA_SCRIPT = BENCH / "wrk_requests.lua"
+_FIRST_BAD = re.compile(r"^EDGEBENCH FAILED: first bad answer: (.*)$", re.MULTILINE)
+_WRAPPED = re.compile(r"^EDGEBENCH .*wrapped=[1-9]", re.MULTILINE)
 _UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)\s*$", re.MULTILINE)
 _PERCENTILE = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
@@ -44,9 +46,12 @@ def parse_report(text: str) -> WrkResult:
     responses, non200, badbody, socket_errors = (int(g) for g in check.groups())
     non2xx = _NON_2XX.search(text)
     if non200 or badbody or socket_errors or (non2xx and int(non2xx.group(1))):
+        first_bad = _FIRST_BAD.search(text)
         raise WrkError(
             f"{non200} non-200 answers, {badbody} unexpected bodies, "
             f"{socket_errors} socket errors out of {responses}"
+            + (f"; first bad answer: {first_bad.group(1)}" if first_bad else "")
+            + ("; the pool wrapped (replayed ids are refused)" if _WRAPPED.search(text) else "")
         )
     rps = _RPS.search(text)
     percentiles = {p: float(v) * _UNITS_MS[u] for p, v, u in _PERCENTILE.findall(text)}
@@ -94,6 +99,9 @@ def run_wrk(
     except subprocess.TimeoutExpired as exc:
         raise WrkError(f"wrk did not finish within {duration_s + 60:.0f} s") from exc
     output = done.stdout + done.stderr
-    if done.returncode != 0:
+    if done.returncode != 0 and _CHECK.search(output) is None:
         raise WrkError(f"wrk exited with {done.returncode}:\n{output[-3000:]}")
-    return parse_report(output)
+    result = parse_report(output)
+    if done.returncode != 0:
+        raise WrkError(f"wrk exited with {done.returncode} though its checks passed")
+    return result

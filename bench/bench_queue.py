@@ -35,6 +35,7 @@ import redis.asyncio as redis
 from catalyst_interactions.discord.snowflake import make_snowflake
 from catalyst_interactions.jobs import Job, JobQueue, SqliteJobQueue
 from catalyst_interactions.jobs.redis_queue import RedisJobQueue
+from catalyst_interactions.jobs.sqlite_queue import _SCHEMA, _enqueue_op
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 BODY = b'{"type":2,"token":"' + b"x" * 200 + b'","data":{"name":"chart"}}' + b" " * 1200
@@ -110,6 +111,7 @@ async def scenario(
             "--jobs",
             str(args.jobs),
             stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,  # the child reports all its claim times on one line
         )
         assert child.stdout is not None
         await child.stdout.readline()  # "ready"
@@ -144,17 +146,22 @@ def raw_sqlite_commits(directory: Path) -> None:
 
 
 async def thread_overhead(directory: Path) -> None:
-    # A second object used only from this thread: what calling SQLite on the loop costs.
-    blocking = SqliteJobQueue(directory / "blocking.db")
+    # The same statements on a connection used from the loop thread itself.
+    conn = sqlite3.connect(directory / "blocking.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(_SCHEMA)
     queue = SqliteJobQueue(directory / "thread.db")
     await queue.ping()
     direct, via_thread = [], []
     jobs = make_jobs(2000)
     for job in jobs[:1000]:
         t0 = time.perf_counter()
-        blocking._enqueue_sync(job)
+        conn.execute("BEGIN IMMEDIATE")
+        _enqueue_op(conn, job)
+        conn.execute("COMMIT")
         direct.append(time.perf_counter() - t0)
-    blocking._close_sync()
+    conn.close()
     for job in jobs[1000:]:
         t0 = time.perf_counter()
         await queue.enqueue(job)

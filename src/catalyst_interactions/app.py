@@ -91,7 +91,7 @@ def build_runtime(
     from .jobs.delivery import Deliverer
     from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
     from .jobs.sink import QueueJobSink
-    from .jobs.worker import Worker
+    from .jobs.worker import RetryPolicy, Worker
 
     if workers and not settings.application_id:
         raise ConfigError("DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
@@ -99,11 +99,9 @@ def build_runtime(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     metrics = Metrics()
-    startup: list[Hook] = []
-    shutdown: list[Hook] = [queue.close]
     runtime = build_edge(settings, registry=registry, state=state, jobs=QueueJobSink(queue),
-                         readiness={"queue": queue.ping}, on_startup=startup,
-                         on_shutdown=shutdown, metrics=metrics)
+                         readiness={"queue": queue.ping}, on_shutdown=[queue.close],
+                         metrics=metrics)
     runtime.extras["queue"] = queue
     if workers:
         ratelimits = None
@@ -119,14 +117,17 @@ def build_runtime(
         rest = DiscordRest(base_url=settings.api_base, application_id=settings.application_id or "0",
                            bot_token=settings.bot_token, transport=rest_transport,
                            ratelimits=ratelimits, metrics=PrometheusRestMetrics(metrics))
+        policy = RetryPolicy(max_attempts=settings.job_max_attempts,
+                             base_s=settings.job_retry_base_s)
         worker = Worker(queue, runtime.dispatcher, Deliverer(rest, ledger), metrics=metrics,
-                        concurrency=settings.worker_concurrency)
+                        concurrency=settings.worker_concurrency, lease_s=settings.job_lease_s,
+                        policy=policy)
 
         async def start_worker() -> None:
             worker.start()
 
-        startup.append(start_worker)
+        runtime.app.startup_hooks.append(start_worker)
         # Shutdown hooks run in reverse: the worker stops first, then REST, ledger and queue.
-        shutdown.extend([ledger.close, rest.aclose, worker.stop])
+        runtime.app.shutdown_hooks.extend([ledger.close, rest.aclose, worker.stop])
         runtime.extras |= {"worker": worker, "rest": rest}
     return runtime

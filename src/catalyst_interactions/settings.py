@@ -38,6 +38,9 @@ class Settings:
     auto_budget_s: float = 2.0
     worker_concurrency: int = 8
     process_pool_size: int = 2
+    job_lease_s: float = 30.0
+    job_max_attempts: int = 5
+    job_retry_base_s: float = 0.5
     log_level: str = "info"
     log_format: str = "json"
     state_secret: Secret | None = None
@@ -102,6 +105,9 @@ class Settings:
             auto_budget_s=_number(env, "CATALYST_AUTO_BUDGET_S", 2.0, low=0.1, high=2.9),
             worker_concurrency=int(_number(env, "CATALYST_WORKER_CONCURRENCY", 8, low=1)),
             process_pool_size=int(_number(env, "CATALYST_PROCESS_POOL_SIZE", 2, low=0)),
+            job_lease_s=_number(env, "CATALYST_JOB_LEASE_S", 30.0, low=0.5),
+            job_max_attempts=int(_number(env, "CATALYST_JOB_MAX_ATTEMPTS", 5, low=1)),
+            job_retry_base_s=_number(env, "CATALYST_JOB_RETRY_BASE_S", 0.5, low=0.01),
             log_level=_choice(env, "CATALYST_LOG_LEVEL", "info", LOG_LEVELS),
             log_format=_choice(env, "CATALYST_LOG_FORMAT", "json", ("json", "text")),
             state_secret=Secret(state_secret) if state_secret else None,

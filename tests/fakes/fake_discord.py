@@ -148,18 +148,32 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
         ("get_application", "GET", "/applications/@me"),
         ("edit_application", "PATCH", "/applications/@me"),
-        ("get_global_commands", "GET", "/applications/" + _ID.format("application_id") + "/commands"),
-        ("put_global_commands", "PUT", "/applications/" + _ID.format("application_id") + "/commands"),
+        (
+            "get_global_commands",
+            "GET",
+            "/applications/" + _ID.format("application_id") + "/commands",
+        ),
+        (
+            "put_global_commands",
+            "PUT",
+            "/applications/" + _ID.format("application_id") + "/commands",
+        ),
         (
             "get_guild_commands",
             "GET",
-            "/applications/" + _ID.format("application_id") + "/guilds/" + _ID.format("guild_id")
+            "/applications/"
+            + _ID.format("application_id")
+            + "/guilds/"
+            + _ID.format("guild_id")
             + "/commands",
         ),
         (
             "put_guild_commands",
             "PUT",
-            "/applications/" + _ID.format("application_id") + "/guilds/" + _ID.format("guild_id")
+            "/applications/"
+            + _ID.format("application_id")
+            + "/guilds/"
+            + _ID.format("guild_id")
             + "/commands",
         ),
     ]
@@ -204,6 +218,9 @@ class FakeDiscord:
     def start(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit this; without it a response written in two parts
+        # waits ~40 ms for a delayed ACK (Nagle).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         self._port = sock.getsockname()[1]
@@ -240,7 +257,10 @@ class FakeDiscord:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -421,9 +441,7 @@ class FakeDiscord:
         for key in _MESSAGE_FIELDS:
             if key in fields:
                 message[key] = fields[key]
-        uploads = {
-            part.name: part for part in request.parts if part.name.startswith("files[")
-        }
+        uploads = {part.name: part for part in request.parts if part.name.startswith("files[")}
         if "attachments" in fields or uploads:
             kept = []
             for attachment in fields.get("attachments") or []:
@@ -448,9 +466,12 @@ class FakeDiscord:
     def _handle(self, route: str, request: RecordedRequest) -> tuple[int, Any]:
         params = request.params
         token = params.get("token")
-        if route in _BOT_ROUTES and self.bot_token is not None:
-            if request.headers.get("authorization") != f"Bot {self.bot_token}":
-                return _error(401, 0, "401: Unauthorized")
+        if (
+            route in _BOT_ROUTES
+            and self.bot_token is not None
+            and request.headers.get("authorization") != f"Bot {self.bot_token}"
+        ):
+            return _error(401, 0, "401: Unauthorized")
         if token is not None and token in self.expired_tokens:
             return _error(401, 50027, "Invalid Webhook Token")
         try:

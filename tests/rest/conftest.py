@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fakes.fake_discord import FakeDiscord
 from redis.asyncio import Redis
 
 from catalyst_interactions.discord.rest import DiscordRest
 from catalyst_interactions.secret import Secret
+from fakes.fake_discord import FakeDiscord
 
 APP_ID = "1100000000000000001"
 BOT_TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GbotSECRETbotSECRETbotSECRET"

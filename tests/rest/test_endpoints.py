@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from fakes.fake_discord import FakeDiscord
 
 from catalyst_interactions.discord.rest import BotTokenRequired, DiscordRest
+from fakes.fake_discord import FakeDiscord
 
 from .conftest import APP_ID, BOT_TOKEN, INTERACTION_ID, TOKEN, MakeRest
 
@@ -69,7 +69,9 @@ async def test_edit_then_get_original_round_trips(rest: DiscordRest, fake: FakeD
 
 
 async def test_delete_original(rest: DiscordRest, fake: FakeDiscord) -> None:
-    await rest.create_interaction_response(INTERACTION_ID, TOKEN, {"type": 4, "data": {"content": "x"}})
+    await rest.create_interaction_response(
+        INTERACTION_ID, TOKEN, {"type": 4, "data": {"content": "x"}}
+    )
     assert TOKEN in fake.originals
     assert await rest.delete_original(TOKEN) is None
     assert (fake.requests[-1].method, fake.requests[-1].path) == (
@@ -84,7 +86,8 @@ async def test_followup_create_edit_delete(rest: DiscordRest, fake: FakeDiscord)
     created = await rest.create_followup(TOKEN, {"content": "first", "flags": 64})
     message_id = created["id"]
     edited = await rest.edit_followup(TOKEN, message_id, {"content": "second"})
-    assert edited["id"] == message_id and edited["content"] == "second"
+    assert edited["id"] == message_id
+    assert edited["content"] == "second"
     await rest.delete_followup(TOKEN, message_id)
     assert [(r.method, r.path) for r in fake.requests] == [
         ("POST", HOOK),
@@ -167,7 +170,7 @@ async def test_bad_ids_are_refused_before_sending(
 
 
 def test_constructor_validates(fake: FakeDiscord) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="base_url"):
         DiscordRest(base_url="discord.com/api", application_id=APP_ID, bot_token=None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="snowflake"):
         DiscordRest(base_url=fake.base_url, application_id="app", bot_token=None)

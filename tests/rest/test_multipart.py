@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from fakes.fake_discord import FakeDiscord
 
 from catalyst_interactions.discord.messages import File
 from catalyst_interactions.discord.rest import DiscordRest
+from fakes.fake_discord import FakeDiscord
 
 from .conftest import INTERACTION_ID, TOKEN
 
@@ -47,8 +47,16 @@ async def test_edit_original_with_files(rest: DiscordRest, fake: FakeDiscord) ->
     assert parts[0].content_type == "application/json"
     assert parts[0].filename is None
     assert json.loads(parts[0].data) == payload
-    assert (parts[1].filename, parts[1].content_type, parts[1].data) == ("aapl.png", "image/png", PNG)
-    assert (parts[2].filename, parts[2].content_type, parts[2].data) == ("aapl.csv", "text/csv", CSV)
+    assert (parts[1].filename, parts[1].content_type, parts[1].data) == (
+        "aapl.png",
+        "image/png",
+        PNG,
+    )
+    assert (parts[2].filename, parts[2].content_type, parts[2].data) == (
+        "aapl.csv",
+        "text/csv",
+        CSV,
+    )
     # The fake turned the uploads into attachments, proving it saw whole files.
     assert [(a["filename"], a["size"]) for a in message["attachments"]] == [
         ("aapl.png", len(PNG)),
@@ -74,8 +82,11 @@ async def test_callback_followup_and_channel_with_files(
 
 
 async def test_filename_cannot_inject_headers(rest: DiscordRest, fake: FakeDiscord) -> None:
-    await rest.create_followup(TOKEN, {"attachments": [{"id": 0}]}, [Upload('a"\r\nX: y.png', b"1")])
+    await rest.create_followup(
+        TOKEN, {"attachments": [{"id": 0}]}, [Upload('a"\r\nX: y.png', b"1")]
+    )
     part = fake.requests[0].parts[1]
     assert part.name == "files[0]"
     assert part.data == b"1"
-    assert "\r" not in (part.filename or "") and "\n" not in (part.filename or "")
+    assert "\r" not in (part.filename or "")
+    assert "\n" not in (part.filename or "")

@@ -8,10 +8,10 @@ import traceback
 from collections.abc import Awaitable, Callable
 
 import pytest
-from fakes.fake_discord import FakeDiscord, Reply
 
 from catalyst_interactions.discord.rest import DiscordError, DiscordRest
 from catalyst_interactions.discord.rest.routes import EDIT_ORIGINAL
+from fakes.fake_discord import FakeDiscord, Reply
 
 from .conftest import APP_ID, BOT_TOKEN, INTERACTION_ID, TOKEN, MakeRest
 

@@ -6,7 +6,6 @@ import socket
 import time
 
 import pytest
-from fakes.fake_discord import FakeDiscord, Reply
 
 from catalyst_interactions.discord.rest import (
     AlreadyAcknowledged,
@@ -23,6 +22,7 @@ from catalyst_interactions.discord.rest import (
     Unauthorized,
     UnknownInteraction,
 )
+from fakes.fake_discord import FakeDiscord, Reply
 
 from .conftest import INTERACTION_ID, TOKEN, MakeRest, RecordingMetrics
 
@@ -54,7 +54,8 @@ async def test_5xx_gives_up_after_max_attempts(make_rest: MakeRest, fake: FakeDi
     fake.enqueue("get_application", *[err(500)] * 5)
     with pytest.raises(ServerError) as info:
         await rest.get_application()
-    assert info.value.status == 500 and info.value.permanent is False
+    assert info.value.status == 500
+    assert info.value.permanent is False
     assert len(fake.requests) == 3
 
 
@@ -101,13 +102,18 @@ async def test_expired_token_is_token_expired(rest: DiscordRest, fake: FakeDisco
 
 async def test_invalid_form_body_keeps_discord_errors(rest: DiscordRest, fake: FakeDiscord) -> None:
     errors = {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "too long"}]}}
-    fake.enqueue("edit_original", Reply(400, {"code": 50035, "message": "Invalid Form Body", "errors": errors}))
+    fake.enqueue(
+        "edit_original",
+        Reply(400, {"code": 50035, "message": "Invalid Form Body", "errors": errors}),
+    )
     with pytest.raises(HTTPError) as info:
         await rest.edit_original(TOKEN, {"content": "x" * 2001})
     assert info.value.errors == errors
 
 
-async def test_second_callback_is_already_acknowledged(rest: DiscordRest, fake: FakeDiscord) -> None:
+async def test_second_callback_is_already_acknowledged(
+    rest: DiscordRest, fake: FakeDiscord
+) -> None:
     await rest.create_interaction_response(INTERACTION_ID, TOKEN, {"type": 5})
     with pytest.raises(AlreadyAcknowledged):
         await rest.create_interaction_response(INTERACTION_ID, TOKEN, {"type": 5})
@@ -154,12 +160,15 @@ async def test_deadline_stops_5xx_retries(make_rest: MakeRest, fake: FakeDiscord
 
 
 async def test_deadline_shorter_than_retry_after(rest: DiscordRest, fake: FakeDiscord) -> None:
-    fake.enqueue("edit_original", Reply(429, {"message": "slow", "retry_after": 5, "global": False}))
+    fake.enqueue(
+        "edit_original", Reply(429, {"message": "slow", "retry_after": 5, "global": False})
+    )
     started = time.time()
     with pytest.raises(RateLimited) as info:
         await rest.edit_original(TOKEN, {"content": "x"}, deadline=started + 1)
     assert time.time() - started < 0.5
-    assert info.value.retry_after == 5 and info.value.permanent is False
+    assert info.value.retry_after == 5
+    assert info.value.permanent is False
     assert len(fake.requests) == 1
 
 
@@ -178,7 +187,9 @@ async def test_deadline_bounds_the_request_timeout(rest: DiscordRest, fake: Fake
     assert time.time() - started < 0.6
 
 
-async def test_read_timeout_on_followup_is_not_resent(make_rest: MakeRest, fake: FakeDiscord) -> None:
+async def test_read_timeout_on_followup_is_not_resent(
+    make_rest: MakeRest, fake: FakeDiscord
+) -> None:
     # The followup may have been created; sending it again would post a duplicate.
     rest = make_rest(timeout_s=0.2)
     fake.enqueue("create_followup", Reply(headers={}, delay_s=0.6))
@@ -203,5 +214,6 @@ async def test_connection_refused_is_retried_then_network_error(make_rest: MakeR
     rest = make_rest(base_url=f"http://127.0.0.1:{port}/api/v10", max_attempts=3, metrics=metrics)
     with pytest.raises(NetworkError) as info:
         await rest.create_followup(TOKEN, {"content": "x"})  # unsent: safe to retry a POST
-    assert info.value.permanent is False and info.value.timeout is False
+    assert info.value.permanent is False
+    assert info.value.timeout is False
     assert [status for _, status, _ in metrics.observed] == [0, 0, 0]

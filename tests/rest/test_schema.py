@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.fake_discord import FakeDiscord, RecordedRequest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from catalyst_interactions.discord.rest import DiscordRest
+from fakes.fake_discord import FakeDiscord, RecordedRequest
 
 from .conftest import INTERACTION_ID, TOKEN
 from .test_multipart import Upload
@@ -80,7 +80,12 @@ CHART_MESSAGE = {
             "type": 1,
             "components": [
                 {"type": 2, "style": 2, "label": "5D", "custom_id": "c1:chart:AAPL:5D"},
-                {"type": 2, "style": 5, "label": "Yahoo", "url": "https://finance.yahoo.com/quote/AAPL"},
+                {
+                    "type": 2,
+                    "style": 5,
+                    "label": "Yahoo",
+                    "url": "https://finance.yahoo.com/quote/AAPL",
+                },
             ],
         }
     ],

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
-from catalyst_interactions.discord.rest import MemoryRateLimitStore, RateLimitHeaders, RateLimitStore
+from catalyst_interactions.discord.rest import (
+    MemoryRateLimitStore,
+    RateLimitHeaders,
+    RateLimitStore,
+)
 from catalyst_interactions.discord.rest.redis_ratelimit import RedisRateLimitStore
 
 from .conftest import REDIS_URL
@@ -16,7 +22,9 @@ ROUTE = "PATCH /channels/{channel_id}/messages/{message_id}"
 OTHER_ROUTE = "POST /channels/{channel_id}/messages"
 
 
-def headers(limit: int, remaining: int, reset_after: float, bucket: str | None = "h1") -> RateLimitHeaders:
+def headers(
+    limit: int, remaining: int, reset_after: float, bucket: str | None = "h1"
+) -> RateLimitHeaders:
     return RateLimitHeaders(bucket, limit, remaining, reset_after)
 
 
@@ -54,7 +62,9 @@ async def test_major_parameters_are_separate_buckets(store: RateLimitStore) -> N
 
 async def test_routes_with_the_same_bucket_hash_share_it(store: RateLimitStore) -> None:
     await store.record(ROUTE, "1", headers(limit=3, remaining=1, reset_after=5, bucket="shared"))
-    await store.record(OTHER_ROUTE, "1", headers(limit=3, remaining=1, reset_after=5, bucket="shared"))
+    await store.record(
+        OTHER_ROUTE, "1", headers(limit=3, remaining=1, reset_after=5, bucket="shared")
+    )
     assert await store.acquire(ROUTE, "1", global_limited=False) == 0.0
     assert await store.acquire(OTHER_ROUTE, "1", global_limited=False) > 4
 
@@ -74,7 +84,12 @@ async def test_block_after_429(store: RateLimitStore) -> None:
 async def test_global_block_spares_interaction_routes(store: RateLimitStore) -> None:
     await store.block_global(0.5)
     assert 0.4 < await store.acquire(ROUTE, "1", global_limited=True) <= 0.5
-    assert await store.acquire("PATCH /webhooks/{application_id}/{token}/messages/@original", "x", global_limited=False) == 0.0
+    assert (
+        await store.acquire(
+            "PATCH /webhooks/{application_id}/{token}/messages/@original", "x", global_limited=False
+        )
+        == 0.0
+    )
 
 
 async def test_global_per_second_limit(store: RateLimitStore) -> None:
@@ -128,5 +143,21 @@ async def test_two_redis_stores_share_one_bucket(redis_prefix: str) -> None:
 
 
 def test_redis_prefix_is_validated() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="prefix"):
         RedisRateLimitStore.from_url(REDIS_URL, prefix="bad{tag}")
+
+
+async def test_redis_down_fails_open(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = RedisRateLimitStore.from_url(f"redis://127.0.0.1:{port}/0", prefix="down")
+    try:
+        await store.record(ROUTE, "1", headers(limit=1, remaining=0, reset_after=5))
+        await store.block_global(5)
+        assert await store.acquire(ROUTE, "1", global_limited=True) == 0.0
+    finally:
+        await store.aclose()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # one warning per outage, not per call
+    assert "unavailable" in warnings[0].getMessage()

@@ -4,9 +4,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import FakeClock
+from store_support import FakeClock
 
-from catalyst_interactions.store import InvalidValue, Store
+from catalyst_interactions.store import InvalidValue, JSONObject, Store
 
 
 async def test_audit_records_and_filters(store: Store, clock: FakeClock) -> None:
@@ -18,12 +18,20 @@ async def test_audit_records_and_filters(store: Store, clock: FakeClock) -> None
     clock.advance(minutes=1)
     await store.audit.record("42", "parameter.rollback", target="MIN_SCORE")
 
-    assert (first.actor_id, first.allowed, first.at) == ("42", True, clock.now - timedelta(minutes=2))
+    assert (first.actor_id, first.allowed, first.at) == (
+        "42",
+        True,
+        clock.now - timedelta(minutes=2),
+    )
     assert first.detail == {"changes": {"MIN_SCORE": 0.3}}
     assert refused.detail == {}
 
     everything = await store.audit.list()
-    assert [e.action for e in everything] == ["parameter.rollback", "admin.approve", "admin.approve"]
+    assert [e.action for e in everything] == [
+        "parameter.rollback",
+        "admin.approve",
+        "admin.approve",
+    ]
     assert everything[1] == refused
     assert [e.id for e in await store.audit.list(actor_id="42")] == [everything[0].id, first.id]
     assert [e.allowed for e in await store.audit.list(action="admin.approve")] == [False, True]
@@ -33,7 +41,12 @@ async def test_audit_records_and_filters(store: Store, clock: FakeClock) -> None
 
 
 async def test_component_state_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
-    state = {"ticker": "AAPL", "timeframe": "1D", "indicators": ["vwap", "rsi"], "page": 2}
+    state: JSONObject = {
+        "ticker": "AAPL",
+        "timeframe": "1D",
+        "indicators": ["vwap", "rsi"],
+        "page": 2,
+    }
     short_id = await store.component_state.put(state, ttl=timedelta(minutes=15))
     assert re.fullmatch(r"[A-Za-z0-9_-]{12}", short_id)
     assert await store.component_state.get(short_id) == state

@@ -16,11 +16,11 @@ def _diff(connection: Connection) -> list[Any]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def test_empty_database_migrates_to_the_models_schema(database_url: str) -> None:
-    await migrate(database_url)
-    await migrate(database_url)  # a second run is a no-op
+async def test_empty_database_migrates_to_the_models_schema(empty_url: str) -> None:
+    await migrate(empty_url)
+    await migrate(empty_url)  # a second run is a no-op
 
-    engine = create_async_engine(normalize_url(database_url))
+    engine = create_async_engine(normalize_url(empty_url))
     try:
         async with engine.connect() as conn:
             assert await conn.run_sync(_diff) == []
@@ -35,8 +35,8 @@ async def test_empty_database_migrates_to_the_models_schema(database_url: str) -
         await engine.dispose()
 
 
-async def test_store_migrate_then_ping(database_url: str) -> None:
-    store = Store(database_url)
+async def test_store_migrate_then_ping(empty_url: str) -> None:
+    store = Store(empty_url)
     try:
         await store.migrate()
         assert await store.ping()

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
-from conftest import FakeClock
+from store_support import FakeClock
 
 from catalyst_interactions.store import (
     AlreadyRolledBack,
@@ -20,9 +21,7 @@ ADMIN = "111111111111111111"
 
 
 async def define_min_score(store: Store) -> None:
-    await store.parameters.define(
-        "MIN_SCORE", ParameterType.FLOAT, 0.25, minimum=0.0, maximum=1.0
-    )
+    await store.parameters.define("MIN_SCORE", ParameterType.FLOAT, 0.25, minimum=0.0, maximum=1.0)
 
 
 async def test_define_seeds_once_and_get_all(store: Store, clock: FakeClock) -> None:
@@ -164,9 +163,9 @@ async def test_concurrent_rollbacks_undo_once(store: Store) -> None:
         *(store.parameters.rollback(change.id, ADMIN) for _ in range(5)), return_exceptions=True
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
-    assert all(
-        isinstance(r, AlreadyRolledBack) for r in results if isinstance(r, BaseException)
-    ), results
+    assert all(isinstance(r, AlreadyRolledBack) for r in results if isinstance(r, BaseException)), (
+        results
+    )
     assert len(await store.parameters.history("MIN_SCORE")) == 2
 
 
@@ -176,6 +175,6 @@ async def test_concurrent_sets_keep_a_consistent_history(store: Store) -> None:
     history = list(reversed(await store.parameters.history("COUNTER")))
     # Each change's old value is the previous change's new value: no lost update.
     assert history[0].old_value == 0
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after.old_value == before.new_value
     assert (await store.parameters.get("COUNTER")).value == history[-1].new_value

@@ -3,18 +3,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import FakeClock
+from store_support import FakeClock
 
 from catalyst_interactions.store import (
     DuplicateReport,
     InvalidValue,
+    JSONObject,
     ReportAlreadyDecided,
     ReportNotFound,
     ReportStatus,
     Store,
 )
 
-PAYLOAD = {
+PAYLOAD: JSONObject = {
     "summary": "Win rate 48% over 7 days",
     "recommendations": [
         {"parameter": "MIN_SCORE", "current": 0.25, "proposed": 0.3, "reason": "too many misses"},

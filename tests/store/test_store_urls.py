@@ -9,7 +9,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalyst_interactions.store import (
     ConfigurationError,
-    MigrationError,
     Store,
     StoreUnavailable,
     database_url,
@@ -34,7 +33,10 @@ def test_default_url_is_a_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
         ("postgresql://u:p@db:5432/catalyst", "postgresql+psycopg://u:p@db:5432/catalyst"),
         ("postgres://u@db/catalyst", "postgresql+psycopg://u@db/catalyst"),
         ("postgresql+psycopg://u@db/c", "postgresql+psycopg://u@db/c"),
-        ("sqlite:////var/lib/catalyst/catalyst.db", "sqlite+aiosqlite:////var/lib/catalyst/catalyst.db"),
+        (
+            "sqlite:////var/lib/catalyst/catalyst.db",
+            "sqlite+aiosqlite:////var/lib/catalyst/catalyst.db",
+        ),
         ("sqlite:///relative.db", "sqlite+aiosqlite:///relative.db"),
     ],
 )
@@ -67,5 +69,5 @@ async def test_unreachable_database_is_a_store_error_not_a_sqlalchemy_one() -> N
         assert "hunter2" not in str(caught.value)
     finally:
         await store.close()
-    with pytest.raises(MigrationError):
+    with pytest.raises(StoreUnavailable):
         await migrate(UNREACHABLE)

@@ -4,7 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import FakeClock
+from store_support import FakeClock
 
 from catalyst_interactions.store import (
     AlreadyWatching,
@@ -73,7 +73,9 @@ async def test_clear_counts_removed_rows(store: Store) -> None:
     assert [e.ticker for e in await store.watchlists.list(OTHER)] == ["Z"]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "AAPL; DROP TABLE", "TOO-LONG-TICKER-SYMBOL", "A B", "$"])
+@pytest.mark.parametrize(
+    "bad", ["", "   ", "AAPL; DROP TABLE", "TOO-LONG-TICKER-SYMBOL", "A B", "$"]
+)
 def test_invalid_tickers_are_refused(bad: str) -> None:
     with pytest.raises(InvalidTicker):
         normalize_ticker(bad)

@@ -82,7 +82,7 @@ class TextLayer:
         for char in s:
             v, c, advance = _glyph(char, bold)
             if len(v):
-                verts.append(v + (pen, 0.0))
+                verts.append(v + np.array([pen, 0.0]))
                 codes.append(c)
             pen += advance
         width = pen * scale

@@ -10,7 +10,7 @@ coordinate, so nights and weekends leave no gaps. Identical input gives identica
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -182,16 +182,16 @@ def _y_axis(
     panel: cv.Panel,
     grid: list[FloatArray],
     nbins: int,
-    fmt: object,
+    fmt: Callable[[float], str],
     skip_zero: bool = False,
-) -> int:
+) -> None:
     """Horizontal grid lines and right-hand labels at 'nice' values inside the panel."""
-    ticks = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(panel.lo, panel.hi)
+    locator = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10])
+    ticks = np.asarray(locator.tick_values(panel.lo, panel.hi), dtype=np.float64)
     ticks = ticks[(ticks >= panel.lo) & (ticks <= panel.hi)]
     if skip_zero:
         ticks = ticks[ticks > 0]
-    assert callable(fmt)
-    for value, y in zip(ticks, panel.py(ticks), strict=True):
+    for value, y in zip(ticks.tolist(), panel.py(ticks).tolist(), strict=True):
         if y > panel.y1 - 6 or y < panel.y0 + 6:
             continue
         grid.append(np.array([[panel.x0, y], [panel.x1, y]]))
@@ -203,7 +203,6 @@ def _y_axis(
             size=theme.TICK_SIZE,
             va="center",
         )
-    return len(ticks)
 
 
 def _price_label(value: float) -> str:
@@ -273,8 +272,7 @@ def _overlay_series(bars: Bars, chosen: frozenset[str], times: list[datetime]) -
 
 
 def _draw_overlays(
-    fig: Figure,
-    tl: TextLayer, panel: cv.Panel, x: FloatArray, overlay: list[_Overlay], bars: Bars
+    fig: Figure, tl: TextLayer, panel: cv.Panel, x: FloatArray, overlay: list[_Overlay], bars: Bars
 ) -> None:
     if not overlay:
         return
@@ -330,7 +328,7 @@ def _rsi(
 
 def _macd(
     fig: Figure, tl: TextLayer, panel: cv.Panel, x: FloatArray, bars: Bars, grid: list[FloatArray]
-) -> int:
+) -> None:
     line, signal, hist = ind.macd(bars.close, 12, 26, 9)
     finite = np.abs(np.concatenate([v[np.isfinite(v)] for v in (line, signal, hist)]))
     span = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
@@ -354,7 +352,7 @@ def _macd(
     if segs:
         cv.lines(fig, segs, colors=seg_colors, width=1.2, clip=panel)
     _panel_label(tl, panel, "MACD 12, 26, 9", theme.MACD_COLOR)
-    return _y_axis(tl, panel, grid, 3, lambda v: f"{v:.2f}")
+    _y_axis(tl, panel, grid, 3, lambda v: f"{v:.2f}")
 
 
 def _x_ticks(times: list[datetime], timeframe: Timeframe) -> tuple[list[int], list[str]]:
@@ -519,9 +517,11 @@ def render_compare(bars_a: Bars, bars_b: Bars, *, timeframe: Timeframe | None = 
         bold=True,
         va="top",
     )
-    for i, (b, p) in enumerate(((bars_a, perf[0]), (bars_b, perf[1]))):
-        tl.add(
-            _RIGHT - 190 * (1 - i),
+    right = _RIGHT  # laid out right to left so the two figures never overlap
+    for i in (1, 0):
+        b, p = (bars_a, bars_b)[i], perf[i]
+        right -= 28 + tl.add(
+            right,
             top,
             f"{b.ticker} {p[-1]:+.2f}%",
             color=theme.COMPARE_COLORS[i],

@@ -199,7 +199,7 @@ class Dispatcher:
             return Respond({"type": int(ResponseType.MODAL), "data": reply.to_dict()},
                            handler=spec.key)
         if isinstance(reply, Message):
-            data = reply.to_dict()
+            data = reply.to_dict(edit=routed.updates_message)
             if routed.updates_message:
                 kind = ResponseType.UPDATE_MESSAGE
             else:

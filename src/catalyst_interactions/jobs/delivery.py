@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
-
 from ..discord.enums import MessageFlags
 from ..discord.payloads import Interaction
 from ..discord.rest import DiscordRest
 from ..framework.dispatch import Delivery
 from .job import Job
 from .ledger import DeliveryLedger
-
-# A message edit may only set SUPPRESS_EMBEDS (DISCORD_FACTS §5); EPHEMERAL was fixed by the ack.
-_EDITABLE_FLAGS = int(MessageFlags.SUPPRESS_EMBEDS)
-
-
-def edit_payload(message_dict: dict[str, Any]) -> dict[str, Any]:
-    payload = dict(message_dict)
-    flags = payload.pop("flags", 0) & _EDITABLE_FLAGS
-    if flags:
-        payload["flags"] = flags
-    return payload
-
 
 class Deliverer:
     def __init__(self, rest: DiscordRest, ledger: DeliveryLedger) -> None:
@@ -35,7 +21,8 @@ class Deliverer:
             await self.notice(job, interaction, message.content or "")
             return
         # Editing @original is idempotent: a retried job edits the same message again.
-        await self._rest.edit_original(interaction.token, edit_payload(message.to_dict()),
+        # The edit replaces the whole message: stale buttons and old attachments go.
+        await self._rest.edit_original(interaction.token, message.to_dict(edit=True),
                                        message.files, deadline=job.deadline)
 
     async def notice(self, job: Job, interaction: Interaction, text: str) -> None:

@@ -386,7 +386,7 @@ class RedisJobQueue:
                 async with self._translate():
                     # Returns as soon as anything is added after the newest entry seen.
                     await self._client.xread(
-                        {self._stream: result[2]}, count=1, block=max(1, int(wait_s * 1000))
+                        {self._stream: result[2]}, count=1, block=max(1, math.ceil(wait_s * 1000))
                     )
             finally:
                 self._waiting -= 1

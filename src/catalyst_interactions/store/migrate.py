@@ -10,11 +10,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ._db import Database, lock_key
-from .errors import MigrationError, StoreError
+from .errors import MigrationError, StoreError, StoreUnavailable
 
 SCRIPT_LOCATION = "catalyst_interactions.store:migrations"
 
@@ -54,6 +54,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             await connection.run_sync(_upgrade, revision)
     except StoreError:
         raise
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        raise StoreUnavailable(f"database unavailable ({type(error.orig).__name__})") from error
     except CommandError as error:
         raise MigrationError(f"migration failed: {error}") from error
     except Exception as error:

@@ -325,10 +325,10 @@ class DiscordRest:
                 route.method, url, content=content, headers=headers, timeout=timeout
             )
             sent_at = time.perf_counter()
-            network: httpx.TransportError | None = None
+            network: httpx.RequestError | None = None
             try:
                 response = await self._http.send(request)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 network = exc
             elapsed = time.perf_counter() - sent_at
             attempts += 1
@@ -449,7 +449,7 @@ def _body(response: httpx.Response, route: routes.Route) -> Any:
         raise HTTPError(response.status_code, 0, "invalid JSON in response", str(route)) from None
 
 
-def _network_error(exc: httpx.TransportError, name: str, secrets: Sequence[str]) -> NetworkError:
+def _network_error(exc: httpx.RequestError, name: str, secrets: Sequence[str]) -> NetworkError:
     detail = scrub(str(exc), secrets)[:200]
     message = f"{type(exc).__name__} on {name}" + (f": {detail}" if detail else "")
     return NetworkError(message, route=name, timeout=isinstance(exc, httpx.TimeoutException))

@@ -9,17 +9,26 @@ Keys (all under one hash tag so a cluster keeps them in one slot):
 ``{prefix}:routes`` hash route template -> bucket hash; ``{prefix}:b:<hash>|<major>`` hash
 limit/remaining/reset_at/period, expiring a minute after its window; ``{prefix}:gu`` the
 global-block end; ``{prefix}:g:<second>`` the global counter of that second.
+
+When Redis is unreachable the store fails open: requests go out unthrottled (one warning
+per outage) and Discord's 429s, which the client honours locally, remain the backstop.
+Delivering a reply matters more than perfect pacing.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .ratelimit import GLOBAL_PER_SECOND, RateLimitHeaders
 
 __all__ = ["RedisRateLimitStore"]
+
+_log = logging.getLogger(__name__)
 
 _PRELUDE = """
 local t = redis.call('TIME')
@@ -145,6 +154,7 @@ class RedisRateLimitStore:
         _check_prefix(prefix)
         self._redis = redis
         self._owns = owns_client
+        self._down = False
         self._keys = [f"{{{prefix}}}"]
         self._global_limit = str(global_per_second)
         self._acquire = redis.register_script(_ACQUIRE)
@@ -159,8 +169,8 @@ class RedisRateLimitStore:
 
     async def acquire(self, route: str, major: str, *, global_limited: bool) -> float:
         args = [route, major, "1" if global_limited else "0", self._global_limit]
-        wait = await self._acquire(keys=self._keys, args=args)
-        return max(0.0, float(wait))
+        wait = await self._call(self._acquire(keys=self._keys, args=args))
+        return max(0.0, float(wait)) if wait is not None else 0.0
 
     async def record(self, route: str, major: str, headers: RateLimitHeaders) -> None:
         args = [
@@ -171,14 +181,30 @@ class RedisRateLimitStore:
             str(headers.remaining),
             repr(headers.reset_after),
         ]
-        await self._record(keys=self._keys, args=args)
+        await self._call(self._record(keys=self._keys, args=args))
 
     async def block(self, route: str, major: str, retry_after: float, bucket: str | None) -> None:
         args = [route, major, bucket or "", repr(retry_after)]
-        await self._block(keys=self._keys, args=args)
+        await self._call(self._block(keys=self._keys, args=args))
 
     async def block_global(self, retry_after: float) -> None:
-        await self._block_global(keys=self._keys, args=[repr(retry_after)])
+        await self._call(self._block_global(keys=self._keys, args=[repr(retry_after)]))
+
+    async def _call(self, pending: Awaitable[Any]) -> Any:
+        """Run a script; None when Redis is unavailable (fail open)."""
+        try:
+            result = await pending
+        except (RedisError, OSError) as exc:
+            if not self._down:
+                _log.warning(
+                    "rate-limit store unavailable (%s); not throttling", type(exc).__name__
+                )
+            self._down = True
+            return None
+        if self._down:
+            _log.info("rate-limit store reachable again")
+            self._down = False
+        return result
 
     async def aclose(self) -> None:
         if self._owns:
