@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import numpy as np
 import pytest
 
 from catalyst_interactions.market import (
@@ -172,4 +171,3 @@ async def test_junk_ticker_never_reaches_the_network(upstream: FakeUpstream) -> 
         with pytest.raises(UnknownTicker):
             await p.bars("../../etc/passwd", Timeframe.D1)
     assert upstream.seen == []
-    assert np.asarray([]).size == 0

@@ -328,23 +328,19 @@ def _candidate(conn: sqlite3.Connection, now: float) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _peek_op(conn: sqlite3.Connection) -> tuple[bool, float | None, int]:
-    """Without the write lock: (is a job claimable, when is the next one due, data_version)."""
-    # Read first, so any commit after this point moves it.
+def _claim_op(
+    conn: sqlite3.Connection, consumer: str, lease_s: float
+) -> tuple[ClaimedJob | None, float | None, int]:
+    """(the claimed job, or None with when the next one is due; data_version)."""
+    # Read first, so any commit by another connection after this point moves it.
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-    if _candidate(conn, time.time()) is not None:
-        return True, None, version
-    due = conn.execute(_NEXT_DUE_SQL).fetchone()[0]
-    return False, due, version
-
-
-def _take_op(conn: sqlite3.Connection, consumer: str, lease_s: float) -> ClaimedJob | None:
     now = time.time()
     seq = _candidate(conn, now)
     if seq is None:
-        return None  # another process took it between peek and take
+        # Nothing written: this transaction's commit does not touch the disk.
+        return None, conn.execute(_NEXT_DUE_SQL).fetchone()[0], version
     row = conn.execute(_CLAIM_SQL, (consumer, now + lease_s, seq)).fetchone()
-    return _claimed_from_row(row)
+    return _claimed_from_row(row), None, version
 
 
 def _data_version_op(conn: sqlite3.Connection) -> int:
@@ -445,14 +441,9 @@ class SqliteJobQueue:
         end = loop.time() + max(timeout_s, 0.0)
         while True:
             generation = self._generation
-            claimable, due, version = await self._call(_READ, _peek_op)
-            if claimable:
-                claimed = await self._call(_WRITE, _take_op, consumer, lease_s)
-                if claimed is not None:
-                    return claimed
-                if loop.time() >= end:
-                    return None
-                continue
+            claimed, due, version = await self._call(_WRITE, _claim_op, consumer, lease_s)
+            if claimed is not None:
+                return claimed
             if time.time() - self._last_purge >= _PURGE_EVERY_S:
                 self._last_purge = time.time()
                 await self._call(
