@@ -167,6 +167,7 @@ class _Generator:
         self.open: set[_Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = asyncio.Event()
+        self.spin = False
 
     def _bad(self, why: str) -> None:
         if not self.first_bad:
@@ -266,8 +267,13 @@ class _Generator:
                 queued += 1
             self.dispatch()
             delay = self.start + queued * interval - time.perf_counter()
-            # The loop's timers have a resolution of about 1 ms: sleep short, then yield.
-            await asyncio.sleep(delay - 0.0005 if delay > 0.001 else 0)
+            if self.spin and delay < 0.001:
+                await asyncio.sleep(0)
+            else:
+                # Timers resolve to 1 ms: requests due within a tick leave together, and
+                # the wait counts in their latency. A sleeping sender is not penalised by
+                # the scheduler the way a spinning one is on a shared core.
+                await asyncio.sleep(max(delay, 0.001))
         try:
             await asyncio.wait_for(self.finished.wait(), timeout=10.0)
         except TimeoutError:

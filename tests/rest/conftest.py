@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis import Redis as SyncRedis
 
 from catalyst_interactions.discord.rest import DiscordRest
 from catalyst_interactions.secret import Secret
@@ -78,14 +78,11 @@ def rest(make_rest: MakeRest) -> DiscordRest:
 
 
 @pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    """A unique key prefix; every key under it is deleted afterwards."""
+def redis_prefix() -> Iterator[str]:
+    """A unique key prefix; every key under it is deleted afterwards (sync, usable anywhere)."""
     prefix = f"test:rl:{uuid.uuid4().hex}"
     yield prefix
-    client = Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{{{prefix}}}*")]
+    with SyncRedis.from_url(REDIS_URL) as client:
+        keys = list(client.scan_iter(match=f"{{{prefix}}}*"))
         if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+            client.delete(*keys)

@@ -29,11 +29,12 @@ def headers(
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[RateLimitStore]:
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RateLimitStore]:
     if request.param == "memory":
         made: RateLimitStore = MemoryRateLimitStore(global_per_second=3)
-    else:
-        made = RedisRateLimitStore.from_url(REDIS_URL, prefix=redis_prefix, global_per_second=3)
+    else:  # only Redis runs need (and clean up) a key prefix
+        prefix = request.getfixturevalue("redis_prefix")
+        made = RedisRateLimitStore.from_url(REDIS_URL, prefix=prefix, global_per_second=3)
     yield made
     await made.aclose()
 

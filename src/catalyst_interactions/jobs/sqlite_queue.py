@@ -268,7 +268,8 @@ class _SqliteThread:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             error = _unavailable(exc, self._path)
             results = [(op, None, error) for op in writes]
         return outcomes + results

@@ -78,6 +78,8 @@ def search_tickers(prefix: str, limit: int = 25) -> list[tuple[str, str]]:
     Discord's 25 autocomplete choices. An empty prefix lists the demo symbols.
     """
     needle = prefix.strip().lstrip("$").upper()
+    if not needle:
+        return list(DEMO_SYMBOLS.items())[: max(0, limit)]
     table = {**DEMO_SYMBOLS, **COMMON_SYMBOLS}
     by_symbol = [(s, n) for s, n in table.items() if s.startswith(needle)]
     by_name = [
