@@ -146,7 +146,13 @@ class _Connection(asyncio.Protocol):
 
 class _Generator:
     def __init__(
-        self, requests: list[bytes], rate: float, expected_type: int, warmup_s: float, port: int
+        self,
+        requests: list[bytes],
+        rate: float,
+        expected_type: int,
+        warmup_s: float,
+        port: int,
+        spin: bool = False,
     ) -> None:
         self.requests = requests
         self.rate = rate
@@ -167,7 +173,7 @@ class _Generator:
         self.open: set[_Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = asyncio.Event()
-        self.spin = False
+        self.spin = spin
 
     def _bad(self, why: str) -> None:
         if not self.first_bad:
@@ -302,11 +308,17 @@ def build_requests(pool: Path, port: int) -> list[bytes]:
 
 
 def measure(
-    port: int, pool: Path, rate: float, duration_s: float, connections: int, expected_type: int
+    port: int,
+    pool: Path,
+    rate: float,
+    duration_s: float,
+    connections: int,
+    expected_type: int,
+    spin: bool = False,
 ) -> OpenLoopResult:
     """Drive ``rate`` requests/s for ``duration_s`` (the first 20%, at most 1 s, is warm-up)."""
     warmup_s = min(1.0, duration_s * 0.2)
-    generator = _Generator(build_requests(pool, port), rate, expected_type, warmup_s, port)
+    generator = _Generator(build_requests(pool, port), rate, expected_type, warmup_s, port, spin)
     try:
         import uvloop
     except ImportError:
@@ -337,11 +349,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--expected-type", type=int, default=1)
+    parser.add_argument(
+        "--spin", action="store_true", help="busy-wait between requests instead of 1 ms ticks"
+    )
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.connections <= 0:
         parser.error("--rate, --duration and --connections must be positive")
     result = measure(
-        args.port, args.pool, args.rate, args.duration, args.connections, args.expected_type
+        args.port,
+        args.pool,
+        args.rate,
+        args.duration,
+        args.connections,
+        args.expected_type,
+        args.spin,
     )
     sys.stdout.write(msgspec.json.encode(asdict(result)).decode() + "\n")
     return 1 if result.non200 or result.failed or result.first_bad else 0

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
+from nacl.signing import SigningKey
 
-# tests/support is a plain folder of helpers shared by every suite.
-sys.path.insert(0, str(Path(__file__).parent))
-
-import pytest  # noqa: E402
-from nacl.signing import SigningKey  # noqa: E402
-
-from support.signing import Signer  # noqa: E402
+from support.signing import Signer
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .discord.verify import parse_public_key
@@ -41,6 +41,21 @@ class Settings:
     job_lease_s: float = 30.0
     job_max_attempts: int = 5
     job_retry_base_s: float = 0.5
+    market_provider: str = "demo"
+    tiingo_api_key: Secret | None = None
+    polygon_api_key: Secret | None = None
+    llm_base_url: str | None = None
+    llm_api_key: Secret | None = None
+    llm_model: str | None = None
+    watchlist_max: int = 50
+    cooldowns: Mapping[str, float] = field(default_factory=dict)
+    """Seconds between uses of a command by one user, by top-level command name."""
+    chart_store_url: str | None = None
+    """``s3://bucket/prefix`` for an S3-compatible chart store; local disk when unset."""
+    s3_endpoint_url: str | None = None
+    s3_access_key: Secret | None = None
+    s3_secret_key: Secret | None = None
+    s3_region: str = "us-east-1"
     log_level: str = "info"
     log_format: str = "json"
     state_secret: Secret | None = None
@@ -57,12 +72,6 @@ class Settings:
             return parse_public_key(self.public_key_hex)
         except ValueError as exc:
             raise ConfigError(f"DISCORD_PUBLIC_KEY {exc}") from None
-
-    def resolved_queue_url(self) -> str:
-        return self.queue_url or f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
-
-    def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'catalyst.db').resolve()}"
 
     # -- loading --------------------------------------------------------------------------
     @classmethod
@@ -83,6 +92,10 @@ class Settings:
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
+
+        def secret(name: str) -> Secret | None:
+            value = get(name)
+            return Secret(value) if value else None
 
         token = get("DISCORD_BOT_TOKEN")
         state_secret = get("CATALYST_STATE_SECRET")
@@ -108,6 +121,20 @@ class Settings:
             job_lease_s=_number(env, "CATALYST_JOB_LEASE_S", 30.0, low=0.5),
             job_max_attempts=int(_number(env, "CATALYST_JOB_MAX_ATTEMPTS", 5, low=1)),
             job_retry_base_s=_number(env, "CATALYST_JOB_RETRY_BASE_S", 0.5, low=0.01),
+            market_provider=_choice(env, "CATALYST_MARKET_PROVIDER", "demo",
+                                    ("demo", "tiingo", "polygon")),
+            tiingo_api_key=secret("TIINGO_API_KEY"),
+            polygon_api_key=secret("POLYGON_API_KEY"),
+            llm_base_url=get("CATALYST_LLM_BASE_URL"),
+            llm_api_key=secret("CATALYST_LLM_API_KEY"),
+            llm_model=get("CATALYST_LLM_MODEL"),
+            watchlist_max=int(_number(env, "CATALYST_WATCHLIST_MAX", 50, low=1, high=500)),
+            cooldowns=_cooldowns(get("CATALYST_COOLDOWNS")),
+            chart_store_url=get("CATALYST_CHART_STORE_URL"),
+            s3_endpoint_url=get("CATALYST_S3_ENDPOINT_URL"),
+            s3_access_key=secret("CATALYST_S3_ACCESS_KEY"),
+            s3_secret_key=secret("CATALYST_S3_SECRET_KEY"),
+            s3_region=get("CATALYST_S3_REGION") or "us-east-1",
             log_level=_choice(env, "CATALYST_LOG_LEVEL", "info", LOG_LEVELS),
             log_format=_choice(env, "CATALYST_LOG_FORMAT", "json", ("json", "text")),
             state_secret=Secret(state_secret) if state_secret else None,
@@ -125,6 +152,28 @@ def _id_set(raw: str | None, name: str) -> frozenset[str]:
     if bad:
         raise ConfigError(f"{name} must be a comma-separated list of numeric ids; got {bad[0]!r}")
     return ids
+
+
+DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0,
+                     "ask": 30.0}
+
+
+def _cooldowns(raw: str | None) -> dict[str, float]:
+    """``chart=5,research=30``; unlisted commands keep their defaults, 0 disables one."""
+    out = dict(DEFAULT_COOLDOWNS)
+    if raw is None:
+        return out
+    for item in raw.split(","):
+        name, sep, value = item.strip().partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not name or seconds < 0:
+            raise ConfigError(
+                f"CATALYST_COOLDOWNS must look like chart=5,research=30; got {item.strip()!r}")
+        out[name.strip()] = seconds
+    return out
 
 
 def _number(

@@ -89,7 +89,7 @@ def test_deferred_command_edits_the_original_with_json_and_file(
     parts = {p.name: p for p in request.parts}
     body = json.loads(parts["payload_json"].data)
     assert body["embeds"][0]["image"] == {"url": "attachment://chart.png"}
-    assert body["attachments"] == [{"id": 0, "filename": "chart.png"}]
+    assert body["attachments"] == [{"id": "0", "filename": "chart.png"}]
     assert body["components"][0]["components"][0]["custom_id"] == "tf:AAPL:5D"
     assert parts["files[0]"].data == PNG and parts["files[0]"].filename == "chart.png"
     assert request.headers["user-agent"].startswith("DiscordBot (")

@@ -93,7 +93,8 @@ async def test_cancelled_caller_does_not_cancel_the_others() -> None:
     first.cancel()
     upstream.gate.set()
     bars = await second
-    assert bars.ticker == "NVDA" and upstream.calls == 1
+    assert bars.ticker == "NVDA"
+    assert upstream.calls == 1
     with pytest.raises(asyncio.CancelledError):
         await first
 

@@ -24,9 +24,11 @@ async def test_every_series_is_labelled_simulated() -> None:
     p = DemoProvider(clock=lambda: AFTER_CLOSE)
     for tf in Timeframe:
         bars = await p.bars("AAPL", tf)
-        assert bars.simulated is True and bars.source == "simulated demo data"
+        assert bars.simulated is True
+        assert bars.source == "simulated demo data"
     q = await p.quote("AAPL")
-    assert q.simulated is True and q.source == "simulated demo data"
+    assert q.simulated is True
+    assert q.source == "simulated demo data"
 
 
 async def test_deterministic_across_instances() -> None:
@@ -43,13 +45,19 @@ async def test_intraday_session_shape() -> None:
     assert len(bars) == 78  # 6.5 h of 5-minute bars
     first = datetime.fromtimestamp(int(bars.timestamps[0]), NY)
     last = datetime.fromtimestamp(int(bars.timestamps[-1]), NY)
-    assert (first.hour, first.minute) == (9, 30) and (last.hour, last.minute) == (15, 55)
+    assert (first.hour, first.minute) == (9, 30)
+    assert (last.hour, last.minute) == (15, 55)
     assert np.all(np.diff(bars.timestamps) == 300)
     assert np.all(bars.high >= np.maximum(bars.open, bars.close))
     assert np.all(bars.low <= np.minimum(bars.open, bars.close))
     # U-shaped volume: first and last half hour busier than the lunch hour on average.
-    open_v, lunch_v, close_v = bars.volume[:6].mean(), bars.volume[30:42].mean(), bars.volume[-6:].mean()
-    assert open_v > lunch_v and close_v > lunch_v
+    open_v, lunch_v, close_v = (
+        bars.volume[:6].mean(),
+        bars.volume[30:42].mean(),
+        bars.volume[-6:].mean(),
+    )
+    assert open_v > lunch_v
+    assert close_v > lunch_v
 
 
 async def test_views_agree_with_each_other() -> None:
@@ -59,7 +67,8 @@ async def test_views_agree_with_each_other() -> None:
     month = await p.bars("AMD", Timeframe.M1)
     assert len(five) == 5 * 13  # five sessions of 30-minute bars
     assert five.close[-1] == day.close[-1] == month.close[-1]
-    assert month.high[-1] == day.high.max() and month.low[-1] == day.low.min()
+    assert month.high[-1] == day.high.max()
+    assert month.low[-1] == day.low.min()
     assert month.volume[-1] == day.volume.sum()
     q = await p.quote("AMD")
     assert q.last == day.close[-1]
@@ -70,7 +79,9 @@ async def test_partial_session_and_weekend() -> None:
     mid = await DemoProvider(clock=lambda: at(2025, 12, 30, 10, 2)).bars("AAPL", Timeframe.D1)
     assert len(mid) == 6  # 09:30 .. 09:55 finished by 10:02
     saturday = await DemoProvider(clock=lambda: at(2026, 1, 3, 12, 0)).bars("AAPL", Timeframe.D1)
-    assert datetime.fromtimestamp(int(saturday.timestamps[0]), NY).date().isoformat() == "2026-01-02"
+    assert (
+        datetime.fromtimestamp(int(saturday.timestamps[0]), NY).date().isoformat() == "2026-01-02"
+    )
     before_open = DemoProvider(clock=lambda: at(2025, 12, 30, 9, 31))
     with pytest.raises(NoBarsYet):
         await before_open.bars("AAPL", Timeframe.D1)

@@ -65,7 +65,10 @@ async def test_intraday_keeps_last_regular_session(upstream: FakeUpstream) -> No
     )
     async with provider(upstream) as p:
         bars = await p.bars("AAPL", Timeframe.D1)
-    assert bars.timestamps.tolist() == [ms(2025, 12, 30, 14, 30) // 1000, ms(2025, 12, 30, 14, 35) // 1000]
+    assert bars.timestamps.tolist() == [
+        ms(2025, 12, 30, 14, 30) // 1000,
+        ms(2025, 12, 30, 14, 35) // 1000,
+    ]
     assert bars.close.tolist() == [190.5, 190.2]
     assert bars.volume.tolist() == [35000, 21000]
     assert bars.source == "Polygon"
@@ -88,7 +91,11 @@ async def test_daily_bars_are_stamped_at_the_close(upstream: FakeUpstream) -> No
 async def test_empty_results_unknown_vs_not_open(upstream: FakeUpstream) -> None:
     upstream.routes[AGGS_1D] = Reply(body=envelope(None))
     upstream.routes["/v3/reference/tickers/AAPL"] = Reply(
-        body={"request_id": "x", "results": {"ticker": "AAPL", "name": "Apple Inc."}, "status": "OK"}
+        body={
+            "request_id": "x",
+            "results": {"ticker": "AAPL", "name": "Apple Inc."},
+            "status": "OK",
+        }
     )
     async with provider(upstream) as p:
         with pytest.raises(NoBarsYet):
@@ -116,7 +123,10 @@ async def test_empty_results_unknown_vs_not_open(upstream: FakeUpstream) -> None
             ),
             ProviderRateLimited,
         ),
-        (Reply(401, {"status": "ERROR", "request_id": "r", "error": "Unknown API Key"}), ProviderUnavailable),
+        (
+            Reply(401, {"status": "ERROR", "request_id": "r", "error": "Unknown API Key"}),
+            ProviderUnavailable,
+        ),
         (
             Reply(
                 403,
@@ -128,7 +138,10 @@ async def test_empty_results_unknown_vs_not_open(upstream: FakeUpstream) -> None
             ),
             ProviderUnavailable,
         ),
-        (Reply(500, {"status": "ERROR", "request_id": "r", "error": "internal"}), ProviderUnavailable),
+        (
+            Reply(500, {"status": "ERROR", "request_id": "r", "error": "internal"}),
+            ProviderUnavailable,
+        ),
         (Reply(503, ""), ProviderUnavailable),
         (Reply(200, {"status": "ERROR", "request_id": "r", "error": "odd"}), ProviderUnavailable),
     ],
@@ -138,7 +151,8 @@ async def test_error_mapping(upstream: FakeUpstream, reply: Reply, error: type[E
     async with provider(upstream) as p:
         with pytest.raises(error) as info:
             await p.bars("AAPL", Timeframe.D1)
-    assert KEY not in str(info.value) and "polygon.io" not in str(info.value)
+    assert KEY not in str(info.value)
+    assert "polygon.io" not in str(info.value)
 
 
 async def test_quote_from_snapshot(upstream: FakeUpstream) -> None:
@@ -152,9 +166,31 @@ async def test_quote_from_snapshot(upstream: FakeUpstream) -> None:
                 "todaysChange": 1.27,
                 "updated": 1767108000000000000,
                 "day": {"o": 190.0, "h": 192.0, "l": 189.5, "c": 191.5, "v": 42000000, "vw": 191.0},
-                "lastTrade": {"c": [14, 41], "i": "4046", "p": 191.62, "s": 100, "t": 1767108000000000000, "x": 10},
-                "min": {"o": 191.5, "h": 191.7, "l": 191.4, "c": 191.6, "v": 52000, "vw": 191.55, "t": 1767107940000},
-                "prevDay": {"o": 188.0, "h": 190.5, "l": 187.2, "c": 190.0, "v": 50000000, "vw": 189.1},
+                "lastTrade": {
+                    "c": [14, 41],
+                    "i": "4046",
+                    "p": 191.62,
+                    "s": 100,
+                    "t": 1767108000000000000,
+                    "x": 10,
+                },
+                "min": {
+                    "o": 191.5,
+                    "h": 191.7,
+                    "l": 191.4,
+                    "c": 191.6,
+                    "v": 52000,
+                    "vw": 191.55,
+                    "t": 1767107940000,
+                },
+                "prevDay": {
+                    "o": 188.0,
+                    "h": 190.5,
+                    "l": 187.2,
+                    "c": 190.0,
+                    "v": 50000000,
+                    "vw": 189.1,
+                },
             },
         }
     )

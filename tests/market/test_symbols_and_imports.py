@@ -26,7 +26,9 @@ def test_limit_and_empty_prefix() -> None:
     assert search_tickers("zzzz") == []
 
 
-@pytest.mark.parametrize(("raw", "want"), [("aapl", "AAPL"), (" $tsla ", "TSLA"), ("brk.b", "BRK.B"), ("BF-B", "BF-B")])
+@pytest.mark.parametrize(
+    ("raw", "want"), [("aapl", "AAPL"), (" $tsla ", "TSLA"), ("brk.b", "BRK.B"), ("BF-B", "BF-B")]
+)
 def test_normalize(raw: str, want: str) -> None:
     assert normalize_ticker(raw) == want
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from upstream_server import FakeUpstream, Reply
 
 from catalyst_interactions.market import (
     NoBarsYet,
     ProviderRateLimited,
     ProviderUnavailable,
-    Timeframe,
     TiingoProvider,
+    Timeframe,
     UnknownTicker,
 )
 from catalyst_interactions.secret import Secret
-
-from upstream_server import FakeUpstream, Reply
 
 pytestmark = pytest.mark.loopback
 
@@ -48,7 +47,9 @@ async def test_intraday_parses_filters_and_sends_key_in_header(upstream: FakeUps
     upstream.routes["/iex/AAPL/prices"] = Reply(body=INTRADAY)
     async with provider(upstream) as p:
         bars = await p.bars("aapl", Timeframe.D1)
-    assert bars.ticker == "AAPL" and bars.source == "Tiingo" and not bars.simulated
+    assert bars.ticker == "AAPL"
+    assert bars.source == "Tiingo"
+    assert not bars.simulated
     # 14:30Z is 09:30 EST -> epoch for 2025-12-30T14:30:00Z
     first = int(datetime(2025, 12, 30, 14, 30, tzinfo=UTC).timestamp())
     assert bars.timestamps.tolist() == [first, first + 300, first + 6 * 3600 + 1500]
@@ -61,7 +62,8 @@ async def test_intraday_parses_filters_and_sends_key_in_header(upstream: FakeUps
     assert req.headers["authorization"] == f"Token {KEY}"
     assert req.query["resampleFreq"] == ["5min"]
     assert "volume" in req.query["columns"][0]
-    assert KEY not in req.path and all(KEY not in v[0] for v in req.query.values())
+    assert KEY not in req.path
+    assert all(KEY not in v[0] for v in req.query.values())
     assert KEY not in repr(p.__dict__)
 
 
@@ -69,10 +71,19 @@ async def test_daily_uses_adjusted_columns_and_stamps_the_close(upstream: FakeUp
     upstream.routes["/tiingo/daily/PG/prices"] = Reply(
         body=[
             {
-                "date": "2025-12-29T00:00:00.000Z", "close": 90.44, "high": 91.0, "low": 89.92,
-                "open": 90.84, "volume": 7255394, "adjClose": 74.3979026216,
-                "adjHigh": 74.8585707493, "adjLow": 73.9701393602, "adjOpen": 74.7269512843,
-                "adjVolume": 7255394, "divCash": 0.0, "splitFactor": 1.0,
+                "date": "2025-12-29T00:00:00.000Z",
+                "close": 90.44,
+                "high": 91.0,
+                "low": 89.92,
+                "open": 90.84,
+                "volume": 7255394,
+                "adjClose": 74.3979026216,
+                "adjHigh": 74.8585707493,
+                "adjLow": 73.9701393602,
+                "adjOpen": 74.7269512843,
+                "adjVolume": 7255394,
+                "divCash": 0.0,
+                "splitFactor": 1.0,
             }
         ]
     )
@@ -86,7 +97,9 @@ async def test_daily_uses_adjusted_columns_and_stamps_the_close(upstream: FakeUp
 
 
 async def test_404_detail_is_unknown_ticker(upstream: FakeUpstream) -> None:
-    upstream.routes["/tiingo/daily/ZZZZ/prices"] = Reply(404, {"detail": "Error: Ticker 'ZZZZ' not found"})
+    upstream.routes["/tiingo/daily/ZZZZ/prices"] = Reply(
+        404, {"detail": "Error: Ticker 'ZZZZ' not found"}
+    )
     async with provider(upstream) as p:
         with pytest.raises(UnknownTicker) as info:
             await p.bars("ZZZZ", Timeframe.Y1)
@@ -136,11 +149,22 @@ async def test_quote_from_top_of_book(upstream: FakeUpstream) -> None:
     upstream.routes["/iex/AAPL"] = Reply(
         body=[
             {
-                "ticker": "AAPL", "timestamp": "2025-12-30T10:33:38.186520297-05:00",
-                "lastSaleTimestamp": "2025-12-30T10:33:38.186520297-05:00", "last": 162.37,
-                "lastSize": 100, "tngoLast": 162.33, "prevClose": 154.68, "open": 161.83,
-                "high": 163.25, "low": 160.38, "mid": 162.67, "volume": 1000, "bidSize": 100,
-                "bidPrice": 162.34, "askSize": 100, "askPrice": 163.0,
+                "ticker": "AAPL",
+                "timestamp": "2025-12-30T10:33:38.186520297-05:00",
+                "lastSaleTimestamp": "2025-12-30T10:33:38.186520297-05:00",
+                "last": 162.37,
+                "lastSize": 100,
+                "tngoLast": 162.33,
+                "prevClose": 154.68,
+                "open": 161.83,
+                "high": 163.25,
+                "low": 160.38,
+                "mid": 162.67,
+                "volume": 1000,
+                "bidSize": 100,
+                "bidPrice": 162.34,
+                "askSize": 100,
+                "askPrice": 163.0,
             }
         ]
     )

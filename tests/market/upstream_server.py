@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 
 @dataclass
 class Reply:
@@ -47,7 +45,11 @@ def serve_upstream() -> Iterator[FakeUpstream]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             state.seen.append(
-                Seen(parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()})
+                Seen(
+                    parts.path,
+                    parse_qs(parts.query),
+                    {k.lower(): v for k, v in self.headers.items()},
+                )
             )
             reply = state.routes.get(parts.path, Reply(404, {"detail": "Not found."}))
             body, ctype = reply.encoded()

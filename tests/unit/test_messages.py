@@ -429,8 +429,8 @@ def test_full_message_to_dict() -> None:
             },
         ],
         "attachments": [
-            {"id": 0, "filename": "chart.png", "description": "1D chart"},
-            {"id": 1, "filename": "data.csv"},
+            {"id": "0", "filename": "chart.png", "description": "1D chart"},
+            {"id": "1", "filename": "data.csv"},
         ],
         "allowed_mentions": {"parse": []},
         "flags": 4 | 64,

@@ -615,7 +615,7 @@ class Message:
         if self.files or edit:
             attachments: list[dict[str, Any]] = []
             for i, f in enumerate(self.files):
-                item: dict[str, Any] = {"id": i, "filename": f.filename}
+                item: dict[str, Any] = {"id": str(i), "filename": f.filename}
                 if f.description is not None:
                     item["description"] = f.description
                 attachments.append(item)

@@ -36,10 +36,12 @@ class StateExpired(UserFacingError):
 
 
 class StateBackend(Protocol):
-    async def put(self, key: str, value: bytes, expires_at: float) -> None: ...
+    async def put(self, state: dict[str, Any], expires_at: float) -> str:
+        """Store ``state`` until ``expires_at``; returns a new short URL-safe key."""
+        ...
 
-    async def get(self, key: str) -> bytes | None:
-        """The value, or None when missing or expired."""
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The state, or None when missing or expired."""
         ...
 
 
@@ -63,10 +65,9 @@ class ComponentStateStore:
         return _b64(digest[:_MAC_BYTES])
 
     async def save(self, state: dict[str, Any], ttl_s: float = DEFAULT_TTL_S) -> str:
-        key = _b64(secrets.token_bytes(8))
         expires_at = int(self._clock() + ttl_s)
         expiry = format(expires_at, "x")
-        await self._backend.put(key, msgspec.json.encode(state), float(expires_at))
+        key = await self._backend.put(state, float(expires_at))
         return f"{key}.{expiry}.{self._mac(key, expiry)}"
 
     async def load(self, state_id: str) -> dict[str, Any]:
@@ -82,13 +83,14 @@ class ComponentStateStore:
             raise StateForged from None
         if expires_at < self._clock():
             raise StateExpired
-        raw = await self._backend.get(key)
-        if raw is None:
+        value = await self._backend.get(key)
+        if value is None:
             raise StateExpired
-        value = msgspec.json.decode(raw)
-        if not isinstance(value, dict):
-            raise StateForged
         return value
+
+
+def new_key() -> str:
+    return _b64(secrets.token_bytes(9))  # 12 characters
 
 
 class MemoryStateBackend:
@@ -98,14 +100,17 @@ class MemoryStateBackend:
         self._data: dict[str, tuple[bytes, float]] = {}
         self._clock = clock
 
-    async def put(self, key: str, value: bytes, expires_at: float) -> None:
-        self._data[key] = (value, expires_at)
+    async def put(self, state: dict[str, Any], expires_at: float) -> str:
+        key = new_key()
+        self._data[key] = (msgspec.json.encode(state), expires_at)
+        return key
 
-    async def get(self, key: str) -> bytes | None:
+    async def get(self, key: str) -> dict[str, Any] | None:
         item = self._data.get(key)
         if item is None or item[1] < self._clock():
             return None
-        return item[0]
+        value: dict[str, Any] = msgspec.json.decode(item[0])
+        return value
 
 
 class RedisStateBackend:
@@ -113,9 +118,15 @@ class RedisStateBackend:
         self._redis = redis
         self._prefix = prefix
 
-    async def put(self, key: str, value: bytes, expires_at: float) -> None:
-        await self._redis.set(self._prefix + key, value, exat=int(expires_at))
+    async def put(self, state: dict[str, Any], expires_at: float) -> str:
+        key = new_key()
+        await self._redis.set(self._prefix + key, msgspec.json.encode(state),
+                              exat=int(expires_at))
+        return key
 
-    async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(self._prefix + key)
-        return None if value is None else bytes(value)
+    async def get(self, key: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._prefix + key)
+        if raw is None:
+            return None
+        value = msgspec.json.decode(raw)
+        return value if isinstance(value, dict) else None

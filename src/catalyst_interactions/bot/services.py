@@ -1,0 +1,231 @@
+"""The resources Catalyst's handlers use, built once at start and passed in as ``ctx.state``.
+
+Heavy resources (the database, matplotlib's process pool) are opened lazily or warmed up in
+the background after start, so the edge answers ``/health`` fast and ``/ready`` only once
+they are usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..framework.component_state import ComponentStateStore, StateBackend
+from ..framework.context import Context
+from ..framework.errors import CheckFailure
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..market import MarketDataProvider
+    from ..store import Store
+
+log = logging.getLogger("catalyst_interactions.bot")
+
+
+class LazyStore:
+    """Opens and migrates the database once, on first use or by the warm-up at start."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._store: Store | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Store:
+        if self._store is None:
+            async with self._lock:
+                if self._store is None:
+                    from ..store import Store  # SQLAlchemy: kept off the edge's import path
+
+                    store = Store(self._url)
+                    await store.migrate()
+                    self._store = store
+        return self._store
+
+    async def ping(self) -> None:
+        store = await self.get()
+        if not await store.ping():
+            raise ConnectionError("database unreachable")
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+
+class StoreStateBackend:
+    """Component state in the database (the default when Redis is not configured)."""
+
+    def __init__(self, store: LazyStore, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def put(self, state: dict[str, Any], expires_at: float) -> str:
+        store = await self._store.get()
+        return await store.component_state.put(
+            state, timedelta(seconds=max(1.0, expires_at - self._clock())))
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        store = await self._store.get()
+        return await store.component_state.get(key)
+
+
+class Cooldowns:
+    """Per-user, per-command cooldowns; in memory (one edge) or Redis (shared)."""
+
+    def __init__(self, seconds: dict[str, float], *, redis_url: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._until: dict[tuple[str, str], float] = {}
+        self._redis: Any = None
+        if redis_url:
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(redis_url)
+
+    def seconds(self, command: str) -> float:
+        return self._seconds.get(command, 0.0)
+
+    async def remaining(self, command: str, user_id: str) -> float:
+        """0 when the user may run ``command`` now (and starts the cooldown), else seconds."""
+        period = self.seconds(command)
+        if period <= 0:
+            return 0.0
+        if self._redis is not None:
+            key = f"catalyst:cooldown:{command}:{user_id}"
+            if await self._redis.set(key, b"1", nx=True, px=int(period * 1000)):
+                return 0.0
+            left_ms: int = await self._redis.pttl(key)
+            return max(0.001, left_ms / 1000)
+        now = self._clock()
+        until = self._until.get((command, user_id), 0.0)
+        if until > now:
+            return until - now
+        self._until[(command, user_id)] = now + period
+        return 0.0
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+@dataclass(slots=True)
+class BotServices:
+    settings: Settings
+    market: MarketDataProvider
+    store: LazyStore
+    components: ComponentStateStore
+    cooldowns: Cooldowns
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Late-bound resources (LLM client, chart renderer, REST) set by their features."""
+
+    async def close(self) -> None:
+        await self.cooldowns.close()
+        await self.store.close()
+        aclose = getattr(self.market, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def services(ctx: Context) -> BotServices:
+    """The bot's services from a handler's context."""
+    state = ctx.state
+    if not isinstance(state, BotServices):
+        raise TypeError("this handler needs BotServices as the dispatcher's state")
+    return state
+
+
+def build_market(settings: Settings) -> MarketDataProvider:
+    from ..market import CachedProvider, DemoProvider, PolygonProvider, TiingoProvider
+
+    inner: MarketDataProvider
+    if settings.market_provider == "tiingo":
+        if settings.tiingo_api_key is None:
+            from ..settings import ConfigError
+
+            raise ConfigError("CATALYST_MARKET_PROVIDER=tiingo needs TIINGO_API_KEY")
+        inner = TiingoProvider(settings.tiingo_api_key)
+    elif settings.market_provider == "polygon":
+        if settings.polygon_api_key is None:
+            from ..settings import ConfigError
+
+            raise ConfigError("CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY")
+        inner = PolygonProvider(settings.polygon_api_key)
+    else:
+        inner = DemoProvider()
+    return CachedProvider(inner)
+
+
+def state_secret(settings: Settings) -> bytes:
+    """The component-state HMAC key: configured, or made once and kept in the data dir."""
+    if settings.state_secret is not None:
+        return settings.state_secret.reveal().encode()
+    path = Path(settings.data_dir) / "state-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+        log.warning("generated a component-state secret in the data dir; set "
+                    "CATALYST_STATE_SECRET when several hosts serve the same bot")
+    return path.read_text().strip().encode()
+
+
+def build_services(settings: Settings) -> BotServices:
+    from ..store import database_url
+
+    store = LazyStore(database_url(settings.database_url, settings.data_dir))
+    backend: StateBackend
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from ..framework.component_state import RedisStateBackend
+
+        backend = RedisStateBackend(Redis.from_url(settings.redis_url))
+    else:
+        backend = StoreStateBackend(store)
+    return BotServices(
+        settings=settings,
+        market=build_market(settings),
+        store=store,
+        components=ComponentStateStore(backend, state_secret(settings)),
+        cooldowns=Cooldowns(dict(settings.cooldowns), redis_url=settings.redis_url),
+    )
+
+
+# -- checks shared by features ------------------------------------------------------------
+async def cooldown(ctx: Context) -> None:
+    """Refuse a command used again by the same user within its configured cooldown."""
+    svc = services(ctx)
+    path = getattr(ctx, "path", ())
+    name = path[0] if path else ""
+    wait = await svc.cooldowns.remaining(name, ctx.user.id)
+    if wait > 0:
+        raise CheckFailure(f"Slow down: try `/{name}` again in {max(1, round(wait))} s.")
+
+
+async def admin_only(ctx: Context) -> None:
+    """Admins only (configured ids/roles or ADMINISTRATOR); refusals are audited."""
+    if ctx.is_admin:
+        return
+    svc = services(ctx)
+    try:
+        store = await svc.store.get()
+        await store.audit.record(ctx.user.id, "admin.refused", target=_target(ctx),
+                                 allowed=False)
+    except Exception:  # the refusal stands even if the audit write fails
+        log.exception("audit write failed", extra={"interaction_id": ctx.interaction.id})
+    raise CheckFailure("Only Catalyst admins can do that.")
+
+
+def _target(ctx: Context) -> str:
+    path = getattr(ctx, "path", None)
+    if path:
+        return "/" + " ".join(path)
+    component = getattr(ctx, "component", None) or getattr(ctx, "modal", None)
+    return str(getattr(component, "custom_id", "")) or "unknown"

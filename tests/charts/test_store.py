@@ -1,0 +1,205 @@
+"""Chart stores: local disk, S3 over loopback (moto server), the SigV4 signer, RenderCache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from catalyst_interactions.charts._sigv4 import EMPTY_SHA256, sign_headers
+from catalyst_interactions.charts.cache import (
+    ChartStoreError,
+    LocalDiskStore,
+    RenderCache,
+    S3Store,
+    chart_key,
+)
+from catalyst_interactions.market import Timeframe
+from catalyst_interactions.secret import Secret
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def test_sigv4_matches_aws_documented_example() -> None:
+    # "GET Object" example from the S3 SigV4 header-authentication documentation.
+    headers = sign_headers(
+        method="GET",
+        host="examplebucket.s3.amazonaws.com",
+        path="/test.txt",
+        headers={"Range": "bytes=0-9"},
+        payload_sha256=EMPTY_SHA256,
+        access_key="AKIAIOSFODNN7EXAMPLE",
+        secret_key=Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        region="us-east-1",
+        now=datetime(2013, 5, 24, tzinfo=UTC),
+    )
+    assert headers["authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+    )
+
+
+def test_sigv4_agrees_with_botocore_on_a_put() -> None:
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = b"chart bytes"
+    digest = hashlib.sha256(body).hexdigest()
+    request = AWSRequest(
+        method="PUT",
+        url="http://127.0.0.1:9000/bucket/charts/v1/BRK.B/1D/a%20b.png",
+        data=body,
+        headers={"Content-Type": "image/png", "X-Amz-Content-SHA256": digest},
+    )
+    S3SigV4Auth(Credentials("AK", "SK"), "s3", "eu-west-1").add_auth(request)
+    # botocore signs with the current time; sign ours at the same instant.
+    when = datetime.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    ours = sign_headers(
+        method="PUT",
+        host="127.0.0.1:9000",
+        path="/bucket/charts/v1/BRK.B/1D/a b.png",
+        headers={"Content-Type": "image/png"},
+        payload_sha256=digest,
+        access_key="AK",
+        secret_key=Secret("SK"),
+        region="eu-west-1",
+        now=when,
+    )
+    assert ours["authorization"] == request.headers["Authorization"]
+
+
+def test_chart_key_is_stable_and_sensitive() -> None:
+    base = {
+        "ticker": "aapl",
+        "timeframe": Timeframe.D1,
+        "indicators": ["vwap", "RSI"],
+        "version": "v1",
+    }
+    k = chart_key(**base)  # type: ignore[arg-type]
+    assert k.startswith("charts/v1/AAPL/1D/")
+    assert k.endswith(".png")
+    assert k == chart_key(**{**base, "indicators": ["rsi", "vwap"]})  # type: ignore[arg-type]
+    assert k != chart_key(**{**base, "version": "v2"})  # type: ignore[arg-type]
+    assert k != chart_key(**base, quote_figures=(1.0, 2.0, 3.0))  # type: ignore[arg-type]
+
+
+async def test_local_disk_round_trip_and_atomicity(tmp_path: Path) -> None:
+    store = LocalDiskStore(tmp_path)
+    assert await store.get("charts/v1/AAPL/1D/x.png") is None
+    await store.put("charts/v1/AAPL/1D/x.png", PNG)
+    await store.put("charts/v1/AAPL/1D/x.png", PNG)  # overwrite is fine
+    assert await store.get("charts/v1/AAPL/1D/x.png") == PNG
+    leftovers = [p.name for p in (tmp_path / "charts/v1/AAPL/1D").iterdir()]
+    assert leftovers == ["x.png"]  # no temp files left behind
+    with pytest.raises(ChartStoreError):
+        await store.get("../outside.png")
+
+
+async def test_local_disk_write_failure_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "charts").write_text("a file where a directory should be")
+    with pytest.raises(ChartStoreError):
+        await LocalDiskStore(tmp_path).put("charts/v1/x.png", PNG)
+
+
+async def test_render_cache_renders_once_and_survives_store_failures(tmp_path: Path) -> None:
+    calls = 0
+
+    async def render() -> bytes:
+        nonlocal calls
+        calls += 1
+        return PNG
+
+    cache = RenderCache(LocalDiskStore(tmp_path))
+    assert await cache.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, False)
+    assert await cache.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, True)
+    assert calls == 1
+    (tmp_path / "broken").write_text("")
+    broken = RenderCache(LocalDiskStore(tmp_path / "broken"))
+    assert await broken.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, False)
+    assert calls == 2
+
+
+# --------------------------------------------------------------------- S3 over loopback
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def s3(moto_endpoint: str) -> AsyncIterator[S3Store]:
+    bucket = "charts-" + os.urandom(4).hex()
+    store = S3Store(
+        endpoint_url=moto_endpoint,
+        bucket=bucket,
+        access_key="testing",
+        secret_key=Secret("testing-secret"),
+        region="us-east-1",
+        prefix="cat",
+    )
+    await store.create_bucket()
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.loopback
+async def test_s3_round_trip_is_visible_to_an_independent_client(
+    s3: S3Store, moto_endpoint: str
+) -> None:
+    import boto3
+
+    key = "charts/v1/BRK.B/1Y/abc.png"
+    assert await s3.get(key) is None
+    await s3.put(key, PNG)
+    assert await s3.get(key) == PNG
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+    )
+    obj = client.get_object(Bucket=s3._bucket, Key=f"cat/{key}")
+    assert obj["Body"].read() == PNG
+    assert obj["ContentType"] == "image/png"
+
+
+@pytest.mark.loopback
+async def test_s3_errors_are_store_errors(moto_endpoint: str) -> None:
+    store = S3Store(
+        endpoint_url=moto_endpoint,
+        bucket="no-such-bucket-here",
+        access_key="testing",
+        secret_key=Secret("s3cr3t-value"),
+    )
+    try:
+        with pytest.raises(ChartStoreError) as info:
+            await store.put("k.png", PNG)
+        assert "s3cr3t-value" not in str(info.value)
+    finally:
+        await store.aclose()
+    dead = S3Store(
+        endpoint_url="http://127.0.0.1:9", bucket="b", access_key="a", secret_key=Secret("s")
+    )
+    try:
+        with pytest.raises(ChartStoreError):
+            await dead.get("k.png")
+    finally:
+        await dead.aclose()
