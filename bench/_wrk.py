@@ -20,6 +20,7 @@ _NON_2XX = re.compile(r"^\s*Non-2xx or 3xx responses:\s+(\d+)", re.MULTILINE)
 _CHECK = re.compile(
     r"^EDGEBENCH responses=(\d+) non200=(\d+) badbody=(\d+) socket_errors=(\d+)", re.MULTILINE
 )
+_NEXT = re.compile(r"^EDGEBENCH .* next=(\d+)", re.MULTILINE)
 
 
 class WrkError(RuntimeError):
@@ -32,6 +33,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     responses: int
+    next_offset: int
 
 
 def parse_report(text: str) -> WrkResult:
@@ -57,7 +59,14 @@ def parse_report(text: str) -> WrkResult:
     percentiles = {p: float(v) * _UNITS_MS[u] for p, v, u in _PERCENTILE.findall(text)}
     if rps is None or set(percentiles) != {"50", "99"}:
         raise WrkError("wrk report lacks Requests/sec or the --latency distribution")
-    return WrkResult(float(rps.group(1)), percentiles["50"], percentiles["99"], responses)
+    next_offset = _NEXT.search(text)
+    return WrkResult(
+        float(rps.group(1)),
+        percentiles["50"],
+        percentiles["99"],
+        responses,
+        int(next_offset.group(1)) if next_offset else 0,
+    )
 
 
 def run_wrk(
@@ -68,8 +77,13 @@ def run_wrk(
     connections: int,
     duration_s: float,
     core: int | None,
+    offset: int = 0,
 ) -> WrkResult:
-    """One closed-loop wrk run (one thread, pinned), checked and parsed."""
+    """One closed-loop wrk run (one thread, pinned), checked and parsed.
+
+    ``offset`` skips the pool entries earlier runs against the same server used;
+    the result's ``next_offset`` is where the next run should start.
+    """
     executable = shutil.which("wrk")
     if executable is None:
         raise WrkError("wrk is not installed")
@@ -87,6 +101,7 @@ def run_wrk(
         "--",
         str(pool),
         str(expected_type),
+        str(offset),
     ]
     try:
         done = subprocess.run(

@@ -24,7 +24,7 @@ matplotlib.use("Agg")  # mplfinance goes through pyplot; never open a window
 
 import mplfinance as mpf
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from catalyst_interactions.charts import indicators as ind
 from catalyst_interactions.charts.cache import LocalDiskStore, RenderCache, chart_key

@@ -46,7 +46,7 @@ from _servers import (
     running,
 )
 from _signing import PoolSpec, Workload, make_spec, new_signing_key, verify_key_hex, write_pool
-from _wrk import WrkError, run_wrk
+from _wrk import WrkError, WrkResult, run_wrk
 from catalyst_interactions.discord.snowflake import make_snowflake
 
 SERVERS = ("legacy", "bare", "ours")
@@ -240,21 +240,30 @@ def bench_server(
                 rss / 1024,
             )
         )
+        used: dict[Path, int] = {}  # pool entries this server has seen: ids must not repeat
         for workload in (Workload.PING, Workload.HELP):
-            pool = pools.get(workload)
-            _log(f"[{name}] {workload.value}: wrk -c{args.connections} -d{args.duration}s")
-            result = run_wrk(
-                f"{server.base_url}/interactions",
-                pool,
-                workload.expected_type,
-                connections=args.connections,
-                duration_s=args.duration,
-                core=args.load_core,
-            )
-            report.throughput.append(
-                Throughput(
-                    name, workload.value, result.rps, result.p50_ms, result.p99_ms, result.responses
+            best: WrkResult | None = None
+            for attempt in range(args.repeats):
+                pool = pools.get(workload)
+                _log(
+                    f"[{name}] {workload.value}: wrk -c{args.connections} -d{args.duration}s"
+                    f" ({attempt + 1}/{args.repeats})"
                 )
+                result = run_wrk(
+                    f"{server.base_url}/interactions",
+                    pool,
+                    workload.expected_type,
+                    connections=args.connections,
+                    duration_s=args.duration,
+                    core=args.load_core,
+                    offset=used.get(pool, 0),
+                )
+                used[pool] = result.next_offset
+                if best is None or result.rps > best.rps:
+                    best = result
+            assert best is not None
+            report.throughput.append(
+                Throughput(name, workload.value, best.rps, best.p50_ms, best.p99_ms, best.responses)
             )
         if name == "legacy" or args.latency_duration <= 0:
             return
@@ -388,6 +397,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency-duration", type=float, default=5.0, help="open-loop seconds; 0 to skip"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="wrk runs per server and workload; best kept"
+    )
     parser.add_argument("--cold-runs", type=int, default=3, help="starts per server for cold start")
     parser.add_argument(
         "--pool-size", type=int, default=0, help="signed requests per pool (0: auto)"
@@ -399,11 +411,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(selected) - set(SERVERS))
     if unknown or not selected:
         parser.error(f"--only takes names among {', '.join(SERVERS)}; got {args.only!r}")
-    if not (1 <= args.duration <= 300) or args.connections < 1 or args.cold_runs < 1:
-        parser.error("--duration must be 1..300 s, --connections and --cold-runs at least 1")
+    if not (1 <= args.duration <= 300) or min(args.connections, args.cold_runs, args.repeats) < 1:
+        parser.error("--duration must be 1..300 s; --connections, --cold-runs, --repeats >= 1")
     args.selected = [s for s in SERVERS if s in selected]
     # Enough distinct ids for 20,000 req/s: a wrapped pool replays ids, which ours refuses.
-    args.pool_size = args.pool_size or max(20_000, math.ceil(args.duration * 20_000))
+    args.pool_size = args.pool_size or max(20_000, math.ceil(args.duration * args.repeats * 20_000))
     return args
 
 
@@ -419,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         config={
             "duration_s": args.duration,
+            "repeats": args.repeats,
             "connections": args.connections,
             "latency_duration_s": args.latency_duration,
             "cold_runs": args.cold_runs,

@@ -2,9 +2,11 @@
 -- every answer: status 200 and the expected callback type in the body. Any other
 -- answer makes wrk exit non-zero, because a benchmark of errors measures nothing.
 --
--- Usage: wrk ... -s bench/wrk_requests.lua http://127.0.0.1:P/interactions -- POOL TYPE
---   POOL  file of "<signature hex>\t<timestamp>\t<body>" lines
---   TYPE  the callback type a correct answer carries (1 for PING, 4 for a message)
+-- Usage: wrk -t1 ... -s bench/wrk_requests.lua http://127.0.0.1:P/interactions -- POOL TYPE [START]
+--   POOL   file of "<signature hex>\t<timestamp>\t<body>" lines
+--   TYPE   the callback type a correct answer carries (1 for PING, 4 for a message)
+--   START  how many pool entries earlier runs used (default 0): ids must not repeat
+-- Use one wrk thread: each thread walks the pool from START, so two would send the same ids.
 
 local threads = {}
 
@@ -43,7 +45,7 @@ function init(args)
    end
    -- The callback type, followed by the end of the number (a comma, brace or space).
    type_pattern = '"type"%s*:%s*' .. expected .. "[%s,}]"
-   index = 0
+   index = tonumber(args[3] or "0") % #pool
    wrapped = 0
    responses = 0
    non200 = 0
@@ -76,12 +78,13 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local total, bad, unexpected, wraps, first = 0, 0, 0, 0, ""
+   local total, bad, unexpected, wraps, first, used = 0, 0, 0, 0, "", 0
    for _, thread in ipairs(threads) do
       total = total + thread:get("responses")
       bad = bad + thread:get("non200")
       unexpected = unexpected + thread:get("badbody")
       wraps = wraps + thread:get("wrapped")
+      used = math.max(used, thread:get("index"))
       if first == "" then
          first = thread:get("first_bad")
       end
@@ -90,8 +93,8 @@ function done(summary, latency, requests)
    local socket_errors = e.connect + e.read + e.write + e.timeout
    io.write(string.format(
       "EDGEBENCH responses=%d non200=%d badbody=%d socket_errors=%d wrapped=%d " ..
-      "p50_us=%d p99_us=%d\n",
-      total, bad, unexpected, socket_errors, wraps,
+      "next=%d p50_us=%d p99_us=%d\n",
+      total, bad, unexpected, socket_errors, wraps, used,
       latency:percentile(50), latency:percentile(99)))
    if bad > 0 or unexpected > 0 or socket_errors > 0 or total == 0 then
       io.write("EDGEBENCH FAILED: first bad answer: " .. first .. "\n")

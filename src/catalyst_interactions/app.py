@@ -77,6 +77,24 @@ def build_edge(
     return Runtime(app, settings, registry, dispatcher, metrics)
 
 
+def _warm_up(services: Any) -> Hook:
+    """Open and migrate the database in the background: /health answers at once, /ready
+    once the database is usable, and the first command does not pay for it."""
+    import asyncio
+
+    async def start() -> None:
+        async def warm() -> None:
+            try:
+                await services.store.get()
+            except Exception:  # /ready reports it; handlers retry on use
+                log.exception("database warm-up failed")
+
+        # Kept on the services object so the task is not garbage-collected mid-flight.
+        services.extras["warm_up"] = asyncio.get_running_loop().create_task(warm())
+
+    return start
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -99,10 +117,22 @@ def build_runtime(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     metrics = Metrics()
+    readiness: dict[str, ReadinessCheck] = {"queue": queue.ping}
+    shutdown: list[Hook] = [queue.close]
+    services = None
+    if registry is None and state is None:
+        # The Catalyst bot itself (tests pass their own registry and state).
+        from .bot.services import build_services
+
+        services = state = build_services(settings)
+        readiness["database"] = services.store.ping
+        shutdown.append(services.close)
     runtime = build_edge(settings, registry=registry, state=state, jobs=QueueJobSink(queue),
-                         readiness={"queue": queue.ping}, on_shutdown=[queue.close],
-                         metrics=metrics)
+                         readiness=readiness, on_shutdown=shutdown, metrics=metrics)
     runtime.extras["queue"] = queue
+    if services is not None:
+        runtime.extras["services"] = services
+        runtime.app.startup_hooks.append(_warm_up(services))
     if workers:
         ratelimits = None
         ledger: DeliveryLedger

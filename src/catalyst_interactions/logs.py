@@ -74,4 +74,5 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str] = ()) -> None
     # Per-request access lines would cost more than verification itself; our own
     # "interaction answered" line carries what matters.
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -32,8 +32,9 @@ log = logging.getLogger("catalyst_interactions.bot")
 class LazyStore:
     """Opens and migrates the database once, on first use or by the warm-up at start."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, configured_url: str | None, data_dir: Path) -> None:
+        self._configured_url = configured_url
+        self._data_dir = data_dir
         self._store: Store | None = None
         self._lock = asyncio.Lock()
 
@@ -41,9 +42,10 @@ class LazyStore:
         if self._store is None:
             async with self._lock:
                 if self._store is None:
-                    from ..store import Store  # SQLAlchemy: kept off the edge's import path
+                    # SQLAlchemy and Alembic are kept off the edge's start-up path.
+                    from ..store import Store, database_url
 
-                    store = Store(self._url)
+                    store = Store(database_url(self._configured_url, self._data_dir))
                     await store.migrate()
                     self._store = store
         return self._store
@@ -177,9 +179,7 @@ def state_secret(settings: Settings) -> bytes:
 
 
 def build_services(settings: Settings) -> BotServices:
-    from ..store import database_url
-
-    store = LazyStore(database_url(settings.database_url, settings.data_dir))
+    store = LazyStore(settings.database_url, settings.data_dir)
     backend: StateBackend
     if settings.redis_url:
         from redis.asyncio import Redis

@@ -24,7 +24,7 @@ from ..market.timeframe import Timeframe
 from . import _canvas as cv
 from . import indicators as ind
 from . import theme
-from ._text import TextLayer
+from ._text import TextLayer, text_width
 
 OVERLAYS = frozenset({"vwap", "sma20", "sma50", "ema9", "ema21", "bollinger"})
 PANELS = frozenset({"rsi", "macd"})
@@ -139,8 +139,9 @@ def build_figure(
             np.array([[p.x0, p.y0], [p.x1, p.y0], [p.x1, p.y1], [p.x0, p.y1], [p.x0, p.y0]])
         )
     for px, label in zip(bottom.px(np.asarray(pos, dtype=np.float64)), tick_labels, strict=True):
+        half = text_width(label, theme.TICK_SIZE * theme.DPI / 72) / 2
         tl.add(
-            float(px),
+            min(max(float(px), bottom.x0 + half), bottom.x1 - half),  # keep edge labels on canvas
             bottom.y0 - 8,
             label,
             color=theme.TEXT,

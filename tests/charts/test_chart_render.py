@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -57,7 +58,8 @@ def pixels(png: bytes) -> np.ndarray:
 
 def near(rgb: np.ndarray, color: str, tol: int = 12) -> np.ndarray:
     target = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
-    return np.all(np.abs(rgb - target) <= tol, axis=-1)
+    mask: np.ndarray = np.all(np.abs(rgb - target) <= tol, axis=-1)
+    return mask
 
 
 def gaps_between_panels(rgb: np.ndarray) -> int:
@@ -182,7 +184,9 @@ def test_compare_and_gauge() -> None:
 
 def test_renders_in_a_process_pool_with_identical_bytes() -> None:
     bars = demo_bars(Timeframe.D1)
-    kwargs = {"ticker": "AAPL", "timeframe": Timeframe.D1, "indicators": frozenset({"vwap"})}
+    job = functools.partial(
+        render_chart, bars, ticker="AAPL", timeframe=Timeframe.D1, indicators=frozenset({"vwap"})
+    )
     with ProcessPoolExecutor(max_workers=1) as pool:
-        remote = pool.submit(render_chart, bars, **kwargs).result(timeout=60)
-    assert remote == render_chart(bars, **kwargs)
+        remote = pool.submit(job).result(timeout=60)
+    assert remote == job()

@@ -45,9 +45,9 @@ def test_sigv4_matches_aws_documented_example() -> None:
 
 
 def test_sigv4_agrees_with_botocore_on_a_put() -> None:
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    from botocore.auth import S3SigV4Auth  # type: ignore[import-untyped]
+    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+    from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
     body = b"chart bytes"
     digest = hashlib.sha256(body).hexdigest()
@@ -163,7 +163,7 @@ async def s3(moto_endpoint: str) -> AsyncIterator[S3Store]:
 async def test_s3_round_trip_is_visible_to_an_independent_client(
     s3: S3Store, moto_endpoint: str
 ) -> None:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     key = "charts/v1/BRK.B/1Y/abc.png"
     assert await s3.get(key) is None
