@@ -14,7 +14,8 @@ Figures drift on a shared machine; the ratios between servers of one run are wha
 budgets in DESIGN.md constrain. Budget misses are reported; ``--strict`` makes them fail.
 
 Usage: ``python bench/edge_throughput.py [--duration 10] [--connections 64]
-[--only legacy,bare,ours] [--json] [--strict]``.
+[--only legacy,bare,ours] [--json] [--strict] [--repeats N]``; ``--repeats 3 --duration 5``
+keeps the best of three shorter runs, which a noisy machine disturbs less.
 """
 
 from __future__ import annotations

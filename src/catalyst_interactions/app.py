@@ -64,8 +64,17 @@ def build_edge(
         metrics=metrics,
         jobs=jobs,
     )
+    routes = {}
+    if settings.handover_secret is not None and jobs is not None:
+        from .edge.handover import HandoverEndpoint, handover_route
+
+        handover = HandoverEndpoint(secret=settings.handover_secret.reveal().encode(),
+                                    verifier=verifier, dispatcher=dispatcher, jobs=jobs,
+                                    metrics=metrics)
+        routes[("POST", "/handover")] = handover_route(handover, settings.max_body_bytes)
     app = EdgeApp(
         endpoint,
+        extra_routes=routes,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         readiness=readiness,

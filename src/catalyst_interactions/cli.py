@@ -192,6 +192,31 @@ def worker(concurrency: int | None) -> None:
         _fail(str(exc))
 
 
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def manifest(out: Path | None) -> None:
+    """Export what an edge in front of us (the Cloudflare Worker) needs to know: which
+    handlers are deferred (ack 5/6, ephemeral or not) and which answers are static."""
+    import asyncio
+
+    from .bot import build_registry
+    from .framework.context import AccessPolicy
+    from .framework.dispatch import Dispatcher
+    from .ops.manifest import build_manifest
+
+    settings = _settings()
+    registry = build_registry()
+    dispatcher = Dispatcher(registry, access=AccessPolicy())
+    data = asyncio.run(build_manifest(registry, dispatcher, auto_budget_s=settings.auto_budget_s))
+    text = json.dumps(data, indent=2, sort_keys=True)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text + "\n")
+        click.echo(f"manifest written to {out}")
+
+
 @main.group()
 def jobs() -> None:
     """List pending, running and dead jobs; retry or drop one."""

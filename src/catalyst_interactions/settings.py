@@ -59,6 +59,10 @@ class Settings:
     log_level: str = "info"
     log_format: str = "json"
     state_secret: Secret | None = None
+    handover_secret: Secret | None = None
+    """Shared with the Cloudflare Worker edge; enables POST /handover when set."""
+    record_path: Path | None = None
+    """Opt-in: write received interactions (tokens and user ids replaced) as JSON lines."""
 
     # -- derived values -------------------------------------------------------------------
     def public_key(self) -> bytes:
@@ -138,6 +142,8 @@ class Settings:
             log_level=_choice(env, "CATALYST_LOG_LEVEL", "info", LOG_LEVELS),
             log_format=_choice(env, "CATALYST_LOG_FORMAT", "json", ("json", "text")),
             state_secret=Secret(state_secret) if state_secret else None,
+            handover_secret=secret("CATALYST_HANDOVER_SECRET"),
+            record_path=Path(rec) if (rec := get("CATALYST_RECORD_PATH")) else None,
         )
 
 

@@ -74,6 +74,11 @@ class CustomIdTemplate:
     def __repr__(self) -> str:
         return f"CustomIdTemplate({self.pattern!r})"
 
+    @property
+    def regex(self) -> str:
+        """The full-match regex source (Python syntax), e.g. for an exported manifest."""
+        return self._regex.pattern
+
     def build(self, **values: str | int) -> str:
         """Encode ``values`` into a custom_id; raise :class:`CustomIdError` if impossible."""
         missing = [name for name in self.fields if name not in values]

@@ -157,6 +157,15 @@ class Dispatcher:
             )
         return Delivery(reply)
 
+    async def deferred_handler_key(self, interaction: Interaction) -> str | None:
+        """The key of the handler a worker would run for this interaction, if any."""
+        if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            return None
+        try:
+            return self._route(interaction).spec.key
+        except (NoHandler, UserFacingError):
+            return None
+
     # -- internals ------------------------------------------------------------------------
     def _age_s(self, interaction: Interaction) -> float:
         try:

@@ -31,7 +31,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 async def get_json(
     client: httpx.AsyncClient, path: str, params: dict[str, str], *, provider: str
 ) -> tuple[int, Any]:
-    """GET ``path`` and return ``(status, decoded JSON)`` for 2xx and 404.
+    """GET ``path`` and return ``(status, decoded JSON)`` for 2xx, ``(404, None)`` for 404.
 
     429, 401/403, other 4xx, 5xx, transport errors and undecodable bodies raise. The URL
     is never put into an error or log line because some providers accept keys in query
@@ -56,7 +56,9 @@ async def get_json(
     if status >= 500:
         log.warning("%s answered HTTP %d", provider, status)
         raise ProviderUnavailable(f"{provider} is having trouble (HTTP {status}).")
-    if status >= 400 and status != 404:
+    if status == 404:
+        return status, None  # callers decide what is missing; bodies vary (JSON, HTML)
+    if status >= 400:
         log.warning("%s answered HTTP %d", provider, status)
         raise ProviderUnavailable(f"{provider} rejected the request (HTTP {status}).")
     try:

@@ -1,0 +1,81 @@
+"""POST /handover: only an authenticated hand-over of a genuine Discord request enqueues work."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from catalyst_interactions.edge.handover import handover_signature
+from catalyst_interactions.secret import Secret
+from fakes.fake_discord import FakeDiscord
+from support.signing import command
+
+from .test_deferred_flow import registry
+
+pytestmark = pytest.mark.loopback
+SECRET = "h" * 40
+
+
+def handover(hybrid, payload, *, ack: str = '{"type":5}', secret: str = SECRET,  # type: ignore[no-untyped-def]
+             hop_ts: int | None = None, discord_ts: int | None = None):
+    body, headers = hybrid.signer.signed(payload, timestamp=discord_ts)
+    ts = str(int(time.time()) if hop_ts is None else hop_ts)
+    headers |= {"X-Catalyst-Ack": ack, "X-Catalyst-Handover-Timestamp": ts,
+                "X-Catalyst-Handover-Signature": handover_signature(secret.encode(), ts, ack, body)}
+    return hybrid.client.post("/handover", content=body, headers=headers)
+
+
+def render(ticker: str) -> dict[str, object]:
+    return command("render", [{"name": "ticker", "type": 3, "value": ticker}])
+
+
+def test_authentic_handover_is_enqueued_once_and_delivered(
+    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+) -> None:
+    hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
+    payload = render("QQQ")
+    first = handover(hybrid, payload)
+    assert first.status_code == 202 and first.json() == {"status": "enqueued"}
+    assert handover(hybrid, payload).status_code == 409  # a retried hand-over runs nothing twice
+    fake_discord.wait_for_requests(1, "edit_original")
+    parts = {p.name: p for p in fake_discord.requests_for("edit_original")[0].parts}
+    assert json.loads(parts["payload_json"].data)["embeds"][0]["title"] == "QQQ"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [({"secret": "x" * 40}, 401),                      # forged: wrong shared secret
+     ({"hop_ts": int(time.time()) - 600}, 401),         # stale hand-over
+     ({"discord_ts": int(time.time()) - 3600}, 401),    # stale Discord signature
+     ({"ack": '{"type":4}'}, 400)],                     # not an acknowledgement
+    ids=["forged", "stale-hop", "stale-discord", "bad-ack"],
+)
+def test_invalid_handovers_are_refused_and_enqueue_nothing(
+    start_hybrid, fake_discord: FakeDiscord, kwargs, status  # type: ignore[no-untyped-def]
+) -> None:
+    hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
+    response = handover(hybrid, render("IWM"), **kwargs)
+    assert response.status_code == status
+    assert "error" in response.json()
+    queue = hybrid.runtime.extras["queue"]
+    import asyncio
+
+    assert asyncio.run(queue.depth()) == 0
+
+
+def test_tampered_body_fails_discords_signature(start_hybrid) -> None:  # type: ignore[no-untyped-def]
+    hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
+    body, headers = hybrid.signer.signed(render("DIA"))
+    body = body.replace(b"DIA", b"XYZ")
+    ts = str(int(time.time()))
+    headers |= {"X-Catalyst-Ack": '{"type":5}', "X-Catalyst-Handover-Timestamp": ts,
+                "X-Catalyst-Handover-Signature": handover_signature(SECRET.encode(), ts,
+                                                                    '{"type":5}', body)}
+    assert hybrid.client.post("/handover", content=body, headers=headers).status_code == 401
+
+
+def test_without_a_secret_there_is_no_handover_route(start_hybrid) -> None:  # type: ignore[no-untyped-def]
+    hybrid = start_hybrid(registry())
+    assert handover(hybrid, render("GLD")).status_code == 404
