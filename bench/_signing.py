@@ -13,6 +13,7 @@ are compact JSON without raw tabs or newlines.
 from __future__ import annotations
 
 import enum
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -177,7 +178,10 @@ def write_pool(spec: PoolSpec, path: Path, processes: int | None = None) -> None
             for start, stop in bounds:
                 out.write(_sign_chunk(spec, start, stop))
             return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: a forked worker would inherit the caller's signal handlers
+        # and pending signals, and could unwind into the caller's code on SIGTERM.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for data in pool.map(
                 _sign_chunk,
                 [spec] * len(bounds),

@@ -55,8 +55,9 @@ def build_edge(
     registry = registry or build_registry()
     metrics = metrics or Metrics()
     access = AccessPolicy(settings.admin_user_ids, settings.admin_role_ids)
-    dispatcher = Dispatcher(registry, state=state, access=access,
-                            auto_budget_s=settings.auto_budget_s)
+    dispatcher = Dispatcher(
+        registry, state=state, access=access, auto_budget_s=settings.auto_budget_s
+    )
     endpoint = InteractionEndpoint(
         verifier=verifier,
         dispatcher=dispatcher,
@@ -68,9 +69,13 @@ def build_edge(
     if settings.handover_secret is not None and jobs is not None:
         from .edge.handover import HandoverEndpoint, handover_route
 
-        handover = HandoverEndpoint(secret=settings.handover_secret.reveal().encode(),
-                                    verifier=verifier, dispatcher=dispatcher, jobs=jobs,
-                                    metrics=metrics)
+        handover = HandoverEndpoint(
+            secret=settings.handover_secret.reveal().encode(),
+            verifier=verifier,
+            dispatcher=dispatcher,
+            jobs=jobs,
+            metrics=metrics,
+        )
         routes[("POST", "/handover")] = handover_route(handover, settings.max_body_bytes)
     app = EdgeApp(
         endpoint,
@@ -80,8 +85,11 @@ def build_edge(
         readiness=readiness,
         on_startup=on_startup or [],
         on_shutdown=on_shutdown or [],
-        info={"version": __version__, "application id": settings.application_id or "not set",
-              "commands": str(sum(1 for _ in registry.commands()))},
+        info={
+            "version": __version__,
+            "application id": settings.application_id or "not set",
+            "commands": str(sum(1 for _ in registry.commands())),
+        },
     )
     return Runtime(app, settings, registry, dispatcher, metrics)
 
@@ -121,8 +129,10 @@ def build_runtime(
     from .jobs.worker import RetryPolicy, Worker
 
     if workers and not settings.application_id:
-        raise ConfigError("DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
-                          "(Developer Portal, General Information)")
+        raise ConfigError(
+            "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
+            "(Developer Portal, General Information)"
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     metrics = Metrics()
@@ -136,8 +146,15 @@ def build_runtime(
         services = state = build_services(settings)
         readiness["database"] = services.store.ping
         shutdown.append(services.close)
-    runtime = build_edge(settings, registry=registry, state=state, jobs=QueueJobSink(queue),
-                         readiness=readiness, on_shutdown=shutdown, metrics=metrics)
+    runtime = build_edge(
+        settings,
+        registry=registry,
+        state=state,
+        jobs=QueueJobSink(queue),
+        readiness=readiness,
+        on_shutdown=shutdown,
+        metrics=metrics,
+    )
     runtime.extras["queue"] = queue
     if services is not None:
         runtime.extras["services"] = services
@@ -148,19 +165,32 @@ def build_runtime(
         if settings.redis_url:
             from .discord.rest.redis_ratelimit import RedisRateLimitStore
 
-            ratelimits = RedisRateLimitStore.from_url(settings.redis_url,
-                                                      prefix="catalyst:ratelimit")
+            ratelimits = RedisRateLimitStore.from_url(
+                settings.redis_url, prefix="catalyst:ratelimit"
+            )
             ledger = RedisLedger(settings.redis_url)
         else:
             ledger = SqliteLedger(settings.data_dir / "ledger.db")
-        rest = DiscordRest(base_url=settings.api_base, application_id=settings.application_id or "0",
-                           bot_token=settings.bot_token, transport=rest_transport,
-                           ratelimits=ratelimits, metrics=PrometheusRestMetrics(metrics))
-        policy = RetryPolicy(max_attempts=settings.job_max_attempts,
-                             base_s=settings.job_retry_base_s)
-        worker = Worker(queue, runtime.dispatcher, Deliverer(rest, ledger), metrics=metrics,
-                        concurrency=settings.worker_concurrency, lease_s=settings.job_lease_s,
-                        policy=policy)
+        rest = DiscordRest(
+            base_url=settings.api_base,
+            application_id=settings.application_id or "0",
+            bot_token=settings.bot_token,
+            transport=rest_transport,
+            ratelimits=ratelimits,
+            metrics=PrometheusRestMetrics(metrics),
+        )
+        policy = RetryPolicy(
+            max_attempts=settings.job_max_attempts, base_s=settings.job_retry_base_s
+        )
+        worker = Worker(
+            queue,
+            runtime.dispatcher,
+            Deliverer(rest, ledger),
+            metrics=metrics,
+            concurrency=settings.worker_concurrency,
+            lease_s=settings.job_lease_s,
+            policy=policy,
+        )
 
         async def start_worker() -> None:
             worker.start()

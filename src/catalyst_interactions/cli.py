@@ -51,8 +51,11 @@ def serve(host: str, port: int, no_workers: bool) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the private seed (hex) to this file, mode 0600.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the private seed (hex) to this file, mode 0600.",
+)
 def keys(out: Path | None) -> None:
     """Generate an Ed25519 key pair for local testing (never for a real application)."""
     from nacl.signing import SigningKey
@@ -68,9 +71,13 @@ def keys(out: Path | None) -> None:
 @main.command()
 @click.argument("what", type=click.Choice(["ping", "help"]), default="ping")
 @click.option("--url", default="http://127.0.0.1:8081/interactions", show_default=True)
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("data/dev-signing-key"), show_default=True,
-              help="Private seed (hex) written by `make run` / `keys --out`.")
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("data/dev-signing-key"),
+    show_default=True,
+    help="Private seed (hex) written by `make run` / `keys --out`.",
+)
 def send(what: str, url: str, key_file: Path) -> None:
     """Sign an interaction with a local test key and POST it; prints the answer."""
     import httpx
@@ -80,20 +87,32 @@ def send(what: str, url: str, key_file: Path) -> None:
 
     key = SigningKey(bytes.fromhex(key_file.read_text().strip()))
     now_ms = int(time.time() * 1000)
-    payload: dict[str, Any] = {"id": make_snowflake(now_ms), "application_id": "1",
-                               "token": "local-test-token", "version": 1,
-                               "type": 1 if what == "ping" else 2}
+    payload: dict[str, Any] = {
+        "id": make_snowflake(now_ms),
+        "application_id": "1",
+        "token": "local-test-token",
+        "version": 1,
+        "type": 1 if what == "ping" else 2,
+    }
     if what == "help":
-        payload |= {"data": {"id": "1", "name": "help", "type": 1},
-                    "member": {"user": {"id": "10", "username": "tester"}, "roles": [],
-                               "permissions": "0"},
-                    "guild_id": "1", "channel_id": "1"}
+        payload |= {
+            "data": {"id": "1", "name": "help", "type": 1},
+            "member": {"user": {"id": "10", "username": "tester"}, "roles": [], "permissions": "0"},
+            "guild_id": "1",
+            "channel_id": "1",
+        }
     body = json.dumps(payload).encode()
     timestamp = str(int(time.time())).encode()
     signature = key.sign(timestamp + body).signature.hex()
-    response = httpx.post(url, content=body, headers={
-        "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp.decode(),
-        "Content-Type": "application/json"})
+    response = httpx.post(
+        url,
+        content=body,
+        headers={
+            "X-Signature-Ed25519": signature,
+            "X-Signature-Timestamp": timestamp.decode(),
+            "Content-Type": "application/json",
+        },
+    )
     click.echo(f"{response.status_code} {response.text}")
 
 
@@ -104,8 +123,11 @@ def _rest(settings: Settings, *, needs_bot_token: bool = True) -> Any:
         _fail("DISCORD_APPLICATION_ID is not set (Developer Portal, General Information)")
     if needs_bot_token and settings.bot_token is None:
         _fail("DISCORD_BOT_TOKEN is not set (Developer Portal, Bot, Reset Token)")
-    return DiscordRest(base_url=settings.api_base, application_id=settings.application_id,
-                       bot_token=settings.bot_token)
+    return DiscordRest(
+        base_url=settings.api_base,
+        application_id=settings.application_id,
+        bot_token=settings.bot_token,
+    )
 
 
 def _run_discord(coro: Any) -> Any:
@@ -173,8 +195,10 @@ def endpoint_cmd(url: str) -> None:
         async with rest:
             before = await rest.get_application()
             after = await rest.edit_application({"interactions_endpoint_url": url})
-        click.echo(f"interactions endpoint: {before.get('interactions_endpoint_url')} -> "
-                   f"{after.get('interactions_endpoint_url')}")
+        click.echo(
+            f"interactions endpoint: {before.get('interactions_endpoint_url')} -> "
+            f"{after.get('interactions_endpoint_url')}"
+        )
 
     _run_discord(go())
 
@@ -193,8 +217,11 @@ def worker(concurrency: int | None) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 def manifest(out: Path | None) -> None:
     """Export what an edge in front of us (the Cloudflare Worker) needs to know: which
     handlers are deferred (ack 5/6, ephemeral or not) and which answers are static."""
@@ -229,8 +256,12 @@ def _queue(settings: Settings) -> Any:
 
 
 @jobs.command("list")
-@click.option("--state", type=click.Choice(["pending", "running", "dead"]), multiple=True,
-              help="Only these states (default: all).")
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "running", "dead"]),
+    multiple=True,
+    help="Only these states (default: all).",
+)
 @click.option("--limit", default=50, show_default=True)
 def jobs_list(state: tuple[str, ...], limit: int) -> None:
     import asyncio
@@ -245,8 +276,10 @@ def jobs_list(state: tuple[str, ...], limit: int) -> None:
                 for info in rows:
                     age = time.time() - info.enqueued_at
                     why = info.reason or info.last_error or ""
-                    click.echo(f"  {info.id}  {info.handler}  attempts={info.attempts}  "
-                               f"age={age:.0f}s  {why}")
+                    click.echo(
+                        f"  {info.id}  {info.handler}  attempts={info.attempts}  "
+                        f"age={age:.0f}s  {why}"
+                    )
         finally:
             await queue.close()
 

@@ -18,8 +18,10 @@ import msgspec
 from .discord.rest.redact import scrub
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is logged as a field.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message",
-                                                                                 "asctime"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -33,7 +35,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key != "color_message" and not key.startswith("_"):
-                out[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+                out[key] = (
+                    value if isinstance(value, str | int | float | bool | None) else str(value)
+                )
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return _encode(out).decode()
@@ -43,12 +47,15 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(fields)s")
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return time.strftime("%H:%M:%S", time.localtime(record.created))
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {k: v for k, v in record.__dict__.items()
-                  if k not in _STANDARD and not k.startswith("_") and k not in ("fields", "color_message")}
+        fields = {
+            k: v
+            for k, v in record.__dict__.items()
+            if k not in _STANDARD and not k.startswith("_") and k not in ("fields", "color_message")
+        }
         record.fields = "".join(f" {k}={v}" for k, v in fields.items())
         return super().format(record)
 

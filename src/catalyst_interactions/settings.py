@@ -125,8 +125,9 @@ class Settings:
             job_lease_s=_number(env, "CATALYST_JOB_LEASE_S", 30.0, low=0.5),
             job_max_attempts=int(_number(env, "CATALYST_JOB_MAX_ATTEMPTS", 5, low=1)),
             job_retry_base_s=_number(env, "CATALYST_JOB_RETRY_BASE_S", 0.5, low=0.01),
-            market_provider=_choice(env, "CATALYST_MARKET_PROVIDER", "demo",
-                                    ("demo", "tiingo", "polygon")),
+            market_provider=_choice(
+                env, "CATALYST_MARKET_PROVIDER", "demo", ("demo", "tiingo", "polygon")
+            ),
             tiingo_api_key=secret("TIINGO_API_KEY"),
             polygon_api_key=secret("POLYGON_API_KEY"),
             llm_base_url=get("CATALYST_LLM_BASE_URL"),
@@ -160,8 +161,7 @@ def _id_set(raw: str | None, name: str) -> frozenset[str]:
     return ids
 
 
-DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0,
-                     "ask": 30.0}
+DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0, "ask": 30.0}
 
 
 def _cooldowns(raw: str | None) -> dict[str, float]:
@@ -177,7 +177,8 @@ def _cooldowns(raw: str | None) -> dict[str, float]:
             seconds = -1.0
         if not sep or not name or seconds < 0:
             raise ConfigError(
-                f"CATALYST_COOLDOWNS must look like chart=5,research=30; got {item.strip()!r}")
+                f"CATALYST_COOLDOWNS must look like chart=5,research=30; got {item.strip()!r}"
+            )
         out[name.strip()] = seconds
     return out
 

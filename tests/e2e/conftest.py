@@ -25,10 +25,15 @@ def fake_discord() -> Iterator[FakeDiscord]:
 
 @pytest.fixture
 def hybrid_settings(signer: Signer, fake_discord: FakeDiscord, tmp_path: Path) -> Settings:
-    return Settings(public_key_hex=signer.public_key_hex,
-                    application_id=fake_discord.application_id,
-                    api_base=fake_discord.base_url, data_dir=tmp_path,
-                    job_retry_base_s=0.05, job_lease_s=2.0, worker_concurrency=4)
+    return Settings(
+        public_key_hex=signer.public_key_hex,
+        application_id=fake_discord.application_id,
+        api_base=fake_discord.base_url,
+        data_dir=tmp_path,
+        job_retry_base_s=0.05,
+        job_lease_s=2.0,
+        worker_concurrency=4,
+    )
 
 
 class Hybrid:

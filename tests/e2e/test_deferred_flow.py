@@ -28,9 +28,11 @@ def registry() -> Registry:
     @reg.command("render", "A deferred command with an image", mode=Mode.DEFERRED)
     async def render(ctx: CommandContext, ticker: str) -> Message:
         calls.append(ticker)
-        return Message(embeds=[Embed(title=ticker, image_url="attachment://chart.png")],
-                       files=[File("chart.png", PNG)],
-                       components=[ActionRow([Button(label="5D", custom_id=f"tf:{ticker}:5D")])])
+        return Message(
+            embeds=[Embed(title=ticker, image_url="attachment://chart.png")],
+            files=[File("chart.png", PNG)],
+            components=[ActionRow([Button(label="5D", custom_id=f"tf:{ticker}:5D")])],
+        )
 
     @reg.component("tf:{ticker}:{tf}", mode=Mode.DEFERRED)
     async def timeframe(ctx: ComponentContext, ticker: str, tf: str) -> Message:
@@ -75,7 +77,8 @@ def queue_idle(hybrid) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_deferred_command_edits_the_original_with_json_and_file(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry())
     payload = command("render", [{"name": "ticker", "type": 3, "value": "AAPL"}])
@@ -84,8 +87,9 @@ def test_deferred_command_edits_the_original_with_json_and_file(
     fake_discord.wait_for_requests(1, "edit_original")
     request = fake_discord.requests_for("edit_original")[0]
     assert request.method == "PATCH"
-    assert request.path.endswith(f"/webhooks/{fake_discord.application_id}/"
-                                 f"{payload['token']}/messages/@original")
+    assert request.path.endswith(
+        f"/webhooks/{fake_discord.application_id}/{payload['token']}/messages/@original"
+    )
     parts = {p.name: p for p in request.parts}
     body = json.loads(parts["payload_json"].data)
     assert body["embeds"][0]["image"] == {"url": "attachment://chart.png"}
@@ -97,7 +101,8 @@ def test_deferred_command_edits_the_original_with_json_and_file(
 
 
 def test_deferred_component_acks_6_and_edits_the_clicked_message(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry())
     assert hybrid.send(component("tf:MSFT:1Y")).json() == {"type": 6}
@@ -108,18 +113,22 @@ def test_deferred_component_acks_6_and_edits_the_clicked_message(
 
 
 def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     fake_discord.enqueue(
         "edit_original",
-        Reply(429, {"message": "You are being rate limited.", "retry_after": 0.4,
-                    "global": False}, {"Retry-After": "1", "X-RateLimit-Scope": "user"}),
+        Reply(
+            429,
+            {"message": "You are being rate limited.", "retry_after": 0.4, "global": False},
+            {"Retry-After": "1", "X-RateLimit-Scope": "user"},
+        ),
         Reply(502, {"message": "Bad Gateway"}),
     )
     hybrid = start_hybrid(registry())
     hybrid.send(command("render", [{"name": "ticker", "type": 3, "value": "NVDA"}]))
     fake_discord.wait_for_requests(3, "edit_original")
-    first, second, third = fake_discord.requests_for("edit_original")[:3]
+    first, second, _third = fake_discord.requests_for("edit_original")[:3]
     assert second.at - first.at >= 0.4
     wait_until(lambda: queue_idle(hybrid))
     assert len(fake_discord.requests_for("edit_original")) == 3
@@ -129,23 +138,27 @@ def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
 
 
 def test_expired_token_is_dead_lettered_without_a_call(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry())
     old_id = make_snowflake(int((time.time() - 16 * 60) * 1000))
-    payload = command("render", [{"name": "ticker", "type": 3, "value": "AMD"}],
-                      interaction_id=old_id)
+    payload = command(
+        "render", [{"name": "ticker", "type": 3, "value": "AMD"}], interaction_id=old_id
+    )
     assert hybrid.send(payload).json() == {"type": 5}
     wait_until(lambda: queue_idle(hybrid))
     dead = asyncio.run(_dead(hybrid))
     assert [(d.id, d.reason) for d in dead] == [(old_id, "token expired")]
     assert fake_discord.requests_for("edit_original") == []
     assert 'catalyst_jobs_total{outcome="dead",reason="token expired"} 1.0' in (
-        hybrid.client.get("/metrics").text)
+        hybrid.client.get("/metrics").text
+    )
 
 
 def test_token_refused_by_discord_is_dead_lettered_after_one_call(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry())
     payload = command("render", [{"name": "ticker", "type": 3, "value": "TSLA"}])
@@ -157,7 +170,8 @@ def test_token_refused_by_discord_is_dead_lettered_after_one_call(
 
 
 def test_handler_bug_is_retried_then_delivered(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     calls.clear()
     hybrid = start_hybrid(registry())
@@ -168,7 +182,8 @@ def test_handler_bug_is_retried_then_delivered(
 
 
 def test_handler_that_always_fails_tells_the_user_and_is_dead(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry(), job_max_attempts=2)
     payload = command("broken")
@@ -182,7 +197,8 @@ def test_handler_that_always_fails_tells_the_user_and_is_dead(
 
 
 def test_duplicate_delivery_to_two_edges_makes_one_job(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     # Two edge processes share one queue (as replicas would); each has its own replay memory,
     # so only the queue's dedupe by interaction id stands between a duplicate and a 2nd run.
@@ -199,7 +215,8 @@ def test_duplicate_delivery_to_two_edges_makes_one_job(
 
 
 def test_auto_mode_inline_when_fast_deferred_when_slow(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry(), auto_budget_s=0.3)
     fast = hybrid.send(command("auto", [{"name": "delay", "type": 10, "value": 0.0}]))

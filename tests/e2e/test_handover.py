@@ -18,12 +18,22 @@ pytestmark = pytest.mark.loopback
 SECRET = "h" * 40
 
 
-def handover(hybrid, payload, *, ack: str = '{"type":5}', secret: str = SECRET,  # type: ignore[no-untyped-def]
-             hop_ts: int | None = None, discord_ts: int | None = None):
+def handover(
+    hybrid,
+    payload,
+    *,
+    ack: str = '{"type":5}',
+    secret: str = SECRET,  # type: ignore[no-untyped-def]
+    hop_ts: int | None = None,
+    discord_ts: int | None = None,
+):
     body, headers = hybrid.signer.signed(payload, timestamp=discord_ts)
     ts = str(int(time.time()) if hop_ts is None else hop_ts)
-    headers |= {"X-Catalyst-Ack": ack, "X-Catalyst-Handover-Timestamp": ts,
-                "X-Catalyst-Handover-Signature": handover_signature(secret.encode(), ts, ack, body)}
+    headers |= {
+        "X-Catalyst-Ack": ack,
+        "X-Catalyst-Handover-Timestamp": ts,
+        "X-Catalyst-Handover-Signature": handover_signature(secret.encode(), ts, ack, body),
+    }
     return hybrid.client.post("/handover", content=body, headers=headers)
 
 
@@ -32,7 +42,8 @@ def render(ticker: str) -> dict[str, object]:
 
 
 def test_authentic_handover_is_enqueued_once_and_delivered(
-    start_hybrid, fake_discord: FakeDiscord  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
     payload = render("QQQ")
@@ -46,14 +57,19 @@ def test_authentic_handover_is_enqueued_once_and_delivered(
 
 @pytest.mark.parametrize(
     ("kwargs", "status"),
-    [({"secret": "x" * 40}, 401),                      # forged: wrong shared secret
-     ({"hop_ts": int(time.time()) - 600}, 401),         # stale hand-over
-     ({"discord_ts": int(time.time()) - 3600}, 401),    # stale Discord signature
-     ({"ack": '{"type":4}'}, 400)],                     # not an acknowledgement
+    [
+        ({"secret": "x" * 40}, 401),  # forged: wrong shared secret
+        ({"hop_ts": int(time.time()) - 600}, 401),  # stale hand-over
+        ({"discord_ts": int(time.time()) - 3600}, 401),  # stale Discord signature
+        ({"ack": '{"type":4}'}, 400),
+    ],  # not an acknowledgement
     ids=["forged", "stale-hop", "stale-discord", "bad-ack"],
 )
 def test_invalid_handovers_are_refused_and_enqueue_nothing(
-    start_hybrid, fake_discord: FakeDiscord, kwargs, status  # type: ignore[no-untyped-def]
+    start_hybrid,
+    fake_discord: FakeDiscord,
+    kwargs,
+    status,  # type: ignore[no-untyped-def]
 ) -> None:
     hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
     response = handover(hybrid, render("IWM"), **kwargs)
@@ -70,9 +86,13 @@ def test_tampered_body_fails_discords_signature(start_hybrid) -> None:  # type: 
     body, headers = hybrid.signer.signed(render("DIA"))
     body = body.replace(b"DIA", b"XYZ")
     ts = str(int(time.time()))
-    headers |= {"X-Catalyst-Ack": '{"type":5}', "X-Catalyst-Handover-Timestamp": ts,
-                "X-Catalyst-Handover-Signature": handover_signature(SECRET.encode(), ts,
-                                                                    '{"type":5}', body)}
+    headers |= {
+        "X-Catalyst-Ack": '{"type":5}',
+        "X-Catalyst-Handover-Timestamp": ts,
+        "X-Catalyst-Handover-Signature": handover_signature(
+            SECRET.encode(), ts, '{"type":5}', body
+        ),
+    }
     assert hybrid.client.post("/handover", content=body, headers=headers).status_code == 401
 
 

@@ -35,8 +35,9 @@ def spawn_worker(settings: Settings, runs_file: Path) -> subprocess.Popen[str]:
         "TEST_RUNS_FILE": str(runs_file),
         "PYTHONPATH": str(HERE.parent),
     }
-    proc = subprocess.Popen([sys.executable, str(HERE / "worker_proc.py")], env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "worker_proc.py")], env=env, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     return proc
@@ -54,8 +55,11 @@ def test_sigkilled_worker_job_completes_once_after_restart(
 ) -> None:
     runs = tmp_path / "runs.txt"
 
-    edge = build_runtime(dataclasses.replace(hybrid_settings, job_lease_s=1.0),
-                         registry=crash_registry(), workers=False)
+    edge = build_runtime(
+        dataclasses.replace(hybrid_settings, job_lease_s=1.0),
+        registry=crash_registry(),
+        workers=False,
+    )
     first = spawn_worker(hybrid_settings, runs)
     second = None
     try:
@@ -64,7 +68,8 @@ def test_sigkilled_worker_job_completes_once_after_restart(
 
             body, headers = signer.signed(command("crashy"))
             assert httpx.post(f"{url}/interactions", content=body, headers=headers).json() == {
-                "type": 5}
+                "type": 5
+            }
             wait_for(lambda: runs.exists() and runs.read_text().count("\n") == 1)
             first.send_signal(signal.SIGKILL)
             first.wait(5)

@@ -13,8 +13,12 @@ from support.signing import Signer
 
 @pytest.fixture
 def edge_settings(signer: Signer, tmp_path) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(public_key_hex=signer.public_key_hex, application_id="1",
-                    data_dir=tmp_path, max_body_bytes=64 * 1024)
+    return Settings(
+        public_key_hex=signer.public_key_hex,
+        application_id="1",
+        data_dir=tmp_path,
+        max_body_bytes=64 * 1024,
+    )
 
 
 @pytest.fixture

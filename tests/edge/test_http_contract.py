@@ -57,9 +57,7 @@ def test_help_answers_inline_with_a_valid_ephemeral_embed(
 
 
 @pytest.mark.parametrize("drop", ["X-Signature-Ed25519", "X-Signature-Timestamp", "both"])
-def test_missing_signature_headers_are_401(
-    client: httpx.Client, signer: Signer, drop: str
-) -> None:
+def test_missing_signature_headers_are_401(client: httpx.Client, signer: Signer, drop: str) -> None:
     body, headers = signer.signed(ping())
     for name in ("X-Signature-Ed25519", "X-Signature-Timestamp"):
         if drop in (name, "both"):
@@ -89,8 +87,9 @@ def test_malformed_signature_hex_is_401(
 ) -> None:
     body, headers = signer.signed(ping())
     headers["X-Signature-Ed25519"] = signature
-    response = client.post("/interactions", content=body,
-                           headers={k: v.encode() for k, v in headers.items()})
+    response = client.post(
+        "/interactions", content=body, headers={k: v.encode() for k, v in headers.items()}
+    )
     assert_clean_error(response, 401)
 
 
@@ -152,8 +151,15 @@ def test_streamed_body_over_the_cap_is_413_without_content_length(
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[]", b'"text"', b"", b'{"type":1}', b'{"id":"1","application_id":"1","type":99}',
-     b'{"id":"1","application_id":"1","type":"2"}'],
+    [
+        b"{not json",
+        b"[]",
+        b'"text"',
+        b"",
+        b'{"type":1}',
+        b'{"id":"1","application_id":"1","type":99}',
+        b'{"id":"1","application_id":"1","type":"2"}',
+    ],
     ids=["broken", "array", "string", "empty", "no-id", "unknown-type", "type-as-string"],
 )
 def test_malformed_or_unknown_payload_is_400(

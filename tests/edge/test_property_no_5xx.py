@@ -19,28 +19,44 @@ from support.signing import Signer, new_id
 pytestmark = pytest.mark.loopback
 
 header_value = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=140)
-json_scalar = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats() | st.text(
-    max_size=30)
+json_scalar = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats() | st.text(max_size=30)
+)
 json_value = st.recursive(
     json_scalar,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                               max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-option = st.fixed_dictionaries({"name": st.sampled_from(["command", "x", "ticker"]),
-                                "type": st.integers(0, 12), "value": json_scalar})
+option = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["command", "x", "ticker"]),
+        "type": st.integers(0, 12),
+        "value": json_scalar,
+    }
+)
 data = st.fixed_dictionaries(
-    {"name": st.sampled_from(["help", "nope", ""]), "id": st.just("9"),
-     "type": st.integers(-1, 5)},
-    optional={"options": st.lists(option, max_size=3), "custom_id": st.text(max_size=120),
-              "component_type": st.integers(0, 9), "values": st.lists(st.text(max_size=5)),
-              "components": st.lists(json_value, max_size=3), "resolved": json_value},
+    {"name": st.sampled_from(["help", "nope", ""]), "id": st.just("9"), "type": st.integers(-1, 5)},
+    optional={
+        "options": st.lists(option, max_size=3),
+        "custom_id": st.text(max_size=120),
+        "component_type": st.integers(0, 9),
+        "values": st.lists(st.text(max_size=5)),
+        "components": st.lists(json_value, max_size=3),
+        "resolved": json_value,
+    },
 )
 interaction = st.fixed_dictionaries(
-    {"id": st.builds(lambda: new_id()), "application_id": st.just("1"),
-     "type": st.integers(0, 6)},
-    optional={"data": data | json_value, "token": st.text(max_size=20), "member": json_value,
-              "user": json_value, "message": json_value, "guild_id": json_value},
+    {"id": st.builds(lambda: new_id()), "application_id": st.just("1"), "type": st.integers(0, 6)},
+    optional={
+        "data": data | json_value,
+        "token": st.text(max_size=20),
+        "member": json_value,
+        "user": json_value,
+        "message": json_value,
+        "guild_id": json_value,
+    },
 )
 
 
@@ -52,9 +68,14 @@ def module_signer() -> Signer:
 
 
 @pytest.fixture(scope="module")
-def client(module_signer: Signer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    settings_ = Settings(public_key_hex=module_signer.public_key_hex, application_id="1",
-                         data_dir=tmp_path_factory.mktemp("edge"))
+def client(
+    module_signer: Signer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    settings_ = Settings(
+        public_key_hex=module_signer.public_key_hex,
+        application_id="1",
+        data_dir=tmp_path_factory.mktemp("edge"),
+    )
     with serve_in_thread(build_edge(settings_).app) as url, httpx.Client(base_url=url) as c:
         yield c
 
@@ -64,18 +85,28 @@ def check(response: httpx.Response) -> None:
     assert "Traceback" not in response.text
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.binary(max_size=2048), signature=header_value, timestamp=header_value)
-def test_arbitrary_bytes_and_headers(client: httpx.Client, body: bytes, signature: str,
-                                     timestamp: str) -> None:
-    check(client.post("/interactions", content=body,
-                      headers={"X-Signature-Ed25519": signature,
-                               "X-Signature-Timestamp": timestamp}))
+def test_arbitrary_bytes_and_headers(
+    client: httpx.Client, body: bytes, signature: str, timestamp: str
+) -> None:
+    check(
+        client.post(
+            "/interactions",
+            content=body,
+            headers={"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp},
+        )
+    )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(payload=interaction)
-def test_signed_arbitrary_interactions(client: httpx.Client, module_signer: Signer,
-                                       payload: dict[str, object]) -> None:
+def test_signed_arbitrary_interactions(
+    client: httpx.Client, module_signer: Signer, payload: dict[str, object]
+) -> None:
     body = json.dumps(payload).encode()
     check(client.post("/interactions", content=body, headers=module_signer.headers(body)))

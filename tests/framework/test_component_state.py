@@ -32,12 +32,15 @@ async def test_round_trip_fits_a_custom_id_and_survives_a_new_store_object() -> 
     assert await ComponentStateStore(backend, SECRET).load(sid) == state
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda s: s[:-1] + ("A" if s[-1] != "A" else "B"),        # mac changed
-    lambda s: s.split(".")[0] + ".ffffffff." + s.split(".")[2],  # expiry extended
-    lambda s: "x" + s[1:],                                      # key changed
-    lambda s: s.replace(".", ""),                               # shape broken
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: s[:-1] + ("A" if s[-1] != "A" else "B"),  # mac changed
+        lambda s: s.split(".")[0] + ".ffffffff." + s.split(".")[2],  # expiry extended
+        lambda s: "x" + s[1:],  # key changed
+        lambda s: s.replace(".", ""),  # shape broken
+    ],
+)
 async def test_forged_or_tampered_ids_are_refused(mutate) -> None:  # type: ignore[no-untyped-def]
     store = ComponentStateStore(MemoryStateBackend(), SECRET)
     sid = await store.save({"a": 1})

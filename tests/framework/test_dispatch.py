@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import pytest
 
 from catalyst_interactions.discord.messages import (
-    Button,
     ActionRow,
+    Button,
     Choice,
     Message,
     Modal,
@@ -46,8 +46,11 @@ def build() -> Registry:
     reg = Registry()
 
     @reg.command("echo", "Echo")
-    async def echo(ctx: CommandContext, text: Annotated[str, Param("t", max_length=5)],
-                   times: Annotated[int, Param("n", min_value=1, max_value=3)] = 1) -> Message:
+    async def echo(
+        ctx: CommandContext,
+        text: Annotated[str, Param("t", max_length=5)],
+        times: Annotated[int, Param("n", min_value=1, max_value=3)] = 1,
+    ) -> Message:
         ran.append("echo")
         return Message(content=text * times)
 
@@ -81,8 +84,10 @@ def build() -> Registry:
 
     @reg.component("press:{n}")
     async def press(ctx: ComponentContext, n: str) -> Message:
-        return Message(content=f"pressed {n}",
-                       components=[ActionRow([Button(label="again", custom_id=f"press:{n}")])])
+        return Message(
+            content=f"pressed {n}",
+            components=[ActionRow([Button(label="again", custom_id=f"press:{n}")])],
+        )
 
     @reg.component("heavy:{n}", mode=Mode.DEFERRED)
     async def heavy(ctx: ComponentContext, n: str) -> Message:
@@ -129,11 +134,13 @@ async def test_inline_command_with_converted_options() -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [([opt("text", "toolong")], "`text` must be at most 5 characters"),
-     ([opt("text", "a"), opt("times", 9, 4)], "`times` must be at most 3"),
-     ([opt("text", "a"), opt("times", 1.5, 4)], "`times` must be a whole number"),
-     ([opt("text", 5)], "`text` must be text"),
-     ([], "`text` is required")],
+    [
+        ([opt("text", "toolong")], "`text` must be at most 5 characters"),
+        ([opt("text", "a"), opt("times", 9, 4)], "`times` must be at most 3"),
+        ([opt("text", "a"), opt("times", 1.5, 4)], "`times` must be a whole number"),
+        ([opt("text", 5)], "`text` must be text"),
+        ([], "`text` is required"),
+    ],
 )
 async def test_bad_options_get_an_ephemeral_explanation(options: list[Any], message: str) -> None:
     ran.clear()
@@ -170,7 +177,8 @@ async def test_auto_defers_when_the_budget_runs_out() -> None:
     ran.clear()
     started = time.monotonic()
     outcome = await dispatcher(auto_budget_s=0.2).handle(
-        load(command("maybe", [opt("delay", 5.0, 10)])))
+        load(command("maybe", [opt("delay", 5.0, 10)]))
+    )
     assert isinstance(outcome, Defer) and outcome.ack == {"type": 5}
     assert time.monotonic() - started < 1.0
     assert ran == []  # cancelled; the worker runs it from the durable job
@@ -234,5 +242,7 @@ async def test_unknown_component_and_modal_get_clear_messages() -> None:
 async def test_autocomplete_suggestions() -> None:
     payload = command("echo", [{"name": "text", "type": 3, "value": "x", "focused": True}], type_=4)
     body = await respond(dispatcher(), payload)
-    assert body == {"type": 8, "data": {"choices": [{"name": "xa", "value": "xa"},
-                                                    {"name": "xb", "value": "xb"}]}}
+    assert body == {
+        "type": 8,
+        "data": {"choices": [{"name": "xa", "value": "xa"}, {"name": "xb", "value": "xb"}]},
+    }

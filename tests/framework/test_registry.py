@@ -49,7 +49,8 @@ def build() -> Registry:
         return Message(content="added")
 
     params = reg.group("admin", "Operators only", default_member_permissions="8").group(
-        "params", "Parameters")
+        "params", "Parameters"
+    )
 
     @params.command("set", "Set one")
     async def set_(ctx: CommandContext, name: str, value: str) -> Message:
@@ -67,18 +68,33 @@ def test_registration_json_matches_discords_shapes() -> None:
     by_name = {c["name"]: c for c in commands}
     demo = by_name["demo"]
     assert [o["type"] for o in demo["options"]] == [3, 4, 10, 5, 6, 7, 8, 11, 3, 3, 3]
-    assert demo["options"][0] == {"type": 3, "name": "text", "description": "Some text",
-                                  "required": True, "min_length": 2, "max_length": 10}
+    assert demo["options"][0] == {
+        "type": 3,
+        "name": "text",
+        "description": "Some text",
+        "required": True,
+        "min_length": 2,
+        "max_length": 10,
+    }
     assert demo["options"][1]["min_value"] == 1 and demo["options"][1]["max_value"] == 5
-    assert demo["options"][8]["choices"] == [{"name": "1D", "value": "1D"},
-                                             {"name": "5D", "value": "5D"}]
-    assert demo["options"][9]["choices"] == [{"name": "today", "value": "today"},
-                                             {"name": "7d", "value": "7d"}]
+    assert demo["options"][8]["choices"] == [
+        {"name": "1D", "value": "1D"},
+        {"name": "5D", "value": "5D"},
+    ]
+    assert demo["options"][9]["choices"] == [
+        {"name": "today", "value": "today"},
+        {"name": "7d", "value": "7d"},
+    ]
     assert demo["options"][10]["autocomplete"] is True
     assert [o["required"] for o in demo["options"]] == [True] * 8 + [False] * 3
     assert by_name["watchlist"]["options"] == [
-        {"type": 1, "name": "add", "description": "Add a ticker",
-         "options": [{"type": 3, "name": "ticker", "description": "ticker", "required": True}]}]
+        {
+            "type": 1,
+            "name": "add",
+            "description": "Add a ticker",
+            "options": [{"type": 3, "name": "ticker", "description": "ticker", "required": True}],
+        }
+    ]
     admin = by_name["admin"]
     assert admin["default_member_permissions"] == "8"
     assert admin["options"][0]["type"] == 2 and admin["options"][0]["options"][0]["name"] == "set"
@@ -134,14 +150,18 @@ def test_legacy_and_new_templates_route_to_the_right_handler() -> None:
     reg = Registry()
     seen: list[str] = []
 
-    @reg.component(CustomIdTemplate("chart_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}",
-                                    tf="1D|5D|1M|3M|1Y"))
+    @reg.component(
+        CustomIdTemplate("chart_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf="1D|5D|1M|3M|1Y")
+    )
     async def chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         seen.append("chart")
         return Message(content="c")
 
-    @reg.component(CustomIdTemplate("chart_toggle_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}",
-                                    tf="1D|5D|1M|3M|1Y"))
+    @reg.component(
+        CustomIdTemplate(
+            "chart_toggle_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf="1D|5D|1M|3M|1Y"
+        )
+    )
     async def toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         return Message(content="t")
 

@@ -22,8 +22,16 @@ def free_port() -> int:
 def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
     """Yield the base URL while ``app`` is served by uvicorn (httptools, uvloop)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                            lifespan="on", access_log=False, log_config=None)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -24,8 +24,15 @@ def test_valid_signature_passes() -> None:
     verifier.verify(sign(key, "1000000", b"{}"), b"1000000", b"{}")
 
 
-@pytest.mark.parametrize(("ts", "ok"), [(1_000_000 - 60, True), (1_000_000 - 61, False),
-                                        (1_000_000 + 60, True), (1_000_000 + 61, False)])
+@pytest.mark.parametrize(
+    ("ts", "ok"),
+    [
+        (1_000_000 - 60, True),
+        (1_000_000 - 61, False),
+        (1_000_000 + 60, True),
+        (1_000_000 + 61, False),
+    ],
+)
 def test_window_is_configurable_and_inclusive(ts: int, ok: bool) -> None:
     key, verifier = make(window=60, now=1_000_000)
     call = lambda: verifier.verify(sign(key, str(ts), b"x"), str(ts).encode(), b"x")  # noqa: E731
@@ -63,8 +70,9 @@ def test_public_key_errors_say_exactly_what_is_wrong(value: str | None, expected
 def test_env_file_is_read_and_environment_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
     key = SigningKey.generate().verify_key.encode().hex()
     env_file = tmp_path / ".env"
-    env_file.write_text(f"DISCORD_PUBLIC_KEY={key}\nCATALYST_ADMIN_USER_IDS=1, 2\n"
-                        "CATALYST_TIMESTAMP_WINDOW_S=120\n")
+    env_file.write_text(
+        f"DISCORD_PUBLIC_KEY={key}\nCATALYST_ADMIN_USER_IDS=1, 2\nCATALYST_TIMESTAMP_WINDOW_S=120\n"
+    )
     settings = Settings.from_env({"CATALYST_TIMESTAMP_WINDOW_S": "60"}, env_file=env_file)
     assert settings.public_key() == bytes.fromhex(key)
     assert settings.admin_user_ids == frozenset({"1", "2"})
@@ -74,9 +82,15 @@ def test_env_file_is_read_and_environment_wins(tmp_path) -> None:  # type: ignor
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CATALYST_ADMIN_ROLE_IDS": "12,abc"}, "CATALYST_ADMIN_ROLE_IDS must be a comma-separated"),
+        (
+            {"CATALYST_ADMIN_ROLE_IDS": "12,abc"},
+            "CATALYST_ADMIN_ROLE_IDS must be a comma-separated",
+        ),
         ({"CATALYST_MAX_BODY_BYTES": "lots"}, "CATALYST_MAX_BODY_BYTES must be a number"),
-        ({"CATALYST_AUTO_BUDGET_S": "5"}, "CATALYST_AUTO_BUDGET_S must be at least 0.1 and at most 2.9"),
+        (
+            {"CATALYST_AUTO_BUDGET_S": "5"},
+            "CATALYST_AUTO_BUDGET_S must be at least 0.1 and at most 2.9",
+        ),
         ({"CATALYST_LOG_LEVEL": "loud"}, "CATALYST_LOG_LEVEL must be one of"),
         ({"DISCORD_APPLICATION_ID": "my-app"}, "DISCORD_APPLICATION_ID must be a numeric"),
     ],
@@ -91,4 +105,6 @@ def test_bad_values_are_one_clear_line(env: dict[str, str], message: str) -> Non
 def test_bot_token_never_prints() -> None:
     settings = Settings.from_env({"DISCORD_BOT_TOKEN": "MTIz.secret-token-value"}, env_file=None)
     assert "secret-token-value" not in repr(settings)
-    assert settings.bot_token is not None and settings.bot_token.reveal() == "MTIz.secret-token-value"
+    assert (
+        settings.bot_token is not None and settings.bot_token.reveal() == "MTIz.secret-token-value"
+    )

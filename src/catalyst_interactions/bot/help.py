@@ -13,9 +13,15 @@ from ..framework.registry import CommandSpec, Registry
 
 BRAND_COLOR = 0x5865F2
 _TYPE_NAMES = {
-    OptionType.STRING: "text", OptionType.INTEGER: "whole number", OptionType.NUMBER: "number",
-    OptionType.BOOLEAN: "true/false", OptionType.USER: "user", OptionType.CHANNEL: "channel",
-    OptionType.ROLE: "role", OptionType.MENTIONABLE: "mention", OptionType.ATTACHMENT: "file",
+    OptionType.STRING: "text",
+    OptionType.INTEGER: "whole number",
+    OptionType.NUMBER: "number",
+    OptionType.BOOLEAN: "true/false",
+    OptionType.USER: "user",
+    OptionType.CHANNEL: "channel",
+    OptionType.ROLE: "role",
+    OptionType.MENTIONABLE: "mention",
+    OptionType.ATTACHMENT: "file",
 }
 
 
@@ -46,12 +52,19 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
     if not fields:
         raise UserFacingError(f"There is no command called `/{only}`.")
     if len(fields) > 25:  # Discord's per-embed cap; the rest go to a second embed
-        embeds = [Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields[:25]),
-                  Embed(color=BRAND_COLOR, fields=fields[25:50])]
+        embeds = [
+            Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields[:25]),
+            Embed(color=BRAND_COLOR, fields=fields[25:50]),
+        ]
     else:
-        embeds = [Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields,
-                        footer="[option] is optional. Answers marked ephemeral are only "
-                               "visible to you.")]
+        embeds = [
+            Embed(
+                title="Catalyst Bot commands",
+                color=BRAND_COLOR,
+                fields=fields,
+                footer="[option] is optional. Answers marked ephemeral are only visible to you.",
+            )
+        ]
     return Message(embeds=embeds, ephemeral=True)
 
 
@@ -65,8 +78,7 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("help", "command")
     async def help_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        names = sorted({s.path[0] for s in registry.commands()
-                        if s.kind is CommandType.CHAT_INPUT})
+        names = sorted({s.path[0] for s in registry.commands() if s.kind is CommandType.CHAT_INPUT})
         if not ctx.is_admin:
             names = [n for n in names if n != "admin"]
         return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:25]

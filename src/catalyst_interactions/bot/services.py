@@ -70,7 +70,8 @@ class StoreStateBackend:
     async def put(self, state: dict[str, Any], expires_at: float) -> str:
         store = await self._store.get()
         return await store.component_state.put(
-            state, timedelta(seconds=max(1.0, expires_at - self._clock())))
+            state, timedelta(seconds=max(1.0, expires_at - self._clock()))
+        )
 
     async def get(self, key: str) -> dict[str, Any] | None:
         store = await self._store.get()
@@ -80,8 +81,13 @@ class StoreStateBackend:
 class Cooldowns:
     """Per-user, per-command cooldowns; in memory (one edge) or Redis (shared)."""
 
-    def __init__(self, seconds: dict[str, float], *, redis_url: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        seconds: dict[str, float],
+        *,
+        redis_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._seconds = seconds
         self._clock = clock
         self._until: dict[tuple[str, str], float] = {}
@@ -173,8 +179,10 @@ def state_secret(settings: Settings) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
-        log.warning("generated a component-state secret in the data dir; set "
-                    "CATALYST_STATE_SECRET when several hosts serve the same bot")
+        log.warning(
+            "generated a component-state secret in the data dir; set "
+            "CATALYST_STATE_SECRET when several hosts serve the same bot"
+        )
     return path.read_text().strip().encode()
 
 
@@ -216,8 +224,7 @@ async def admin_only(ctx: Context) -> None:
     svc = services(ctx)
     try:
         store = await svc.store.get()
-        await store.audit.record(ctx.user.id, "admin.refused", target=_target(ctx),
-                                 allowed=False)
+        await store.audit.record(ctx.user.id, "admin.refused", target=_target(ctx), allowed=False)
     except Exception:  # the refusal stands even if the audit write fails
         log.exception("audit write failed", extra={"interaction_id": ctx.interaction.id})
     raise CheckFailure("Only Catalyst admins can do that.")

@@ -125,19 +125,25 @@ class EdgeApp:
         for name, check in self._readiness.items():
             try:
                 await asyncio.wait_for(check(), timeout=2.0)
-            except Exception as exc:  # any failure means not ready; the reason goes to the log
-                log.warning("readiness check failed", extra={"check": name,
-                                                             "error": type(exc).__name__})
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                log.warning(
+                    "readiness check failed", extra={"check": name, "error": type(exc).__name__}
+                )
                 failing.append(name)
         if failing:
-            await send_result(send, EndpointResult(503, health_body(status="not ready",
-                                                                    failing=failing)))
+            await send_result(
+                send, EndpointResult(503, health_body(status="not ready", failing=failing))
+            )
         else:
             await send_result(send, EndpointResult(200, health_body(status="ready")))
 
     async def _metrics_route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_result(send, EndpointResult(200, self._metrics.render(),
-                                               b"text/plain; version=0.0.4; charset=utf-8"))
+        await send_result(
+            send,
+            EndpointResult(
+                200, self._metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
+            ),
+        )
 
     async def _index(self, scope: Scope, receive: Receive, send: Send) -> None:
         rows = "".join(
@@ -201,8 +207,10 @@ async def send_result(send: Send, result: EndpointResult) -> None:
 
 
 async def _send(send: Send, result: EndpointResult, allow: bytes | None = None) -> None:
-    headers = [(b"content-type", result.content_type),
-               (b"content-length", str(len(result.body)).encode())]
+    headers = [
+        (b"content-type", result.content_type),
+        (b"content-length", str(len(result.body)).encode()),
+    ]
     if allow is not None:
         headers.append((b"allow", allow))
     await send({"type": "http.response.start", "status": result.status, "headers": headers})

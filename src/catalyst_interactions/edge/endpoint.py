@@ -113,8 +113,13 @@ class InteractionEndpoint:
         self._latency.labels(type_label).observe(elapsed)
         log.info(
             "interaction answered",
-            extra={"interaction_id": interaction.id, "handler": handler, "outcome": outcome,
-                   "status": result.status, "ms": round(elapsed * 1000, 3)},
+            extra={
+                "interaction_id": interaction.id,
+                "handler": handler,
+                "outcome": outcome,
+                "status": result.status,
+                "ms": round(elapsed * 1000, 3),
+            },
         )
         return result
 
@@ -126,11 +131,14 @@ class InteractionEndpoint:
             return _respond(outcome), outcome.handler, outcome.outcome
         assert isinstance(outcome, Defer)
         if self._jobs is None:
-            log.error("deferred handler without a job queue", extra={"handler": outcome.handler_key})
+            log.error(
+                "deferred handler without a job queue", extra={"handler": outcome.handler_key}
+            )
             return error_result(503, "deferred work is not available"), outcome.handler_key, "error"
         try:
-            stored = await self._jobs.submit(interaction, body, outcome.handler_key,
-                                             outcome.ack["type"])
+            stored = await self._jobs.submit(
+                interaction, body, outcome.handler_key, outcome.ack["type"]
+            )
         except Exception:  # a queue outage must become a clear answer, not a 500
             log.exception("enqueue failed", extra={"interaction_id": interaction.id})
             body_out = ephemeral_message("The service is busy right now; please try again.")

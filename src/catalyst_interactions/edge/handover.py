@@ -41,8 +41,16 @@ def handover_signature(secret: bytes, timestamp: str, ack: str, body: bytes) -> 
 
 
 class HandoverEndpoint:
-    def __init__(self, *, secret: bytes, verifier: SignatureVerifier, dispatcher: Dispatcher,
-                 jobs: JobSink, metrics: Metrics, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        verifier: SignatureVerifier,
+        dispatcher: Dispatcher,
+        jobs: JobSink,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._secret = secret
         self._verifier = verifier
         self._dispatcher = dispatcher
@@ -65,8 +73,9 @@ class HandoverEndpoint:
         except VerificationError as exc:
             rejected.labels("handover_" + exc.reason).inc()
             return error_result(401, exc.message)
-        expected = handover_signature(self._secret, hop_ts.decode("ascii", "replace"),
-                                      ack.decode("ascii", "replace"), body)
+        expected = handover_signature(
+            self._secret, hop_ts.decode("ascii", "replace"), ack.decode("ascii", "replace"), body
+        )
         if not hmac.compare_digest(expected.encode(), hop_sig):
             rejected.labels("handover_forged").inc()
             log.warning("forged hand-over refused")
@@ -88,7 +97,6 @@ class HandoverEndpoint:
             return error_result(409, "interaction already received")
         log.info("hand-over enqueued", extra={"interaction_id": interaction.id, "handler": handler})
         return EndpointResult(202, msgspec.json.encode({"status": "enqueued"}))
-
 
 
 def handover_route(endpoint: HandoverEndpoint, max_body_bytes: int) -> Route:

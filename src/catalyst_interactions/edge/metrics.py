@@ -27,33 +27,58 @@ class Metrics:
         self.requests = Counter(
             "catalyst_interactions_total",
             "Interactions received, by type, handler and outcome.",
-            ["type", "handler", "outcome"], registry=r,
+            ["type", "handler", "outcome"],
+            registry=r,
         )
         self.latency = Histogram(
             "catalyst_interaction_seconds",
             "Time from request received to response sent, by interaction type.",
-            ["type"], buckets=LATENCY_BUCKETS, registry=r,
+            ["type"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.rejected = Counter(
             "catalyst_rejected_requests_total",
             "Requests refused before dispatch, by reason (verification, size, replay ...).",
-            ["reason"], registry=r,
+            ["reason"],
+            registry=r,
         )
         # Job metrics live here too so /metrics of a single process shows the whole picture.
         self.queue_depth = Gauge("catalyst_queue_depth", "Jobs waiting to run.", registry=r)
-        self.jobs = Counter("catalyst_jobs_total", "Job outcomes: delivered, retried, dead.",
-                            ["outcome", "reason"], registry=r)
-        self.job_wait = Histogram("catalyst_job_wait_seconds", "Enqueue to handler start.",
-                                  buckets=LATENCY_BUCKETS, registry=r)
-        self.job_run = Histogram("catalyst_job_run_seconds", "Handler start to delivered.",
-                                 buckets=(*LATENCY_BUCKETS, 5.0, 10.0, 30.0, 60.0), registry=r)
-        self.rest_calls = Counter("catalyst_discord_rest_total", "Discord REST calls.",
-                                  ["route", "status"], registry=r)
-        self.rest_latency = Histogram("catalyst_discord_rest_seconds", "Discord REST latency.",
-                                      ["route"], buckets=LATENCY_BUCKETS, registry=r)
-        self.rest_ratelimited = Counter("catalyst_discord_ratelimited_total",
-                                        "429 answers from Discord, by route and scope.",
-                                        ["route", "scope"], registry=r)
+        self.jobs = Counter(
+            "catalyst_jobs_total",
+            "Job outcomes: delivered, retried, dead.",
+            ["outcome", "reason"],
+            registry=r,
+        )
+        self.job_wait = Histogram(
+            "catalyst_job_wait_seconds",
+            "Enqueue to handler start.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.job_run = Histogram(
+            "catalyst_job_run_seconds",
+            "Handler start to delivered.",
+            buckets=(*LATENCY_BUCKETS, 5.0, 10.0, 30.0, 60.0),
+            registry=r,
+        )
+        self.rest_calls = Counter(
+            "catalyst_discord_rest_total", "Discord REST calls.", ["route", "status"], registry=r
+        )
+        self.rest_latency = Histogram(
+            "catalyst_discord_rest_seconds",
+            "Discord REST latency.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.rest_ratelimited = Counter(
+            "catalyst_discord_ratelimited_total",
+            "429 answers from Discord, by route and scope.",
+            ["route", "scope"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

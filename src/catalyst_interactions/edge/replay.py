@@ -22,7 +22,10 @@ class MemoryReplayGuard:
     """One process's memory of recent ids; enough for a single edge process."""
 
     def __init__(
-        self, window_s: float, *, max_entries: int = 2_000_000,
+        self,
+        window_s: float,
+        *,
+        max_entries: int = 2_000_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._window_s = window_s

@@ -52,8 +52,9 @@ def _b64(raw: bytes) -> str:
 class ComponentStateStore:
     """Saves state under a signed short id (31 characters) and loads it back."""
 
-    def __init__(self, backend: StateBackend, secret: bytes, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, backend: StateBackend, secret: bytes, *, clock: Callable[[], float] = time.time
+    ) -> None:
         if len(secret) < 16:
             raise ValueError("the component-state secret must be at least 16 bytes")
         self._backend = backend
@@ -120,8 +121,7 @@ class RedisStateBackend:
 
     async def put(self, state: dict[str, Any], expires_at: float) -> str:
         key = new_key()
-        await self._redis.set(self._prefix + key, msgspec.json.encode(state),
-                              exat=int(expires_at))
+        await self._redis.set(self._prefix + key, msgspec.json.encode(state), exat=int(expires_at))
         return key
 
     async def get(self, key: str) -> dict[str, Any] | None:

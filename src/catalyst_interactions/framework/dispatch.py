@@ -87,8 +87,10 @@ class _Routed:
 
 
 def ephemeral_message(text: str) -> dict[str, Any]:
-    return {"type": int(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE),
-            "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}}}
+    return {
+        "type": int(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE),
+        "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
+    }
 
 
 class Dispatcher:
@@ -121,8 +123,11 @@ class Dispatcher:
         except NoHandler as exc:
             return Respond(ephemeral_message(str(exc)), outcome="no_handler", handler="none")
         except UserFacingError as exc:
-            return Respond(ephemeral_message(exc.message), outcome="refused",
-                           handler=_key_of(self, interaction))
+            return Respond(
+                ephemeral_message(exc.message),
+                outcome="refused",
+                handler=_key_of(self, interaction),
+            )
         spec = routed.spec
         if spec.mode is Mode.DEFERRED:
             return self._defer(routed)
@@ -205,8 +210,9 @@ class Dispatcher:
         if isinstance(reply, Modal):
             if interaction.type == InteractionType.MODAL_SUBMIT:
                 raise TypeError(f"{spec.key}: a modal cannot answer a modal submit")
-            return Respond({"type": int(ResponseType.MODAL), "data": reply.to_dict()},
-                           handler=spec.key)
+            return Respond(
+                {"type": int(ResponseType.MODAL), "data": reply.to_dict()}, handler=spec.key
+            )
         if isinstance(reply, Message):
             data = reply.to_dict(edit=routed.updates_message)
             if routed.updates_message:
@@ -215,8 +221,9 @@ class Dispatcher:
                 kind = ResponseType.CHANNEL_MESSAGE_WITH_SOURCE
                 if spec.ephemeral:
                     data["flags"] = data.get("flags", 0) | EPHEMERAL
-            return Respond({"type": int(kind), "data": data}, files=tuple(reply.files),
-                           handler=spec.key)
+            return Respond(
+                {"type": int(kind), "data": data}, files=tuple(reply.files), handler=spec.key
+            )
         raise TypeError(f"{spec.key} returned {type(reply).__name__}; expected Message or Modal")
 
     def _route(self, interaction: Interaction) -> _Routed:
@@ -238,8 +245,9 @@ class Dispatcher:
         spec = self.registry.find_command(kind, path)
         if spec is None:
             raise NoHandler(f"`/{' '.join(path)}` is not available any more.")
-        ctx = CommandContext(interaction=interaction, state=self.state, access=self.access,
-                             command=data, path=path)
+        ctx = CommandContext(
+            interaction=interaction, state=self.state, access=self.access, command=data, path=path
+        )
         args: dict[str, Any] = {}
         if kind is CommandType.USER:
             args["target"] = data.resolved.users.get(data.target_id or "")
@@ -262,8 +270,13 @@ class Dispatcher:
         if found is None:
             raise NoHandler("This button or menu no longer works. Run the command again.")
         spec, fields = found
-        ctx = ComponentContext(interaction=interaction, state=self.state, access=self.access,
-                               component=data, fields=fields)
+        ctx = ComponentContext(
+            interaction=interaction,
+            state=self.state,
+            access=self.access,
+            component=data,
+            fields=fields,
+        )
         return _Routed(spec, ctx, dict(fields), updates_message=spec.updates_message)
 
     def _route_modal(self, interaction: Interaction) -> _Routed:
@@ -272,16 +285,26 @@ class Dispatcher:
         if found is None:
             raise NoHandler("This form is no longer accepted. Open it again.")
         spec, fields = found
-        ctx = ModalContext(interaction=interaction, state=self.state, access=self.access,
-                           modal=data, fields=fields, values=data.values())
+        ctx = ModalContext(
+            interaction=interaction,
+            state=self.state,
+            access=self.access,
+            modal=data,
+            fields=fields,
+            values=data.values(),
+        )
         # A modal opened from a component may update that component's message.
         return _Routed(spec, ctx, dict(fields))
 
     async def _autocomplete(self, interaction: Interaction) -> Respond:
         def result(choices: Sequence[Choice]) -> Respond:
-            return Respond({"type": int(ResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
-                            "data": {"choices": autocomplete_choices(choices)}},
-                           handler="autocomplete")
+            return Respond(
+                {
+                    "type": int(ResponseType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT),
+                    "data": {"choices": autocomplete_choices(choices)},
+                },
+                handler="autocomplete",
+            )
 
         try:
             data = command_data(interaction)
@@ -293,8 +316,12 @@ class Dispatcher:
         if focused is None or spec is None:
             return result([])
         ctx = AutocompleteContext(
-            interaction=interaction, state=self.state, access=self.access, path=path,
-            focused=focused.name, value=str(focused.value or ""),
+            interaction=interaction,
+            state=self.state,
+            access=self.access,
+            path=path,
+            focused=focused.name,
+            value=str(focused.value or ""),
             options={o.name: o.value for o in options if not o.focused},
         )
         try:
@@ -309,7 +336,7 @@ def _key_of(dispatcher: Dispatcher, interaction: Interaction) -> str:
     """Best-effort handler key for a refusal's metric label."""
     try:
         return dispatcher._route(interaction).spec.key
-    except Exception:  # only a label: never let it turn a refusal into an error
+    except Exception:  # noqa: BLE001 - only a label; never turn a refusal into an error
         return "unknown"
 
 
@@ -319,7 +346,8 @@ def _command_path(
     """Walk subcommand groups/subcommands to the invoked leaf and its options."""
     path = [name]
     while len(options) == 1 and options[0].type in (
-        OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP
+        OptionType.SUB_COMMAND,
+        OptionType.SUB_COMMAND_GROUP,
     ):
         path.append(options[0].name)
         options = options[0].options

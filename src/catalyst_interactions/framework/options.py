@@ -148,7 +148,9 @@ def options_from_signature(func: Callable[..., Any], where: str) -> list[OptionS
     seen_optional = False
     for spec in specs:
         if spec.required and seen_optional:
-            raise RegistrationError(f"{where}: required option {spec.name!r} follows an optional one")
+            raise RegistrationError(
+                f"{where}: required option {spec.name!r} follows an optional one"
+            )
         seen_optional = seen_optional or not spec.required
     if len(specs) > 25:
         raise RegistrationError(f"{where}: {len(specs)} options; Discord allows at most 25")
@@ -176,8 +178,13 @@ def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
         hint = type(values[0])
     elif isinstance(hint, type) and issubclass(hint, enum.Enum):
         enum_type = hint
-        choices = tuple((m.name.replace("_", " ").title() if not isinstance(m.value, str)
-                         else str(m.value), m.value) for m in hint)
+        choices = tuple(
+            (
+                m.name.replace("_", " ").title() if not isinstance(m.value, str) else str(m.value),
+                m.value,
+            )
+            for m in hint
+        )
         hint = type(next(iter(hint)).value)
     if meta.choices:
         choices = tuple(meta.choices.items())
@@ -185,7 +192,9 @@ def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
     if option_type is None:
         raise RegistrationError(f"{where}: parameter {param.name!r} has unsupported type {hint!r}")
     if meta.autocomplete and choices:
-        raise RegistrationError(f"{where}: option {name!r} cannot have both choices and autocomplete")
+        raise RegistrationError(
+            f"{where}: option {name!r} cannot have both choices and autocomplete"
+        )
     return OptionSpec(
         name=name,
         python_name=param.name,

@@ -191,7 +191,9 @@ class Registry:
                 options=tuple(options_from_signature(func, where)),
             )
             self._roots[cmd] = _Node(
-                cmd, spec.description, command=spec,
+                cmd,
+                spec.description,
+                command=spec,
                 default_member_permissions=default_member_permissions,
             )
             self._add_path(spec)
@@ -206,18 +208,33 @@ class Registry:
         _check_name(name, where)
         if name in self._roots:
             raise RegistrationError(f"{where} is registered twice")
-        node = _Node(name, _check_description(description, where),
-                     default_member_permissions=default_member_permissions)
+        node = _Node(
+            name,
+            _check_description(description, where),
+            default_member_permissions=default_member_permissions,
+        )
         self._roots[name] = node
         return CommandGroup(self, node, (name,))
 
-    def user_command(self, name: str, *, mode: Mode = Mode.INLINE, ephemeral: bool = False,
-                     checks: tuple[Check, ...] = ()) -> Callable[[F], F]:
+    def user_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
         """A context-menu command on a user; the handler gets ``(ctx, target: User)``."""
         return self._context_menu(CommandType.USER, name, mode, ephemeral, checks)
 
-    def message_command(self, name: str, *, mode: Mode = Mode.INLINE, ephemeral: bool = False,
-                        checks: tuple[Check, ...] = ()) -> Callable[[F], F]:
+    def message_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
         """A context-menu command on a message; the handler gets ``(ctx, target: Message)``."""
         return self._context_menu(CommandType.MESSAGE, name, mode, ephemeral, checks)
 
@@ -234,9 +251,15 @@ class Registry:
         tpl = template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
 
         def decorate(func: F) -> F:
-            spec = ComponentSpec(key=f"component:{tpl.pattern}", func=func, mode=mode,
-                                 ephemeral=ephemeral, checks=checks, template=tpl,
-                                 updates_message=updates_message)
+            spec = ComponentSpec(
+                key=f"component:{tpl.pattern}",
+                func=func,
+                mode=mode,
+                ephemeral=ephemeral,
+                checks=checks,
+                template=tpl,
+                updates_message=updates_message,
+            )
             self._add_templated(spec, self._components)
             return func
 
@@ -254,8 +277,14 @@ class Registry:
         tpl = template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
 
         def decorate(func: F) -> F:
-            spec = ModalSpec(key=f"modal:{tpl.pattern}", func=func, mode=mode,
-                             ephemeral=ephemeral, checks=checks, template=tpl)
+            spec = ModalSpec(
+                key=f"modal:{tpl.pattern}",
+                func=func,
+                mode=mode,
+                ephemeral=ephemeral,
+                checks=checks,
+                template=tpl,
+            )
             self._add_templated(spec, self._modals)
             return func
 
@@ -309,16 +338,24 @@ class Registry:
         return sorted(out, key=lambda c: (c["type"], c["name"]))
 
     # -- internals ------------------------------------------------------------------------
-    def _context_menu(self, kind: CommandType, name: str, mode: Mode, ephemeral: bool,
-                      checks: tuple[Check, ...]) -> Callable[[F], F]:
+    def _context_menu(
+        self, kind: CommandType, name: str, mode: Mode, ephemeral: bool, checks: tuple[Check, ...]
+    ) -> Callable[[F], F]:
         def decorate(func: F) -> F:
             if not 1 <= len(name) <= 32:
                 raise RegistrationError(f"context menu name {name!r} must be 1-32 characters")
             if (kind, name) in self._context_menus:
                 raise RegistrationError(f"context menu {name!r} is registered twice")
-            spec = CommandSpec(key=f"{kind.name.lower()}:{name}", func=func, mode=mode,
-                               ephemeral=ephemeral, checks=checks, path=(name,),
-                               description="", kind=kind)
+            spec = CommandSpec(
+                key=f"{kind.name.lower()}:{name}",
+                func=func,
+                mode=mode,
+                ephemeral=ephemeral,
+                checks=checks,
+                path=(name,),
+                description="",
+                kind=kind,
+            )
             self._context_menus[(kind, name)] = spec
             self._by_key[spec.key] = spec
             return func
@@ -333,7 +370,7 @@ class Registry:
         if spec.key in self._by_key:
             raise RegistrationError(f"{spec.key} is registered twice")
         bucket.append(spec)
-        # Longer literal prefixes first, so `chart_toggle_{t}_{tf}` is tried before `chart_{t}_{tf}`.
+        # Longest literal prefix first: `chart_toggle_{t}_{tf}` before `chart_{t}_{tf}`.
         bucket.sort(key=lambda s: -len(s.template.prefix))
         self._by_key[spec.key] = spec
 
@@ -348,8 +385,11 @@ def _route(specs: list[T], custom_id: str) -> tuple[T, dict[str, str]] | None:
 
 
 def _node_json(node: _Node) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": node.name, "type": int(CommandType.CHAT_INPUT),
-                           "description": node.description}
+    out: dict[str, Any] = {
+        "name": node.name,
+        "type": int(CommandType.CHAT_INPUT),
+        "description": node.description,
+    }
     if node.command is not None:
         out["options"] = node.command.option_json()
     else:
@@ -361,8 +401,15 @@ def _node_json(node: _Node) -> dict[str, Any]:
 
 def _child_json(node: _Node) -> dict[str, Any]:
     if node.command is not None:
-        return {"type": int(OptionType.SUB_COMMAND), "name": node.name,
-                "description": node.description, "options": node.command.option_json()}
-    return {"type": int(OptionType.SUB_COMMAND_GROUP), "name": node.name,
+        return {
+            "type": int(OptionType.SUB_COMMAND),
+            "name": node.name,
             "description": node.description,
-            "options": [_child_json(child) for child in node.children.values()]}
+            "options": node.command.option_json(),
+        }
+    return {
+        "type": int(OptionType.SUB_COMMAND_GROUP),
+        "name": node.name,
+        "description": node.description,
+        "options": [_child_json(child) for child in node.children.values()],
+    }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+
 from ..discord.enums import MessageFlags
 from ..discord.payloads import Interaction
 from ..discord.rest import DiscordRest
 from ..framework.dispatch import Delivery
 from .job import Job
 from .ledger import DeliveryLedger
+
 
 class Deliverer:
     def __init__(self, rest: DiscordRest, ledger: DeliveryLedger) -> None:
@@ -22,8 +24,9 @@ class Deliverer:
             return
         # Editing @original is idempotent: a retried job edits the same message again.
         # The edit replaces the whole message: stale buttons and old attachments go.
-        await self._rest.edit_original(interaction.token, message.to_dict(edit=True),
-                                       message.files, deadline=job.deadline)
+        await self._rest.edit_original(
+            interaction.token, message.to_dict(edit=True), message.files, deadline=job.deadline
+        )
 
     async def notice(self, job: Job, interaction: Interaction, text: str) -> None:
         """An ephemeral followup, posted at most once per job."""
@@ -31,8 +34,11 @@ class Deliverer:
             return
         await self._rest.create_followup(
             interaction.token,
-            {"content": text, "flags": int(MessageFlags.EPHEMERAL),
-             "allowed_mentions": {"parse": []}},
+            {
+                "content": text,
+                "flags": int(MessageFlags.EPHEMERAL),
+                "allowed_mentions": {"parse": []},
+            },
             deadline=job.deadline,
         )
 
@@ -42,6 +48,12 @@ class Deliverer:
             await self.notice(job, interaction, text)
         else:
             await self._rest.edit_original(
-                interaction.token, {"content": text, "embeds": [], "components": [],
-                                    "allowed_mentions": {"parse": []}},
-                deadline=job.deadline)
+                interaction.token,
+                {
+                    "content": text,
+                    "embeds": [],
+                    "components": [],
+                    "allowed_mentions": {"parse": []},
+                },
+                deadline=job.deadline,
+            )

@@ -33,8 +33,9 @@ class SqliteLedger:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, check_same_thread=False, timeout=5)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS delivered ("
-                         "key TEXT PRIMARY KEY, expires REAL NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS delivered (key TEXT PRIMARY KEY, expires REAL NOT NULL)"
+            )
             self._conn = conn
         return self._conn
 
@@ -64,8 +65,7 @@ class RedisLedger:
         self._prefix = prefix
 
     async def first(self, key: str, ttl_s: float) -> bool:
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True,
-                                          ex=max(1, int(ttl_s))))
+        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=max(1, int(ttl_s))))
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -39,7 +39,7 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> float:
         """Exponential backoff with full jitter (spreads retries of many jobs apart)."""
-        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** max(attempts, 0)))  # noqa: S311
+        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** max(attempts, 0)))
 
 
 class Worker:
@@ -144,8 +144,13 @@ class Worker:
         finally:
             renewer.cancel()
 
-    async def _run(self, claimed: ClaimedJob, interaction: Interaction, started: float,
-                   extra: dict[str, object]) -> None:
+    async def _run(
+        self,
+        claimed: ClaimedJob,
+        interaction: Interaction,
+        started: float,
+        extra: dict[str, object],
+    ) -> None:
         job = claimed.job
         budget = min(self._policy.handler_timeout_s, job.deadline - started - NOTICE_MARGIN_S)
         try:
@@ -153,17 +158,24 @@ class Worker:
                 raise TimeoutError
             delivery = await asyncio.wait_for(self._dispatcher.run_deferred(interaction), budget)
         except TimeoutError:
-            await self._tell(job, interaction, "Sorry, this is taking too long. Please try again "
-                             "in a few minutes.", extra)
+            await self._tell(
+                job,
+                interaction,
+                "Sorry, this is taking too long. Please try again in a few minutes.",
+                extra,
+            )
             await self._dead(claimed, "timed out", extra)
             return
         except Exception as exc:  # a handler bug: retried, then dead-lettered with its type
             reason = f"handler failed: {type(exc).__name__}"
             log.exception("handler failed", extra=extra)
             if not await self._retry(claimed, reason, extra):
-                await self._tell(job, interaction,
-                                 f"Sorry, something went wrong on our side. Reference: `{job.id}`.",
-                                 extra)
+                await self._tell(
+                    job,
+                    interaction,
+                    f"Sorry, something went wrong on our side. Reference: `{job.id}`.",
+                    extra,
+                )
                 await self._dead(claimed, f"{reason} after {job.attempts + 1} attempts", extra)
             return
         try:
@@ -200,8 +212,9 @@ class Worker:
         self._metrics.jobs.labels("dead", label).inc()
         log.error("job dead-lettered", extra=extra | {"reason": reason})
 
-    async def _tell(self, job: Job, interaction: Interaction, text: str,
-                    extra: dict[str, object]) -> None:
+    async def _tell(
+        self, job: Job, interaction: Interaction, text: str, extra: dict[str, object]
+    ) -> None:
         if job.expired(self._clock()):
             return
         try:

@@ -30,8 +30,11 @@ def _ack(spec: HandlerSpec, *, updates_message: bool) -> dict[str, Any]:
 
 
 def _entry(spec: HandlerSpec, *, updates_message: bool = False) -> dict[str, Any]:
-    return {"mode": spec.mode.value, "ack": _ack(spec, updates_message=updates_message),
-            "handler": spec.key}
+    return {
+        "mode": spec.mode.value,
+        "ack": _ack(spec, updates_message=updates_message),
+        "handler": spec.key,
+    }
 
 
 def js_regex(python_regex: str) -> str:
@@ -39,12 +42,16 @@ def js_regex(python_regex: str) -> str:
     return python_regex.replace("(?P<", "(?<")
 
 
-async def build_manifest(registry: Registry, dispatcher: Dispatcher, *,
-                         auto_budget_s: float) -> dict[str, Any]:
+async def build_manifest(
+    registry: Registry, dispatcher: Dispatcher, *, auto_budget_s: float
+) -> dict[str, Any]:
     commands: dict[str, Any] = {}
     for spec in registry.commands():
-        key = " ".join(spec.path) if spec.kind is CommandType.CHAT_INPUT else (
-            f"{spec.kind.name.lower()}:{spec.path[0]}")
+        key = (
+            " ".join(spec.path)
+            if spec.kind is CommandType.CHAT_INPUT
+            else (f"{spec.kind.name.lower()}:{spec.path[0]}")
+        )
         commands[key] = _entry(spec)
     components = [
         _entry(spec, updates_message=spec.updates_message)

@@ -10,10 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-_OPTION_DEFAULTS: dict[str, Any] = {"required": False, "options": [], "choices": [],
-                                    "autocomplete": False}
-_COMMAND_DEFAULTS: dict[str, Any] = {"options": [], "default_member_permissions": None,
-                                     "description": ""}
+_OPTION_DEFAULTS: dict[str, Any] = {
+    "required": False,
+    "options": [],
+    "choices": [],
+    "autocomplete": False,
+}
+_COMMAND_DEFAULTS: dict[str, Any] = {
+    "options": [],
+    "default_member_permissions": None,
+    "description": "",
+}
 
 
 def _normal_option(option: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +62,10 @@ class CommandDiff:
     def render(self) -> str:
         lines = [f"+ {n}" for n in self.added] + [f"~ {n}" for n in self.changed]
         lines += [f"- {n}" for n in self.removed]
-        lines.append(f"{len(self.added)} added, {len(self.changed)} changed, "
-                     f"{len(self.removed)} removed, {len(self.unchanged)} unchanged")
+        lines.append(
+            f"{len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.removed)} removed, {len(self.unchanged)} unchanged"
+        )
         return "\n".join(lines)
 
 

@@ -1,0 +1,101 @@
+"""Helpers shared by the Catalyst features: tickers, market errors, the store, formatting.
+
+Market data (numpy), the store (SQLAlchemy) and charts (matplotlib) are imported inside the
+functions that need them, so building the registry keeps the edge's start-up light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..discord.messages import Choice, truncate
+from ..framework.context import Context
+from ..framework.errors import UserFacingError
+from .services import services
+
+if TYPE_CHECKING:
+    from ..market import Quote
+    from ..store import Alert, Store
+
+BRAND_COLOR = 0x5865F2
+UP_COLOR = 0x26A69A
+DOWN_COLOR = 0xEF5350
+SIMULATED_NOTE = "⚠️ Simulated demo prices — not real market data."
+
+
+def parse_ticker(text: str) -> str:
+    """A user-typed symbol, normalised (``$aapl`` -> ``AAPL``); a clear error otherwise."""
+    from ..market import UnknownTicker, normalize_ticker
+
+    try:
+        return normalize_ticker(text)
+    except UnknownTicker:
+        shown = truncate(text.strip(), 20) or " "
+        raise UserFacingError(f"`{shown}` does not look like a ticker symbol.") from None
+
+
+async def open_store(ctx: Context) -> Store:
+    return await services(ctx).store.get()
+
+
+async def get_quote(ctx: Context, ticker: str) -> Quote:
+    """The ticker's quote; provider failures become the provider's user-facing message."""
+    from ..market import MarketDataError
+
+    try:
+        return await services(ctx).market.quote(ticker)
+    except MarketDataError as exc:
+        raise UserFacingError(exc.user_message) from None
+
+
+def ticker_choices(typed: str) -> list[Choice]:
+    """Autocomplete suggestions from the symbol list: ``AAPL — Apple Inc.``."""
+    from ..market.symbols import search_tickers
+
+    return [Choice(name=truncate(f"{symbol} — {name}", 100), value=symbol)
+            for symbol, name in search_tickers(typed, 25)]
+
+
+def money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def signed_pct(value: float) -> str:
+    return f"{value:+.2f}%"
+
+
+def alert_line(alert: Alert, *, with_ticker: bool = False) -> str:
+    """One alert as a short line: date, headline, price and score when known."""
+    when = alert.posted_at.strftime("%Y-%m-%d %H:%M")
+    bits = [f"`{when}`"]
+    if with_ticker:
+        bits.append(f"**{alert.ticker}**")
+    title = truncate(alert.title, 120)
+    bits.append(f"[{title}]({alert.url})" if alert.url and len(alert.url) <= 300 else title)
+    extra = []
+    if alert.price is not None:
+        extra.append(money(alert.price))
+    if alert.score is not None:
+        extra.append(f"score {alert.score:.2f}")
+    if alert.sentiment is not None:
+        extra.append(f"sentiment {alert.sentiment:+.2f}")
+    if extra:
+        bits.append("(" + ", ".join(extra) + ")")
+    return " ".join(bits)
+
+
+def lines_within(lines: list[str], limit: int, *, more: str = "…and {n} more") -> str:
+    """Join ``lines`` with newlines, dropping the tail (and saying so) to fit ``limit``."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        tail = more.format(n=len(lines) - i)
+        if used + len(line) + 1 + len(tail) > limit:
+            out.append(tail)
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
