@@ -9,6 +9,7 @@ components is resolved to that URL.
 
 from __future__ import annotations
 
+import mimetypes
 import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from .bodies import Upload
 from .errors import REQUEST_TOO_LARGE, ApiError, invalid_form_body
 from .store import JSON, InteractionRecord, Store, StoredFile
 
-__all__ = ["apply_fields", "iso_time", "new_message"]
+__all__ = ["apply_fields", "forget_unused_files", "is_empty", "iso_time", "new_message"]
 
 LOADING = 1 << 7
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -76,6 +77,8 @@ def apply_fields(store: Store, message: JSON, payload: Mapping[str, Any],
             message[key] = value
     if "embeds" in payload:
         message["embeds"] = [{"type": "rich", **e} for e in message["embeds"]]
+    if "components" in payload:
+        number_components(message["components"])
     flags = payload.get("flags")
     if isinstance(flags, int):
         current = int(message.get("flags", 0))
@@ -89,6 +92,49 @@ def apply_fields(store: Store, message: JSON, payload: Mapping[str, Any],
     _resolve_references(message)
     if edit:
         message["edited_timestamp"] = iso_time(store.clock())
+
+
+def is_empty(message: Mapping[str, Any]) -> bool:
+    """Nothing to show: Discord refuses such a message with 50006."""
+    return not (message.get("content") or message.get("embeds") or message.get("components")
+                or message.get("attachments") or message.get("poll")
+                or message.get("sticker_ids"))
+
+
+def forget_unused_files(store: Store, before: Mapping[str, Any], after: Mapping[str, Any] | None
+                        ) -> None:
+    """Drop the bytes of attachments an edit (or a delete, ``after=None``) removed."""
+    kept = {str(a["id"]) for a in (after or {}).get("attachments", [])}
+    for attachment in before.get("attachments", []):
+        if str(attachment["id"]) not in kept:
+            store.files.pop(str(attachment["id"]), None)
+
+
+def number_components(components: Any) -> None:
+    """Give every component without an ``id`` a sequential one, as Discord does (CR)."""
+    used: set[int] = set()
+    todo: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if isinstance(node.get("id"), int):
+                used.add(node["id"])
+            elif "type" in node:
+                todo.append(node)
+            for key in ("components", "accessory", "component"):
+                if key in node:
+                    walk(node[key])
+
+    walk(components)
+    next_id = 1
+    for node in todo:
+        while next_id in used:
+            next_id += 1
+        node["id"] = next_id
+        used.add(next_id)
 
 
 def is_ephemeral(message: Mapping[str, Any]) -> bool:
@@ -127,8 +173,6 @@ def _attachments(store: Store, message: JSON, payload: Mapping[str, Any],
              if name not in used]
     if isinstance(listed, list) or uploads or not edit:
         message["attachments"] = kept
-    for old_id in set(existing) - {str(a["id"]) for a in message["attachments"]}:
-        store.files.pop(old_id, None)
 
 
 def _store_upload(store: Store, message: JSON, upload: Upload, item: Mapping[str, Any]) -> JSON:
@@ -136,8 +180,6 @@ def _store_upload(store: Store, message: JSON, upload: Upload, item: Mapping[str
     filename = str(item.get("filename") or upload.filename)
     content_type = upload.content_type
     if content_type == "application/octet-stream":
-        import mimetypes
-
         content_type = mimetypes.guess_type(filename)[0] or content_type
     store.files[att_id] = StoredFile(filename, content_type, upload.data)
     url = f"{store.public_base}/attachments/{message['channel_id']}/{att_id}/{quote(filename)}"
@@ -193,7 +235,5 @@ def _resolve_references(message: JSON) -> None:
             for key in ("components", "items", "accessory", "component"):
                 if key in node:
                     walk(node[key])
-            if "media" in node and isinstance(node["media"], dict):
-                walk(node["media"])
 
     walk(message.get("components", []))

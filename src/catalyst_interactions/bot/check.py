@@ -1,0 +1,80 @@
+"""/check ticker: the latest quote and the ticker's most recent alerts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from ..discord.messages import Choice, Embed, EmbedField, Message
+from ..framework.context import AutocompleteContext, CommandContext
+from ..framework.errors import UserFacingError
+from ..framework.modes import Mode
+from ..framework.options import Param
+from ..framework.registry import Registry
+from ._shared import (
+    BRAND_COLOR,
+    DOWN_COLOR,
+    SIMULATED_NOTE,
+    UP_COLOR,
+    alert_line,
+    lines_within,
+    money,
+    open_store,
+    parse_ticker,
+    ticker_choices,
+)
+from .services import cooldown, services
+
+if TYPE_CHECKING:
+    from ..market import Quote
+
+RECENT_ALERTS = 5
+Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)]
+
+
+def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
+    if quote is None:
+        return Embed(title=symbol, color=BRAND_COLOR,
+                     description=f"No quote: {problem or 'market data unavailable.'}")
+    arrow = "▲" if quote.change >= 0 else "▼"
+    fields = [
+        EmbedField("Change", f"{arrow} {quote.change:+.2f} ({quote.change_pct:+.2f}%)", True),
+        EmbedField("Volume", f"{quote.volume:,.0f}", True),
+    ]
+    footer = f"{quote.source} · as of {quote.as_of:%Y-%m-%d %H:%M} UTC"
+    if quote.simulated:
+        footer = f"{SIMULATED_NOTE}\n{footer}"
+    return Embed(title=f"{symbol} {money(quote.last)}", fields=fields, footer=footer,
+                 color=UP_COLOR if quote.change >= 0 else DOWN_COLOR)
+
+
+def register(registry: Registry) -> None:
+    # AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.
+    @registry.command("check", "Quote and recent alerts for a ticker", mode=Mode.AUTO,
+                      checks=(cooldown,))
+    async def check(ctx: CommandContext, ticker: Ticker) -> Message:
+        from ..market import MarketDataError, UnknownTicker
+
+        symbol = parse_ticker(ticker)
+        store = await open_store(ctx)
+        alerts = await store.alerts.recent(symbol, limit=RECENT_ALERTS)
+        quote: Quote | None = None
+        problem: str | None = None
+        try:
+            quote = await services(ctx).market.quote(symbol)
+        except UnknownTicker as exc:
+            if not alerts:
+                raise UserFacingError(exc.user_message) from None
+            problem = exc.user_message
+        except MarketDataError as exc:
+            problem = exc.user_message
+        embed = quote_embed(symbol, quote, problem)
+        if alerts:
+            text = lines_within([alert_line(a) for a in alerts], 1024)
+            embed = embed.with_fields(EmbedField(f"Recent alerts ({len(alerts)})", text))
+        else:
+            embed = embed.with_fields(EmbedField("Recent alerts", "No alerts for this ticker."))
+        return Message(embeds=[embed])
+
+    @registry.autocomplete("check", "ticker")
+    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        return ticker_choices(typed)

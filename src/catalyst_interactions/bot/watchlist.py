@@ -1,0 +1,110 @@
+"""/watchlist add|remove|list|clear: a per-user list of tickers, answered ephemerally."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from ..discord.messages import Choice, Embed, Message, truncate
+from ..framework.context import AutocompleteContext, CommandContext
+from ..framework.errors import UserFacingError
+from ..framework.options import Param
+from ..framework.registry import Registry
+from ._shared import BRAND_COLOR, open_store, parse_ticker, ticker_choices
+from .services import services
+
+# The provider is asked whether a new symbol exists, but a slow provider must not make
+# /watchlist miss Discord's 3-second deadline: after this, the symbol's format suffices.
+KNOWN_CHECK_S = 1.0
+
+Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)]
+
+
+async def _refuse_unknown(ctx: CommandContext, symbol: str) -> None:
+    """Refuse a symbol the provider says does not exist; any other outcome lets it pass."""
+    from ..market import MarketDataError, UnknownTicker
+
+    try:
+        async with asyncio.timeout(KNOWN_CHECK_S):
+            await services(ctx).market.quote(symbol)
+    except UnknownTicker as exc:
+        raise UserFacingError(exc.user_message) from None
+    except (MarketDataError, TimeoutError):
+        return
+
+
+def register(registry: Registry) -> None:
+    group = registry.group("watchlist", "Your personal watchlist of tickers")
+
+    @group.command("add", "Add a ticker to your watchlist", ephemeral=True)
+    async def add(ctx: CommandContext, ticker: Ticker) -> Message:
+        from ..store import AlreadyWatching, WatchlistFull
+
+        symbol = parse_ticker(ticker)
+        await _refuse_unknown(ctx, symbol)
+        store = await open_store(ctx)
+        limit = services(ctx).settings.watchlist_max
+        try:
+            await store.watchlists.add(ctx.user.id, symbol, limit)
+        except AlreadyWatching:
+            raise UserFacingError(f"**{symbol}** is already on your watchlist.") from None
+        except WatchlistFull as exc:
+            raise UserFacingError(
+                f"Your watchlist is full ({exc.max_size} tickers). "
+                "Remove one with `/watchlist remove` first."
+            ) from None
+        count = len(await store.watchlists.list(ctx.user.id))
+        return Message(content=f"Added **{symbol}** to your watchlist ({count}/{limit}).",
+                       ephemeral=True)
+
+    @group.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
+    async def remove(ctx: CommandContext, ticker: Ticker) -> Message:
+        from ..store import InvalidTicker, NotWatching, normalize_ticker
+
+        try:
+            symbol = normalize_ticker(ticker)
+        except InvalidTicker:
+            raise UserFacingError(
+                f"`{truncate(ticker.strip(), 20) or ' '}` does not look like a ticker symbol."
+            ) from None
+        store = await open_store(ctx)
+        try:
+            await store.watchlists.remove(ctx.user.id, symbol)
+        except NotWatching:
+            raise UserFacingError(f"**{symbol}** is not on your watchlist.") from None
+        return Message(content=f"Removed **{symbol}** from your watchlist.", ephemeral=True)
+
+    @group.command("list", "Show your watchlist", ephemeral=True)
+    async def list_(ctx: CommandContext) -> Message:
+        store = await open_store(ctx)
+        entries = await store.watchlists.list(ctx.user.id)
+        limit = services(ctx).settings.watchlist_max
+        if not entries:
+            return Message(content="Your watchlist is empty. Add a ticker with "
+                                   "`/watchlist add`.", ephemeral=True)
+        body = ", ".join(f"**{e.ticker}**" for e in entries)
+        return Message(embeds=[Embed(title="Your watchlist", color=BRAND_COLOR,
+                                     description=truncate(body, 4096),
+                                     footer=f"{len(entries)}/{limit} tickers")],
+                       ephemeral=True)
+
+    @group.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
+    async def clear(ctx: CommandContext) -> Message:
+        store = await open_store(ctx)
+        removed = await store.watchlists.clear(ctx.user.id)
+        if removed == 0:
+            return Message(content="Your watchlist was already empty.", ephemeral=True)
+        noun = "ticker" if removed == 1 else "tickers"
+        return Message(content=f"Cleared your watchlist ({removed} {noun} removed).",
+                       ephemeral=True)
+
+    @registry.autocomplete("watchlist add", "ticker")
+    async def add_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        return ticker_choices(typed)
+
+    @registry.autocomplete("watchlist remove", "ticker")
+    async def remove_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        store = await open_store(ctx)
+        prefix = typed.strip().lstrip("$").upper()
+        mine = [e.ticker for e in await store.watchlists.list(ctx.user.id)]
+        return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:25]

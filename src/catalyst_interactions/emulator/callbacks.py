@@ -1,0 +1,80 @@
+"""What an interaction response does, whichever way it arrived (HTTP answer or REST callback).
+
+RR ``#interaction-response-object-interaction-callback-type``: 4 posts a message, 5 posts a
+"thinking…" placeholder (flag LOADING) that the first edit replaces, 6 changes nothing yet,
+7 edits the message the component belongs to, 8 carries autocomplete choices, 9 opens a modal.
+After 6 or 7 the interaction's ``@original`` is that component message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..discord.validation import EPHEMERAL, validate_callback
+from .bodies import Upload
+from .errors import ApiError
+from .messages import LOADING, apply_fields, is_ephemeral, new_message, number_components
+from .store import JSON, InteractionRecord, Store
+
+__all__ = ["apply_callback", "callback_problems"]
+
+
+def callback_problems(record: InteractionRecord, body: object) -> list[str]:
+    """validate_callback plus the rules that depend on where the interaction came from."""
+    problems = validate_callback(body, interaction_type=record.type)
+    if problems or not isinstance(body, dict):
+        return problems
+    kind = body.get("type")
+    if kind in (6, 7) and record.source_message_id is None:
+        problems.append(f"type {kind} is only valid for component-based interactions "
+                        "(a modal submit counts only when the modal was opened from a component)")
+    return problems
+
+
+def apply_callback(store: Store, record: InteractionRecord, body: Mapping[str, Any],
+                   uploads: Mapping[str, Upload]) -> JSON:
+    """Apply a validated callback; return the ``with_response`` body."""
+    kind = int(body["type"])
+    data: Mapping[str, Any] = body.get("data") or {}
+    resource: JSON = {"type": kind}
+    if kind == 4:
+        message = new_message(store, channel_id=record.channel_id, record=record)
+        apply_fields(store, message, data, uploads, edit=False)
+        record.original_id = message["id"]
+        store.put_message(message, created=True)
+        resource["message"] = message
+    elif kind == 5:
+        flags = LOADING | (int(data.get("flags", 0)) & EPHEMERAL)
+        message = new_message(store, channel_id=record.channel_id, record=record, flags=flags)
+        record.original_id = message["id"]
+        store.put_message(message, created=True)
+        resource["message"] = message
+    elif kind in (6, 7):
+        source = store.messages.get(record.source_message_id or "")
+        if source is None:
+            raise ApiError.unknown_message()
+        record.original_id = source["id"]
+        if kind == 7:
+            apply_fields(store, source, data, uploads, edit=True)
+            store.put_message(source, created=False)
+            resource["message"] = source
+    elif kind == 8:
+        record.choices = list(data.get("choices") or [])
+    elif kind == 9:
+        modal = dict(data)
+        number_components(modal.get("components"))
+        record.modal = modal
+    record.acked = True
+    record.response_type = kind
+    record.answered.set()
+    original = store.messages.get(record.original_id or "")
+    return {
+        "interaction": {
+            "id": record.id, "type": record.type,
+            "response_message_id": record.original_id,
+            "response_message_loading": bool(original and int(original["flags"]) & LOADING),
+            "response_message_ephemeral": bool(original and is_ephemeral(original)),
+        },
+        "resource": resource,
+    }
