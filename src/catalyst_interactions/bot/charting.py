@@ -1,0 +1,178 @@
+"""The chart pipeline a worker uses: render in a process pool, cache the PNG in a store.
+
+Rendering is CPU work (50-100 ms of matplotlib per chart), so it never runs on the event
+loop: a :class:`~concurrent.futures.ProcessPoolExecutor` of ``settings.process_pool_size``
+processes, started on the first render (the edge, which never renders, never starts one).
+Pool processes are spawned, not forked: the parent has threads (uvicorn, the database), and
+forking a threaded process can copy a held lock. Each pool process imports the renderer
+(and with it matplotlib) once, in :func:`_warm`; this module never imports matplotlib.
+
+PNGs are cached by :class:`~..charts.cache.RenderCache` in a local directory
+(``data_dir/charts``) or, when ``CATALYST_CHART_STORE_URL`` is ``s3://bucket/prefix``, in
+an S3-compatible bucket. Keys name the data version, so an entry never goes stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..charts.cache import ChartStore, LocalDiskStore, RenderCache, S3Store, chart_key
+from ..market.bars import Bars, Quote
+from ..market.timeframe import Timeframe
+from ..settings import ConfigError, Settings
+from .services import BotServices
+
+log = logging.getLogger("catalyst_interactions.bot.charting")
+
+EXTRAS_KEY = "charts"
+CLOSERS_KEY = "on_close"
+"""``svc.extras[CLOSERS_KEY]``: async callables :meth:`BotServices.close` awaits."""
+
+
+class ChartRenderError(Exception):
+    """The renderer refused the data (for example two series without common bars)."""
+
+
+# -- what runs inside a pool process (module-level functions of picklable values) ---------
+def _warm() -> None:
+    from ..charts import render  # noqa: F401  (pays matplotlib's import once per process)
+
+
+def _render_chart(
+    bars: Bars, ticker: str, timeframe: Timeframe, indicators: frozenset[str], quote: Quote | None
+) -> bytes:
+    from ..charts.render import render_chart
+
+    return render_chart(bars, ticker=ticker, timeframe=timeframe, indicators=indicators,
+                        quote=quote)
+
+
+def _render_compare(bars_a: Bars, bars_b: Bars, timeframe: Timeframe) -> bytes:
+    from ..charts.render import render_compare
+
+    return render_compare(bars_a, bars_b, timeframe=timeframe)
+
+
+# -- the service ---------------------------------------------------------------------------
+def compare_key(a: Bars, b: Bars, timeframe: Timeframe) -> str:
+    """``compare/v1/{A}-{B}/{TF}/{digest}.png``, keyed by both data versions."""
+    digest = hashlib.sha256(f"{a.version}|{b.version}".encode()).hexdigest()[:32]
+    return f"compare/v1/{a.ticker}-{b.ticker}/{timeframe.value}/{digest}.png"
+
+
+class ChartService:
+    """Renders charts off the event loop and caches the PNGs.
+
+    ``pool_size`` 0 renders in a thread instead of a process pool (one process, no
+    parallelism; for small machines and debugging). ``executor_factory`` lets tests swap
+    the pool.
+    """
+
+    def __init__(
+        self,
+        store: ChartStore,
+        *,
+        pool_size: int,
+        executor_factory: Callable[[int], Executor] | None = None,
+    ) -> None:
+        self._store = store
+        self.cache = RenderCache(store)
+        self._pool_size = pool_size
+        self._factory = executor_factory or _spawn_pool
+        self._executor: Executor | None = None
+        self._closed = False
+
+    async def chart(
+        self, bars: Bars, *, indicators: frozenset[str], quote: Quote | None
+    ) -> tuple[bytes, bool]:
+        """``(png, cache_hit)`` for ``bars`` with ``indicators``; ``quote`` goes in the title."""
+        figures = None if quote is None else (quote.last, quote.change, quote.change_pct)
+        key = chart_key(ticker=bars.ticker, timeframe=bars.timeframe, indicators=indicators,
+                        version=bars.version, quote_figures=figures)
+        job = partial(_render_chart, bars, bars.ticker, bars.timeframe, indicators, quote)
+        return await self.cache.get_or_render(key, lambda: self._run(job))
+
+    async def compare(self, a: Bars, b: Bars, timeframe: Timeframe) -> tuple[bytes, bool]:
+        """``(png, cache_hit)`` of both series' % performance on one chart."""
+        job = partial(_render_compare, a, b, timeframe)
+        return await self.cache.get_or_render(compare_key(a, b, timeframe),
+                                              lambda: self._run(job))
+
+    async def _run(self, job: Callable[[], bytes]) -> bytes:
+        if self._closed:
+            raise RuntimeError("the chart service is closed")
+        if self._pool_size <= 0:
+            return await self._translate(asyncio.to_thread(job))
+        if self._executor is None:
+            self._executor = self._factory(self._pool_size)
+        loop = asyncio.get_running_loop()
+        try:
+            return await self._translate(loop.run_in_executor(self._executor, job))
+        except BrokenProcessPool:
+            # A pool process died (OOM killer, signal): the pool is unusable from now on.
+            # Drop it so the retried job starts a fresh one.
+            broken, self._executor = self._executor, None
+            broken.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    @staticmethod
+    async def _translate(pending: Awaitable[bytes]) -> bytes:
+        try:
+            return await pending
+        except ValueError as exc:  # the renderer's only refusal: data it cannot draw
+            raise ChartRenderError(str(exc)) from None
+
+    async def aclose(self) -> None:
+        """Stop the pool (waiting for running renders) and close the store."""
+        self._closed = True
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+        aclose = getattr(self._store, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _spawn_pool(size: int) -> Executor:
+    return ProcessPoolExecutor(
+        max_workers=size, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
+    )
+
+
+def build_store(settings: Settings) -> ChartStore:
+    """Local disk under ``data_dir/charts``, or S3 for ``chart_store_url=s3://bucket/prefix``."""
+    url = settings.chart_store_url
+    if not url:
+        return LocalDiskStore(settings.data_dir / "charts")
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ConfigError("CATALYST_CHART_STORE_URL must look like s3://bucket/prefix")
+    if settings.s3_access_key is None or settings.s3_secret_key is None:
+        raise ConfigError("an s3:// chart store needs CATALYST_S3_ACCESS_KEY and "
+                          "CATALYST_S3_SECRET_KEY")
+    endpoint = settings.s3_endpoint_url or f"https://s3.{settings.s3_region}.amazonaws.com"
+    return S3Store(endpoint_url=endpoint, bucket=parts.netloc,
+                   access_key=settings.s3_access_key.reveal(),
+                   secret_key=settings.s3_secret_key, region=settings.s3_region,
+                   prefix=parts.path.strip("/"))
+
+
+def chart_service(svc: BotServices) -> ChartService:
+    """The process's chart service, made on first use and closed with the services."""
+    service = svc.extras.get(EXTRAS_KEY)
+    if isinstance(service, ChartService):
+        return service
+    service = ChartService(build_store(svc.settings), pool_size=svc.settings.process_pool_size)
+    svc.extras[EXTRAS_KEY] = service
+    closers: list[Callable[[], Awaitable[Any]]] = svc.extras.setdefault(CLOSERS_KEY, [])
+    closers.append(service.aclose)
+    return service
