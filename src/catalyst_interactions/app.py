@@ -10,8 +10,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from . import __version__
 from .bot import build_registry
 from .discord.verify import SignatureVerifier
@@ -58,12 +56,19 @@ def build_edge(
     dispatcher = Dispatcher(
         registry, state=state, access=access, auto_budget_s=settings.auto_budget_s
     )
+    recorder = None
+    if settings.record_path is not None:
+        from .ops.recorder import InteractionRecorder
+
+        recorder = InteractionRecorder(settings.record_path)
+        on_shutdown = [*(on_shutdown or []), recorder.aclose]
     endpoint = InteractionEndpoint(
         verifier=verifier,
         dispatcher=dispatcher,
         replay=MemoryReplayGuard(settings.timestamp_window_s),
         metrics=metrics,
         jobs=jobs,
+        recorder=recorder,
     )
     routes = {}
     if settings.handover_secret is not None and jobs is not None:
@@ -118,15 +123,11 @@ def build_runtime(
     workers: bool = True,
     registry: Registry | None = None,
     state: Any = None,
-    rest_transport: httpx.AsyncBaseTransport | None = None,
+    rest_transport: Any = None,
 ) -> Runtime:
     """Edge + durable queue + (optionally) in-process workers delivering through Discord REST."""
-    from .discord.rest import DiscordRest
     from .jobs import open_queue
-    from .jobs.delivery import Deliverer
-    from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
     from .jobs.sink import QueueJobSink
-    from .jobs.worker import RetryPolicy, Worker
 
     if workers and not settings.application_id:
         raise ConfigError(
@@ -158,8 +159,17 @@ def build_runtime(
     runtime.extras["queue"] = queue
     if services is not None:
         runtime.extras["services"] = services
-        runtime.app.startup_hooks.append(_warm_up(services))
+        if workers:
+            # With in-process workers the process is the whole backend: open the database
+            # now. An edge alone opens it on first use and stays small and quick to start.
+            runtime.app.startup_hooks.append(_warm_up(services))
     if workers:
+        # The REST client (httpx) and the worker are imported only where they run.
+        from .discord.rest import DiscordRest
+        from .jobs.delivery import Deliverer
+        from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
+        from .jobs.worker import RetryPolicy, Worker
+
         ratelimits = None
         ledger: DeliveryLedger
         if settings.redis_url:

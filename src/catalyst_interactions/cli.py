@@ -51,6 +51,32 @@ def serve(host: str, port: int, no_workers: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the page listens.")
+@click.option("--port", default=8081, show_default=True, type=int, help="The page's port.")
+@click.option(
+    "--edge-port", default=0, type=int, help="The edge's loopback port (default: any free port)."
+)
+def dev(host: str, port: int, edge_port: int) -> None:
+    """Run everything locally: edge, workers and the local Discord page (no account needed)."""
+    import dataclasses
+    import os
+
+    from .emulator import DevStartError, build_dev, run_dev
+    from .logs import configure_logging
+
+    settings = _settings()
+    if not os.environ.get("CATALYST_DATA_DIR", "").strip():
+        settings = dataclasses.replace(settings, data_dir=Path("data") / "dev")
+    log_format = settings.log_format if os.environ.get("CATALYST_LOG_FORMAT") else "text"
+    stack = build_dev(settings, host=host, port=port, edge_port=edge_port)
+    configure_logging(settings.log_level, log_format, [stack.emulator.bot_token.reveal()])
+    try:
+        run_dev(stack, announce=click.echo)
+    except (DevStartError, ConfigError) as exc:
+        _fail(str(exc))
+
+
+@main.command()
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -242,6 +268,41 @@ def manifest(out: Path | None) -> None:
     else:
         out.write_text(text + "\n")
         click.echo(f"manifest written to {out}")
+
+
+@main.command()
+@click.argument("corpus", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--old", "old_url", required=True, help="The old endpoint's interactions URL.")
+@click.option("--new", "new_url", required=True, help="The new endpoint's interactions URL.")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/dev-signing-key"),
+    show_default=True,
+    help="Staging private seed (hex); both endpoints must trust its public key.",
+)
+@click.option("--timeout", "timeout_s", default=10.0, show_default=True, help="Seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def replay(
+    corpus: Path, old_url: str, new_url: str, key_file: Path, timeout_s: float, as_json: bool
+) -> None:
+    """Replay a recorded corpus (CATALYST_RECORD_PATH) against both endpoints and compare;
+    exits 1 when the new endpoint regresses (rules in docs/migration.md)."""
+    from .ops.replay import ReplayError, load_corpus, load_key
+    from .ops.replay import replay as run_replay
+
+    try:
+        report = run_replay(
+            load_corpus(corpus),
+            old_url=old_url,
+            new_url=new_url,
+            key=load_key(key_file),
+            timeout_s=timeout_s,
+        )
+    except ReplayError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.render())
+    sys.exit(1 if report.regressions else 0)
 
 
 @main.group()

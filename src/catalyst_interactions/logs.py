@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from .discord.rest.redact import scrub
+from .redaction import scrub
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is logged as a field.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

@@ -37,7 +37,8 @@ WRK_REPORT = """Running 2s test @ http://127.0.0.1:1/interactions
   18323 requests in 1.00s, 3.34MB read
 Requests/sec:  18314.65
 Transfer/sec:      3.34MB
-EDGEBENCH responses=18323 non200=0 badbody=0 socket_errors=0 wrapped=0 next=18387 p50_us=188 p99_us=1500
+EDGEBENCH responses=18323 non200=0 badbody=0 socket_errors=0 wrapped=0 next=18387 \
+p50_us=188 p99_us=1500
 """
 
 

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from catalyst_interactions.discord.rest.redact import TokenPathFilter
+from catalyst_interactions.redaction import TokenPathFilter
 from catalyst_interactions.discord.snowflake import make_snowflake
 
 API_PREFIX = "/api/v10"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..discord.messages import Choice, truncate
+from ..discord.messages import Choice, EmbedField, truncate
 from ..framework.context import Context
 from ..framework.errors import UserFacingError
 from .services import services
 
 if TYPE_CHECKING:
-    from ..market import Quote
+    from ..market.bars import Quote
     from ..store import Alert, Store
 
 BRAND_COLOR = 0x5865F2
@@ -25,7 +25,8 @@ SIMULATED_NOTE = "⚠️ Simulated demo prices — not real market data."
 
 def parse_ticker(text: str) -> str:
     """A user-typed symbol, normalised (``$aapl`` -> ``AAPL``); a clear error otherwise."""
-    from ..market import UnknownTicker, normalize_ticker
+    from ..market.errors import UnknownTicker
+    from ..market.tickers import normalize_ticker
 
     try:
         return normalize_ticker(text)
@@ -40,20 +41,23 @@ async def open_store(ctx: Context) -> Store:
 
 async def get_quote(ctx: Context, ticker: str) -> Quote:
     """The ticker's quote; provider failures become the provider's user-facing message."""
-    from ..market import MarketDataError
+    from ..market.errors import MarketDataError
 
     try:
-        return await services(ctx).market.quote(ticker)
+        quote: Quote = await services(ctx).market.quote(ticker)
     except MarketDataError as exc:
         raise UserFacingError(exc.user_message) from None
+    return quote
 
 
 def ticker_choices(typed: str) -> list[Choice]:
     """Autocomplete suggestions from the symbol list: ``AAPL — Apple Inc.``."""
     from ..market.symbols import search_tickers
 
-    return [Choice(name=truncate(f"{symbol} — {name}", 100), value=symbol)
-            for symbol, name in search_tickers(typed, 25)]
+    return [
+        Choice(name=truncate(f"{symbol} — {name}", 100), value=symbol)
+        for symbol, name in search_tickers(typed, 25)
+    ]
 
 
 def money(value: float) -> str:
@@ -99,3 +103,15 @@ def lines_within(lines: list[str], limit: int, *, more: str = "…and {n} more")
         out.append(line)
         used += len(line) + 1
     return "\n".join(out)
+
+
+def fit_fields(fields: list[EmbedField], budget: int) -> list[EmbedField]:
+    """The leading ``fields`` whose text fits in ``budget`` characters (Discord counts names
+    and values toward an embed's 6000)."""
+    kept: list[EmbedField] = []
+    for item in fields:
+        budget -= item.text_length()
+        if budget < 0:
+            break
+        kept.append(item)
+    return kept

@@ -35,7 +35,7 @@ from ._shared import (
 from .services import cooldown, services
 
 if TYPE_CHECKING:
-    from ..market import Bars
+    from ..market.bars import Bars
     from ..store import Alert
 
 MAX_ALERTS = 500
@@ -89,8 +89,9 @@ def before_history(timestamps: Sequence[int], posted_at: datetime) -> bool:
     return not timestamps or posted_at.timestamp() <= timestamps[0] - _DAY_S
 
 
-def replay(alerts: Sequence[Alert], timestamps: Sequence[int], closes: Sequence[float],
-           days: int) -> Replay:
+def replay(
+    alerts: Sequence[Alert], timestamps: Sequence[int], closes: Sequence[float], days: int
+) -> Replay:
     """Replay ``alerts`` against daily bars (see the module docstring)."""
     trades: list[Trade] = []
     too_old = not_closed = 0
@@ -105,18 +106,25 @@ def replay(alerts: Sequence[Alert], timestamps: Sequence[int], closes: Sequence[
             continue
         entry = alert.price if alert.price is not None and alert.price > 0 else closes[i]
         j = min(i + days, last)
-        trades.append(Trade(
-            posted_at=alert.posted_at, entry=entry, exit=closes[j],
-            exit_at=datetime.fromtimestamp(timestamps[j], UTC), sessions_held=j - i,
-            complete=i + days <= last,
-        ))
+        trades.append(
+            Trade(
+                posted_at=alert.posted_at,
+                entry=entry,
+                exit=closes[j],
+                exit_at=datetime.fromtimestamp(timestamps[j], UTC),
+                sessions_held=j - i,
+                complete=i + days <= last,
+            )
+        )
     return Replay(trades, too_old, not_closed)
 
 
 def _trade_line(trade: Trade) -> str:
     state = f"{trade.sessions_held}d" if trade.complete else f"{trade.sessions_held}d, open"
-    return (f"`{trade.posted_at:%Y-%m-%d}` {money(trade.entry)} → {money(trade.exit)} "
-            f"**{signed_pct(trade.ret * 100)}** ({state})")
+    return (
+        f"`{trade.posted_at:%Y-%m-%d}` {money(trade.entry)} → {money(trade.exit)} "
+        f"**{signed_pct(trade.ret * 100)}** ({state})"
+    )
 
 
 def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Message:
@@ -132,14 +140,15 @@ def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Messag
             EmbedField("Trades", f"{len(trades)}{open_note}", True),
             EmbedField("Hit rate", f"{wins / len(trades):.0%} ({wins}/{len(trades)})", True),
             EmbedField("Average return", signed_pct((result.average or 0.0) * 100), True),
-            EmbedField("Best", f"{signed_pct(best.ret * 100)} ({best.posted_at:%Y-%m-%d})",
-                       True),
-            EmbedField("Worst", f"{signed_pct(worst.ret * 100)} ({worst.posted_at:%Y-%m-%d})",
-                       True),
+            EmbedField("Best", f"{signed_pct(best.ret * 100)} ({best.posted_at:%Y-%m-%d})", True),
+            EmbedField(
+                "Worst", f"{signed_pct(worst.ret * 100)} ({worst.posted_at:%Y-%m-%d})", True
+            ),
         ]
         newest = sorted(trades, key=lambda t: t.posted_at, reverse=True)[:SHOWN_TRADES]
-        fields.append(EmbedField("Latest trades", lines_within(
-            [_trade_line(t) for t in newest], 1024)))
+        fields.append(
+            EmbedField("Latest trades", lines_within([_trade_line(t) for t in newest], 1024))
+        )
     skipped = []
     if result.too_old:
         skipped.append(f"{result.too_old} older than the price history")
@@ -147,34 +156,51 @@ def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Messag
         skipped.append(f"{result.not_closed} posted after the last closed session")
     if skipped:
         fields.append(EmbedField("Skipped", "; ".join(skipped)))
-    description = (f"Entry at each alert's price, exit at the close {days} session"
-                   f"{'s' if days != 1 else ''} later (or at the last bar).")
+    description = (
+        f"Entry at each alert's price, exit at the close {days} session"
+        f"{'s' if days != 1 else ''} later (or at the last bar)."
+    )
     if not trades:
         description += "\nNo alert could be replayed against the available price history."
     footer = bars.source + (f"\n{SIMULATED_NOTE}" if bars.simulated else "")
-    return Message(embeds=[Embed(title=f"Backtest: {symbol}, hold {days}d", color=BRAND_COLOR,
-                                 description=description, fields=fields, footer=footer)])
+    return Message(
+        embeds=[
+            Embed(
+                title=f"Backtest: {symbol}, hold {days}d",
+                color=BRAND_COLOR,
+                description=description,
+                fields=fields,
+                footer=footer,
+            )
+        ]
+    )
 
 
 async def daily_bars(ctx: CommandContext, symbol: str) -> Bars:
     """About a year of daily bars, provider errors shown to the user."""
-    from ..market import MarketDataError, Timeframe
+    from ..market.errors import MarketDataError
+    from ..market.timeframe import Timeframe
 
     try:
-        return await services(ctx).market.bars(symbol, Timeframe.Y1)
+        bars: Bars = await services(ctx).market.bars(symbol, Timeframe.Y1)
     except MarketDataError as exc:
         raise UserFacingError(exc.user_message) from None
+    return bars
 
 
 def register(registry: Registry) -> None:
-    @registry.command("backtest", "Replay stored alerts for a ticker against real prices",
-                      mode=Mode.DEFERRED, checks=(cooldown,))
+    @registry.command(
+        "backtest",
+        "Replay stored alerts for a ticker against real prices",
+        mode=Mode.DEFERRED,
+        checks=(cooldown,),
+    )
     async def backtest(
         ctx: CommandContext,
-        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True,
-                                     max_length=16)],
-        days: Annotated[int, Param("Sessions to hold each trade (default 5)", min_value=1,
-                                   max_value=60)] = 5,
+        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
+        days: Annotated[
+            int, Param("Sessions to hold each trade (default 5)", min_value=1, max_value=60)
+        ] = 5,
     ) -> Message:
         symbol = parse_ticker(ticker)
         store = await open_store(ctx)

@@ -22,14 +22,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..charts.cache import ChartStore, LocalDiskStore, RenderCache, S3Store, chart_key
-from ..market.bars import Bars, Quote
 from ..market.timeframe import Timeframe
 from ..settings import ConfigError, Settings
 from .services import BotServices
+
+if TYPE_CHECKING:
+    from ..charts.cache import ChartStore
+    from ..market.bars import Bars, Quote
 
 log = logging.getLogger("catalyst_interactions.bot.charting")
 
@@ -52,8 +54,9 @@ def _render_chart(
 ) -> bytes:
     from ..charts.render import render_chart
 
-    return render_chart(bars, ticker=ticker, timeframe=timeframe, indicators=indicators,
-                        quote=quote)
+    return render_chart(
+        bars, ticker=ticker, timeframe=timeframe, indicators=indicators, quote=quote
+    )
 
 
 def _render_compare(bars_a: Bars, bars_b: Bars, timeframe: Timeframe) -> bytes:
@@ -84,7 +87,9 @@ class ChartService:
         pool_size: int,
         executor_factory: Callable[[int], Executor] | None = None,
     ) -> None:
-        self._store = store
+        self.store = store
+        from ..charts.cache import RenderCache  # httpx (S3): only where charts are made
+
         self.cache = RenderCache(store)
         self._pool_size = pool_size
         self._factory = executor_factory or _spawn_pool
@@ -96,16 +101,22 @@ class ChartService:
     ) -> tuple[bytes, bool]:
         """``(png, cache_hit)`` for ``bars`` with ``indicators``; ``quote`` goes in the title."""
         figures = None if quote is None else (quote.last, quote.change, quote.change_pct)
-        key = chart_key(ticker=bars.ticker, timeframe=bars.timeframe, indicators=indicators,
-                        version=bars.version, quote_figures=figures)
+        from ..charts.cache import chart_key
+
+        key = chart_key(
+            ticker=bars.ticker,
+            timeframe=bars.timeframe,
+            indicators=indicators,
+            version=bars.version,
+            quote_figures=figures,
+        )
         job = partial(_render_chart, bars, bars.ticker, bars.timeframe, indicators, quote)
         return await self.cache.get_or_render(key, lambda: self._run(job))
 
     async def compare(self, a: Bars, b: Bars, timeframe: Timeframe) -> tuple[bytes, bool]:
         """``(png, cache_hit)`` of both series' % performance on one chart."""
         job = partial(_render_compare, a, b, timeframe)
-        return await self.cache.get_or_render(compare_key(a, b, timeframe),
-                                              lambda: self._run(job))
+        return await self.cache.get_or_render(compare_key(a, b, timeframe), lambda: self._run(job))
 
     async def _run(self, job: Callable[[], bytes]) -> bytes:
         if self._closed:
@@ -137,7 +148,7 @@ class ChartService:
         executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-        aclose = getattr(self._store, "aclose", None)
+        aclose = getattr(self.store, "aclose", None)
         if aclose is not None:
             await aclose()
 
@@ -149,6 +160,8 @@ def _spawn_pool(size: int) -> Executor:
 
 
 def build_store(settings: Settings) -> ChartStore:
+    from ..charts.cache import LocalDiskStore, S3Store
+
     """Local disk under ``data_dir/charts``, or S3 for ``chart_store_url=s3://bucket/prefix``."""
     url = settings.chart_store_url
     if not url:
@@ -157,13 +170,18 @@ def build_store(settings: Settings) -> ChartStore:
     if parts.scheme != "s3" or not parts.netloc:
         raise ConfigError("CATALYST_CHART_STORE_URL must look like s3://bucket/prefix")
     if settings.s3_access_key is None or settings.s3_secret_key is None:
-        raise ConfigError("an s3:// chart store needs CATALYST_S3_ACCESS_KEY and "
-                          "CATALYST_S3_SECRET_KEY")
+        raise ConfigError(
+            "an s3:// chart store needs CATALYST_S3_ACCESS_KEY and CATALYST_S3_SECRET_KEY"
+        )
     endpoint = settings.s3_endpoint_url or f"https://s3.{settings.s3_region}.amazonaws.com"
-    return S3Store(endpoint_url=endpoint, bucket=parts.netloc,
-                   access_key=settings.s3_access_key.reveal(),
-                   secret_key=settings.s3_secret_key, region=settings.s3_region,
-                   prefix=parts.path.strip("/"))
+    return S3Store(
+        endpoint_url=endpoint,
+        bucket=parts.netloc,
+        access_key=settings.s3_access_key.reveal(),
+        secret_key=settings.s3_secret_key,
+        region=settings.s3_region,
+        prefix=parts.path.strip("/"),
+    )
 
 
 def chart_service(svc: BotServices) -> ChartService:

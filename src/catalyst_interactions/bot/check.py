@@ -25,7 +25,7 @@ from ._shared import (
 from .services import cooldown, services
 
 if TYPE_CHECKING:
-    from ..market import Quote
+    from ..market.bars import Quote
 
 RECENT_ALERTS = 5
 Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)]
@@ -33,8 +33,11 @@ Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max
 
 def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
     if quote is None:
-        return Embed(title=symbol, color=BRAND_COLOR,
-                     description=f"No quote: {problem or 'market data unavailable.'}")
+        return Embed(
+            title=symbol,
+            color=BRAND_COLOR,
+            description=f"No quote: {problem or 'market data unavailable.'}",
+        )
     arrow = "▲" if quote.change >= 0 else "▼"
     fields = [
         EmbedField("Change", f"{arrow} {quote.change:+.2f} ({quote.change_pct:+.2f}%)", True),
@@ -43,16 +46,21 @@ def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
     footer = f"{quote.source} · as of {quote.as_of:%Y-%m-%d %H:%M} UTC"
     if quote.simulated:
         footer = f"{SIMULATED_NOTE}\n{footer}"
-    return Embed(title=f"{symbol} {money(quote.last)}", fields=fields, footer=footer,
-                 color=UP_COLOR if quote.change >= 0 else DOWN_COLOR)
+    return Embed(
+        title=f"{symbol} {money(quote.last)}",
+        fields=fields,
+        footer=footer,
+        color=UP_COLOR if quote.change >= 0 else DOWN_COLOR,
+    )
 
 
 def register(registry: Registry) -> None:
     # AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.
-    @registry.command("check", "Quote and recent alerts for a ticker", mode=Mode.AUTO,
-                      checks=(cooldown,))
+    @registry.command(
+        "check", "Quote and recent alerts for a ticker", mode=Mode.AUTO, checks=(cooldown,)
+    )
     async def check(ctx: CommandContext, ticker: Ticker) -> Message:
-        from ..market import MarketDataError, UnknownTicker
+        from ..market.errors import MarketDataError, UnknownTicker
 
         symbol = parse_ticker(ticker)
         store = await open_store(ctx)

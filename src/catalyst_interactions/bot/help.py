@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from ..discord.enums import CommandType, OptionType
@@ -69,12 +70,18 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
 
 
 def register(registry: Registry) -> None:
+    # The registry is complete before the first request and never changes afterwards, so
+    # each variant of the answer is built once (it is on the edge's hot path).
+    @functools.lru_cache(maxsize=256)
+    def cached_help(is_admin: bool, only: str | None) -> Message:
+        return help_message(registry, is_admin=is_admin, only=only)
+
     @registry.command("help", "List the bot's commands and their options", ephemeral=True)
     async def help_command(
         ctx: CommandContext,
         command: Annotated[str | None, Param("Show only this command", autocomplete=True)] = None,
     ) -> Message:
-        return help_message(registry, is_admin=ctx.is_admin, only=command)
+        return cached_help(ctx.is_admin, command)
 
     @registry.autocomplete("help", "command")
     async def help_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:

@@ -37,17 +37,68 @@ if TYPE_CHECKING:
 NEWEST = 50
 BULLISH_ABOVE = 0.2
 BEARISH_BELOW = -0.2
-_BULLISH_WORDS = frozenset({
-    "beat", "beats", "buyback", "record", "approval", "approved", "upgrade", "upgraded",
-    "wins", "win", "partnership", "contract", "surge", "surges", "soars", "raises", "raised",
-    "growth", "profit", "breakthrough", "expands", "acquire", "acquires", "dividend",
-})
-_BEARISH_WORDS = frozenset({
-    "miss", "misses", "halt", "halts", "halted", "downgrade", "downgraded", "lawsuit",
-    "probe", "investigation", "recall", "plunge", "plunges", "falls", "loss", "losses",
-    "cut", "cuts", "bankruptcy", "delay", "delays", "fraud", "offering", "dilution",
-    "layoffs", "warning", "resigns", "arson", "fire", "default",
-})
+_BULLISH_WORDS = frozenset(
+    {
+        "beat",
+        "beats",
+        "buyback",
+        "record",
+        "approval",
+        "approved",
+        "upgrade",
+        "upgraded",
+        "wins",
+        "win",
+        "partnership",
+        "contract",
+        "surge",
+        "surges",
+        "soars",
+        "raises",
+        "raised",
+        "growth",
+        "profit",
+        "breakthrough",
+        "expands",
+        "acquire",
+        "acquires",
+        "dividend",
+    }
+)
+_BEARISH_WORDS = frozenset(
+    {
+        "miss",
+        "misses",
+        "halt",
+        "halts",
+        "halted",
+        "downgrade",
+        "downgraded",
+        "lawsuit",
+        "probe",
+        "investigation",
+        "recall",
+        "plunge",
+        "plunges",
+        "falls",
+        "loss",
+        "losses",
+        "cut",
+        "cuts",
+        "bankruptcy",
+        "delay",
+        "delays",
+        "fraud",
+        "offering",
+        "dilution",
+        "layoffs",
+        "warning",
+        "resigns",
+        "arson",
+        "fire",
+        "default",
+    }
+)
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -84,7 +135,8 @@ def aggregate(alerts: Sequence[Alert]) -> Aggregate:
             from_headlines += 1
     return Aggregate(
         score=sum(scores) / len(scores) if scores else None,
-        stored=stored, from_headlines=from_headlines,
+        stored=stored,
+        from_headlines=from_headlines,
         bullish=sum(1 for s in scores if s > BULLISH_ABOVE),
         neutral=sum(1 for s in scores if BEARISH_BELOW <= s <= BULLISH_ABOVE),
         bearish=sum(1 for s in scores if s < BEARISH_BELOW),
@@ -105,12 +157,15 @@ def _gauge_png(score: float) -> bytes:
 
 def register(registry: Registry) -> None:
     # DEFERRED: drawing the gauge imports and runs matplotlib, never on the edge.
-    @registry.command("sentiment", "Aggregate sentiment of a ticker's alerts, with a gauge",
-                      mode=Mode.DEFERRED, checks=(cooldown,))
+    @registry.command(
+        "sentiment",
+        "Aggregate sentiment of a ticker's alerts, with a gauge",
+        mode=Mode.DEFERRED,
+        checks=(cooldown,),
+    )
     async def sentiment(
         ctx: CommandContext,
-        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True,
-                                     max_length=16)],
+        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
     ) -> Message:
         symbol = parse_ticker(ticker)
         store = await open_store(ctx)
@@ -118,31 +173,45 @@ def register(registry: Registry) -> None:
         if not alerts:
             raise UserFacingError(f"There are no stored alerts for **{symbol}** yet.")
         result = aggregate(alerts)
-        headlines = EmbedField("Latest headlines", lines_within(
-            [alert_line(a) for a in alerts[:5]], 1024))
+        headlines = EmbedField(
+            "Latest headlines", lines_within([alert_line(a) for a in alerts[:5]], 1024)
+        )
         if result.score is None:
-            return Message(embeds=[Embed(
-                title=f"Sentiment: {symbol}", color=BRAND_COLOR,
-                description=f"None of the {len(alerts)} alerts carries a sentiment score or "
-                            "a recognisable headline keyword.",
-                fields=[headlines])])
+            return Message(
+                embeds=[
+                    Embed(
+                        title=f"Sentiment: {symbol}",
+                        color=BRAND_COLOR,
+                        description=f"None of the {len(alerts)} alerts carries a sentiment "
+                        "score or a recognisable headline keyword.",
+                        fields=[headlines],
+                    )
+                ]
+            )
         png = await asyncio.to_thread(_gauge_png, result.score)
         verdict = label(result.score)
         color = {"Bullish": UP_COLOR, "Bearish": DOWN_COLOR}.get(verdict, BRAND_COLOR)
         basis = f"{result.stored} scored alert{'s' if result.stored != 1 else ''}"
         if result.from_headlines:
-            basis += f" and {result.from_headlines} headline{'s' if result.from_headlines != 1 else ''}"
+            plural = "s" if result.from_headlines != 1 else ""
+            basis += f" and {result.from_headlines} headline{plural}"
         embed = Embed(
-            title=f"Sentiment: {symbol}", color=color, image_url="attachment://sentiment.png",
+            title=f"Sentiment: {symbol}",
+            color=color,
+            image_url="attachment://sentiment.png",
             description=f"**{verdict}** ({result.score:+.2f} on a -1 … +1 scale), "
-                        f"from {basis} of the newest {len(alerts)}.",
-            fields=[EmbedField("Bullish", str(result.bullish), True),
-                    EmbedField("Neutral", str(result.neutral), True),
-                    EmbedField("Bearish", str(result.bearish), True),
-                    headlines],
+            f"from {basis} of the newest {len(alerts)}.",
+            fields=[
+                EmbedField("Bullish", str(result.bullish), True),
+                EmbedField("Neutral", str(result.neutral), True),
+                EmbedField("Bearish", str(result.bearish), True),
+                headlines,
+            ],
         )
-        return Message(embeds=[embed], files=[File("sentiment.png", png,
-                                                   description=f"{symbol} sentiment gauge")])
+        return Message(
+            embeds=[embed],
+            files=[File("sentiment.png", png, description=f"{symbol} sentiment gauge")],
+        )
 
     @registry.autocomplete("sentiment", "ticker")
     async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:

@@ -126,7 +126,7 @@ class Cooldowns:
 @dataclass(slots=True)
 class BotServices:
     settings: Settings
-    market: MarketDataProvider
+    market: LazyMarket
     store: LazyStore
     components: ComponentStateStore
     cooldowns: Cooldowns
@@ -134,11 +134,10 @@ class BotServices:
     """Late-bound resources (LLM client, chart renderer, REST) set by their features."""
 
     async def close(self) -> None:
+        await asyncio.gather(*(close() for close in self.extras.get("on_close", ())))
         await self.cooldowns.close()
         await self.store.close()
-        aclose = getattr(self.market, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await self.market.aclose()
 
 
 def services(ctx: Context) -> BotServices:
@@ -149,21 +148,49 @@ def services(ctx: Context) -> BotServices:
     return state
 
 
+class LazyMarket:
+    """The market-data provider, built on first use: numpy stays off the edge's start-up path
+    and out of its memory until a handler needs market data."""
+
+    def __init__(self, settings: Settings) -> None:
+        check_market_settings(settings)
+        self._settings = settings
+        self._inner: MarketDataProvider | None = None
+
+    def provider(self) -> MarketDataProvider:
+        if self._inner is None:
+            self._inner = build_market(self._settings)
+        return self._inner
+
+    async def bars(self, ticker: str, timeframe: Any) -> Any:
+        return await self.provider().bars(ticker, timeframe)
+
+    async def quote(self, ticker: str) -> Any:
+        return await self.provider().quote(ticker)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._inner, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def check_market_settings(settings: Settings) -> None:
+    from ..settings import ConfigError
+
+    if settings.market_provider == "tiingo" and settings.tiingo_api_key is None:
+        raise ConfigError("CATALYST_MARKET_PROVIDER=tiingo needs TIINGO_API_KEY")
+    if settings.market_provider == "polygon" and settings.polygon_api_key is None:
+        raise ConfigError("CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY")
+
+
 def build_market(settings: Settings) -> MarketDataProvider:
     from ..market import CachedProvider, DemoProvider, PolygonProvider, TiingoProvider
 
+    check_market_settings(settings)
     inner: MarketDataProvider
-    if settings.market_provider == "tiingo":
-        if settings.tiingo_api_key is None:
-            from ..settings import ConfigError
-
-            raise ConfigError("CATALYST_MARKET_PROVIDER=tiingo needs TIINGO_API_KEY")
+    if settings.market_provider == "tiingo" and settings.tiingo_api_key is not None:
         inner = TiingoProvider(settings.tiingo_api_key)
-    elif settings.market_provider == "polygon":
-        if settings.polygon_api_key is None:
-            from ..settings import ConfigError
-
-            raise ConfigError("CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY")
+    elif settings.market_provider == "polygon" and settings.polygon_api_key is not None:
         inner = PolygonProvider(settings.polygon_api_key)
     else:
         inner = DemoProvider()
@@ -199,7 +226,7 @@ def build_services(settings: Settings) -> BotServices:
         backend = StoreStateBackend(store)
     return BotServices(
         settings=settings,
-        market=build_market(settings),
+        market=LazyMarket(settings),
         store=store,
         components=ComponentStateStore(backend, state_secret(settings)),
         cooldowns=Cooldowns(dict(settings.cooldowns), redis_url=settings.redis_url),

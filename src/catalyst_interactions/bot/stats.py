@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from ..discord.messages import Embed, EmbedField, Message
 from ..framework.context import CommandContext
@@ -23,16 +23,20 @@ from .backtest import before_history, session_index
 from .services import cooldown, services
 
 if TYPE_CHECKING:
-    from ..market import Bars, MarketDataProvider
+    from ..market.bars import Bars
+    from ..market.timeframe import Timeframe
     from ..store import Alert
 
 Period = Literal["today", "7d", "30d", "all"]
-_TITLES = {"today": "today (UTC)", "7d": "last 7 days", "30d": "last 30 days",
-           "all": "all time"}
+_TITLES = {"today": "today (UTC)", "7d": "last 7 days", "30d": "last 30 days", "all": "all time"}
 OUTCOME_SAMPLE = 300
 """The newest alerts of the period whose outcome is computed."""
 OUTCOME_TICKERS = 15
 """At most this many tickers' bars are fetched (the most alerted first)."""
+
+
+class BarsSource(Protocol):
+    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +86,9 @@ def outcomes(alerts: list[Alert], bars: dict[str, Bars]) -> Outcomes:
     return Outcomes(rose, fell, pending, unknown, simulated)
 
 
-async def _bars_by_ticker(market: MarketDataProvider, tickers: list[str]) -> dict[str, Bars]:
-    from ..market import MarketDataError, Timeframe
+async def _bars_by_ticker(market: BarsSource, tickers: list[str]) -> dict[str, Bars]:
+    from ..market.errors import MarketDataError
+    from ..market.timeframe import Timeframe
 
     async def one(ticker: str) -> Bars | None:
         try:
@@ -99,8 +104,10 @@ def _outcome_text(result: Outcomes) -> str:
     if result.decided == 0:
         text = "Not enough price data for any alert of this period yet."
     else:
-        text = (f"Rose by the next close: **{result.rose} of {result.decided}** "
-                f"({result.rose / result.decided:.0%})")
+        text = (
+            f"Rose by the next close: **{result.rose} of {result.decided}** "
+            f"({result.rose / result.decided:.0%})"
+        )
     extra = []
     if result.pending:
         extra.append(f"{result.pending} waiting for the close")
@@ -111,8 +118,9 @@ def _outcome_text(result: Outcomes) -> str:
 
 def register(registry: Registry) -> None:
     # AUTO: usually quick (cached bars); a cold cache over many tickers becomes a deferred edit.
-    @registry.command("stats", "Alert statistics and outcomes for a period", mode=Mode.AUTO,
-                      checks=(cooldown,))
+    @registry.command(
+        "stats", "Alert statistics and outcomes for a period", mode=Mode.AUTO, checks=(cooldown,)
+    )
     async def stats(
         ctx: CommandContext,
         period: Annotated[Period, Param("Time window (default 7d)")] = "7d",
@@ -122,10 +130,18 @@ def register(registry: Registry) -> None:
         summary = await store.alerts.stats(since)
         title = f"Catalyst stats — {_TITLES[period]}"
         if summary.count == 0:
-            return Message(embeds=[Embed(title=title, color=BRAND_COLOR,
-                                         description="No alerts were posted in this period.")])
-        sample = [a for a in await store.alerts.recent(limit=OUTCOME_SAMPLE)
-                  if a.posted_at >= since]
+            return Message(
+                embeds=[
+                    Embed(
+                        title=title,
+                        color=BRAND_COLOR,
+                        description="No alerts were posted in this period.",
+                    )
+                ]
+            )
+        sample = [
+            a for a in await store.alerts.recent(limit=OUTCOME_SAMPLE) if a.posted_at >= since
+        ]
         counts = Counter(a.ticker for a in sample)
         tickers = [t for t, _ in counts.most_common(OUTCOME_TICKERS)]
         bars = await _bars_by_ticker(services(ctx).market, tickers)
@@ -136,11 +152,9 @@ def register(registry: Registry) -> None:
             EmbedField("Unique tickers", str(summary.unique_tickers), True),
             EmbedField("Average score", average, True),
             EmbedField("Outcomes", _outcome_text(result)),
-            EmbedField("Most alerted", ", ".join(f"{t} ({n})" for t, n in
-                                                 counts.most_common(5))),
+            EmbedField("Most alerted", ", ".join(f"{t} ({n})" for t, n in counts.most_common(5))),
         ]
-        footer = "Outcomes from the newest {} alerts of the period.".format(len(sample))
+        footer = f"Outcomes from the newest {len(sample)} alerts of the period."
         if result.simulated:
             footer += f"\n{SIMULATED_NOTE}"
-        return Message(embeds=[Embed(title=title, color=BRAND_COLOR, fields=fields,
-                                     footer=footer)])
+        return Message(embeds=[Embed(title=title, color=BRAND_COLOR, fields=fields, footer=footer)])

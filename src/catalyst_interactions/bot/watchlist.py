@@ -22,7 +22,7 @@ Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max
 
 async def _refuse_unknown(ctx: CommandContext, symbol: str) -> None:
     """Refuse a symbol the provider says does not exist; any other outcome lets it pass."""
-    from ..market import MarketDataError, UnknownTicker
+    from ..market.errors import MarketDataError, UnknownTicker
 
     try:
         async with asyncio.timeout(KNOWN_CHECK_S):
@@ -54,8 +54,9 @@ def register(registry: Registry) -> None:
                 "Remove one with `/watchlist remove` first."
             ) from None
         count = len(await store.watchlists.list(ctx.user.id))
-        return Message(content=f"Added **{symbol}** to your watchlist ({count}/{limit}).",
-                       ephemeral=True)
+        return Message(
+            content=f"Added **{symbol}** to your watchlist ({count}/{limit}).", ephemeral=True
+        )
 
     @group.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
     async def remove(ctx: CommandContext, ticker: Ticker) -> Message:
@@ -80,13 +81,22 @@ def register(registry: Registry) -> None:
         entries = await store.watchlists.list(ctx.user.id)
         limit = services(ctx).settings.watchlist_max
         if not entries:
-            return Message(content="Your watchlist is empty. Add a ticker with "
-                                   "`/watchlist add`.", ephemeral=True)
+            return Message(
+                content="Your watchlist is empty. Add a ticker with `/watchlist add`.",
+                ephemeral=True,
+            )
         body = ", ".join(f"**{e.ticker}**" for e in entries)
-        return Message(embeds=[Embed(title="Your watchlist", color=BRAND_COLOR,
-                                     description=truncate(body, 4096),
-                                     footer=f"{len(entries)}/{limit} tickers")],
-                       ephemeral=True)
+        return Message(
+            embeds=[
+                Embed(
+                    title="Your watchlist",
+                    color=BRAND_COLOR,
+                    description=truncate(body, 4096),
+                    footer=f"{len(entries)}/{limit} tickers",
+                )
+            ],
+            ephemeral=True,
+        )
 
     @group.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
     async def clear(ctx: CommandContext) -> Message:
@@ -95,8 +105,9 @@ def register(registry: Registry) -> None:
         if removed == 0:
             return Message(content="Your watchlist was already empty.", ephemeral=True)
         noun = "ticker" if removed == 1 else "tickers"
-        return Message(content=f"Cleared your watchlist ({removed} {noun} removed).",
-                       ephemeral=True)
+        return Message(
+            content=f"Cleared your watchlist ({removed} {noun} removed).", ephemeral=True
+        )
 
     @registry.autocomplete("watchlist add", "ticker")
     async def add_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:

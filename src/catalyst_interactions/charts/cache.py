@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..market.bars import normalize_ticker
+from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
 from ..secret import Secret
 from ._sigv4 import sign_headers

@@ -36,7 +36,7 @@ class Member(msgspec.Struct, frozen=True):
     def has_permission(self, permission: Permissions) -> bool:
         if self.permissions is None:
             return False
-        return bool(int(self.permissions) & permission)
+        return bool(int(self.permissions) & permission.value)
 
 
 class Role(msgspec.Struct, frozen=True):

@@ -38,6 +38,9 @@ class EndpointResult:
     content_type: bytes = JSON
 
 
+_PONG_RESULT = EndpointResult(200, _PONG)
+
+
 def error_result(status: int, message: str) -> EndpointResult:
     return EndpointResult(status, _encode({"error": message}))
 
@@ -75,9 +78,11 @@ class InteractionEndpoint:
         self._jobs = jobs
         self._recorder = recorder
         self._clock = clock
-        self._requests = metrics.requests
         self._rejected = metrics.rejected
-        self._latency = metrics.latency
+        # labels() takes a lock and builds a key per call; children are cached here instead.
+        self._counted: dict[tuple[str, str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
+        self._ping_ok = metrics.requests.labels("ping", "", "ok")
 
     async def on_interaction(
         self, body: bytes, signature: bytes | None, timestamp: bytes | None
@@ -98,8 +103,8 @@ class InteractionEndpoint:
             return error_result(400, str(exc))
         itype = interaction.type
         if itype == InteractionType.PING:
-            self._requests.labels("ping", "", "ok").inc()
-            return EndpointResult(200, _PONG)
+            self._ping_ok.inc()
+            return _PONG_RESULT
         if not await self._replay.first_seen(interaction.id):
             self._rejected.labels("replay").inc()
             log.warning("replayed interaction refused", extra={"interaction_id": interaction.id})
@@ -108,20 +113,35 @@ class InteractionEndpoint:
             self._recorder.record(interaction, body)
         result, handler, outcome = await self._dispatch(interaction, body)
         type_label = _TYPE_LABELS[itype]
-        self._requests.labels(type_label, handler, outcome).inc()
+        self._count(type_label, handler, outcome)
         elapsed = self._clock() - started
-        self._latency.labels(type_label).observe(elapsed)
-        log.info(
-            "interaction answered",
-            extra={
-                "interaction_id": interaction.id,
-                "handler": handler,
-                "outcome": outcome,
-                "status": result.status,
-                "ms": round(elapsed * 1000, 3),
-            },
-        )
+        timer = self._timed.get(type_label)
+        if timer is None:
+            timer = self._timed[type_label] = self._metrics.latency.labels(type_label)
+        timer.observe(elapsed)
+        # A line per inline success would cost as much as the rest of the request; those are
+        # counted in metrics and logged at debug. Everything else is logged at info.
+        level = logging.DEBUG if outcome == "ok" else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "interaction answered",
+                extra={
+                    "interaction_id": interaction.id,
+                    "handler": handler,
+                    "outcome": outcome,
+                    "status": result.status,
+                    "ms": round(elapsed * 1000, 3),
+                },
+            )
         return result
+
+    def _count(self, type_label: str, handler: str, outcome: str) -> None:
+        key = (type_label, handler, outcome)
+        child = self._counted.get(key)
+        if child is None:
+            child = self._counted[key] = self._metrics.requests.labels(*key)
+        child.inc()
 
     async def _dispatch(
         self, interaction: Interaction, body: bytes

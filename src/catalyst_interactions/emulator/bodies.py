@@ -42,10 +42,20 @@ def parse_body(content_type: str, body: bytes) -> tuple[Any, dict[str, Upload]]:
     if kind == "application/json":
         return _json(body), {}
     if kind != "multipart/form-data":
-        raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body",
-                       {"_errors": [{"code": "CONTENT_TYPE_INVALID",
-                                     "message": f"Expected Content-Type application/json or "
-                                                f"multipart/form-data, got {kind or 'none'}"}]})
+        raise ApiError(
+            400,
+            INVALID_FORM_BODY,
+            "Invalid Form Body",
+            {
+                "_errors": [
+                    {
+                        "code": "CONTENT_TYPE_INVALID",
+                        "message": f"Expected Content-Type application/json or "
+                        f"multipart/form-data, got {kind or 'none'}",
+                    }
+                ]
+            },
+        )
     raw = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
     if not message.is_multipart():

@@ -14,7 +14,14 @@ from typing import Any
 from ..discord.validation import EPHEMERAL, validate_callback
 from .bodies import Upload
 from .errors import ApiError
-from .messages import LOADING, apply_fields, is_ephemeral, new_message, number_components
+from .messages import (
+    LOADING,
+    apply_fields,
+    forget_unused_files,
+    is_ephemeral,
+    new_message,
+    number_components,
+)
 from .store import JSON, InteractionRecord, Store
 
 __all__ = ["apply_callback", "callback_problems"]
@@ -27,13 +34,16 @@ def callback_problems(record: InteractionRecord, body: object) -> list[str]:
         return problems
     kind = body.get("type")
     if kind in (6, 7) and record.source_message_id is None:
-        problems.append(f"type {kind} is only valid for component-based interactions "
-                        "(a modal submit counts only when the modal was opened from a component)")
+        problems.append(
+            f"type {kind} is only valid for component-based interactions "
+            "(a modal submit counts only when the modal was opened from a component)"
+        )
     return problems
 
 
-def apply_callback(store: Store, record: InteractionRecord, body: Mapping[str, Any],
-                   uploads: Mapping[str, Upload]) -> JSON:
+def apply_callback(
+    store: Store, record: InteractionRecord, body: Mapping[str, Any], uploads: Mapping[str, Upload]
+) -> JSON:
     """Apply a validated callback; return the ``with_response`` body."""
     kind = int(body["type"])
     data: Mapping[str, Any] = body.get("data") or {}
@@ -56,7 +66,9 @@ def apply_callback(store: Store, record: InteractionRecord, body: Mapping[str, A
             raise ApiError.unknown_message()
         record.original_id = source["id"]
         if kind == 7:
+            before = {"attachments": list(source.get("attachments", []))}
             apply_fields(store, source, data, uploads, edit=True)
+            forget_unused_files(store, before, source)
             store.put_message(source, created=False)
             resource["message"] = source
     elif kind == 8:
@@ -71,7 +83,8 @@ def apply_callback(store: Store, record: InteractionRecord, body: Mapping[str, A
     original = store.messages.get(record.original_id or "")
     return {
         "interaction": {
-            "id": record.id, "type": record.type,
+            "id": record.id,
+            "type": record.type,
             "response_message_id": record.original_id,
             "response_message_loading": bool(original and int(original["flags"]) & LOADING),
             "response_message_ephemeral": bool(original and is_ephemeral(original)),

@@ -83,13 +83,18 @@ class RateLimitExceeded(ApiError):
         self.is_global = is_global
 
     def body(self) -> dict[str, Any]:
-        return {"message": self.message, "retry_after": round(self.retry_after, 3),
-                "global": self.is_global}
+        return {
+            "message": self.message,
+            "retry_after": round(self.retry_after, 3),
+            "global": self.is_global,
+        }
 
 
 # "embeds[0].fields[2].name is 300 characters; ..." -> path, then the rest.
-_PATH = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*(?:\[\d+\])*(?:\.[A-Za-z_@][A-Za-z_0-9]*(?:\[\d+\])*)*)"
-                   r"(?=\s|$)")
+_PATH = re.compile(
+    r"^([A-Za-z_][A-Za-z_0-9]*(?:\[\d+\])*(?:\.[A-Za-z_@][A-Za-z_0-9]*(?:\[\d+\])*)*)"
+    r"(?=\s|$)"
+)
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 

@@ -64,8 +64,9 @@ class Response:
         return cls(status, b"", None, dict(headers or {}))
 
     async def send(self, send: Send) -> None:
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                   for k, v in self.headers.items()]
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
+        ]
         if self.content_type is not None and self.status != 204:
             headers.append((b"content-type", self.content_type.encode("latin-1")))
         body = b"" if self.status == 204 else self.body

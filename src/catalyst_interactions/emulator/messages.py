@@ -34,28 +34,54 @@ def iso_time(unix_s: float) -> str:
     return datetime.fromtimestamp(unix_s, UTC).isoformat(timespec="microseconds")
 
 
-def new_message(store: Store, *, channel_id: str, record: InteractionRecord | None = None,
-                flags: int = 0, followup: bool = False) -> JSON:
+def new_message(
+    store: Store,
+    *,
+    channel_id: str,
+    record: InteractionRecord | None = None,
+    flags: int = 0,
+    followup: bool = False,
+) -> JSON:
     """An empty message by the bot; interaction messages carry ``interaction_metadata``."""
     app_id = store.world.application_id
     message: JSON = {
-        "id": store.new_id(), "type": DEFAULT, "channel_id": channel_id,
-        "author": dict(store.world.bot_user), "content": "", "timestamp": iso_time(store.clock()),
-        "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-        "mention_roles": [], "attachments": [], "embeds": [], "components": [], "pinned": False,
-        "flags": flags, "application_id": app_id,
+        "id": store.new_id(),
+        "type": DEFAULT,
+        "channel_id": channel_id,
+        "author": dict(store.world.bot_user),
+        "content": "",
+        "timestamp": iso_time(store.clock()),
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "components": [],
+        "pinned": False,
+        "flags": flags,
+        "application_id": app_id,
     }
     if record is not None:
         message["webhook_id"] = app_id
-        meta: JSON = {"id": record.id, "type": record.type, "user": dict(record.user),
-                      "authorizing_integration_owners": {"0": store.world.guild_id}}
+        meta: JSON = {
+            "id": record.id,
+            "type": record.type,
+            "user": dict(record.user),
+            "authorizing_integration_owners": {"0": store.world.guild_id},
+        }
         if record.command_name is not None:
             message["type"] = CHAT_INPUT_COMMAND
             meta["name"] = record.command_name
             meta["command_type"] = 1
             # The deprecated `interaction` field, still sent and still read by clients.
-            message["interaction"] = {"id": record.id, "type": record.type,
-                                      "name": record.command_name, "user": dict(record.user)}
+            message["interaction"] = {
+                "id": record.id,
+                "type": record.type,
+                "name": record.command_name,
+                "user": dict(record.user),
+            }
         if record.source_message_id is not None:
             meta["interacted_message_id"] = record.source_message_id
         if followup and record.original_id is not None:
@@ -64,8 +90,14 @@ def new_message(store: Store, *, channel_id: str, record: InteractionRecord | No
     return message
 
 
-def apply_fields(store: Store, message: JSON, payload: Mapping[str, Any],
-                 uploads: Mapping[str, Upload], *, edit: bool) -> None:
+def apply_fields(
+    store: Store,
+    message: JSON,
+    payload: Mapping[str, Any],
+    uploads: Mapping[str, Upload],
+    *,
+    edit: bool,
+) -> None:
     """Apply a validated message body (and its uploads) to ``message`` in place."""
     for key in _REPLACED:
         if key in payload:
@@ -96,13 +128,19 @@ def apply_fields(store: Store, message: JSON, payload: Mapping[str, Any],
 
 def is_empty(message: Mapping[str, Any]) -> bool:
     """Nothing to show: Discord refuses such a message with 50006."""
-    return not (message.get("content") or message.get("embeds") or message.get("components")
-                or message.get("attachments") or message.get("poll")
-                or message.get("sticker_ids"))
+    return not (
+        message.get("content")
+        or message.get("embeds")
+        or message.get("components")
+        or message.get("attachments")
+        or message.get("poll")
+        or message.get("sticker_ids")
+    )
 
 
-def forget_unused_files(store: Store, before: Mapping[str, Any], after: Mapping[str, Any] | None
-                        ) -> None:
+def forget_unused_files(
+    store: Store, before: Mapping[str, Any], after: Mapping[str, Any] | None
+) -> None:
     """Drop the bytes of attachments an edit (or a delete, ``after=None``) removed."""
     kept = {str(a["id"]) for a in (after or {}).get("attachments", [])}
     for attachment in before.get("attachments", []):
@@ -141,17 +179,22 @@ def is_ephemeral(message: Mapping[str, Any]) -> bool:
     return bool(int(message.get("flags", 0)) & EPHEMERAL)
 
 
-def _attachments(store: Store, message: JSON, payload: Mapping[str, Any],
-                 uploads: Mapping[str, Upload], *, edit: bool) -> None:
-    for upload in uploads.values():
-        if len(upload.data) > MAX_FILE_BYTES:
-            raise ApiError(413, REQUEST_TOO_LARGE, "Request entity too large")
+def _attachments(
+    store: Store,
+    message: JSON,
+    payload: Mapping[str, Any],
+    uploads: Mapping[str, Upload],
+    *,
+    edit: bool,
+) -> None:
+    if any(len(u.data) > MAX_FILE_BYTES for u in uploads.values()):
+        raise ApiError(413, REQUEST_TOO_LARGE, "Request entity too large")
     listed = payload.get("attachments")
     existing = {str(a["id"]): a for a in message.get("attachments", [])}
     used: set[str] = set()
     kept: list[JSON] = []
     if isinstance(listed, list):
-        problems = []
+        problems: list[str] = []
         for i, item in enumerate(listed):
             ref = str(item.get("id")) if isinstance(item, dict) else ""
             upload = uploads.get(f"files[{ref}]")
@@ -159,18 +202,25 @@ def _attachments(store: Store, message: JSON, payload: Mapping[str, Any],
                 used.add(upload.name)
                 kept.append(_store_upload(store, message, upload, item))
             elif ref in existing:
-                kept.append({**existing[ref], **({"description": item["description"]}
-                                                 if "description" in item else {})})
+                kept.append(
+                    {
+                        **existing[ref],
+                        **({"description": item["description"]} if "description" in item else {}),
+                    }
+                )
             else:
-                problems.append(f"attachments[{i}].id {ref!r} is neither an upload "
-                                "(files[n]) nor an attachment of this message")
+                problems.append(
+                    f"attachments[{i}].id {ref!r} is neither an upload "
+                    "(files[n]) nor an attachment of this message"
+                )
         if problems:
             raise invalid_form_body(problems)
     elif edit:
         kept = list(existing.values())
     # Uploads the payload does not list are attached too.
-    kept += [_store_upload(store, message, u, {}) for name, u in uploads.items()
-             if name not in used]
+    kept += [
+        _store_upload(store, message, u, {}) for name, u in uploads.items() if name not in used
+    ]
     if isinstance(listed, list) or uploads or not edit:
         message["attachments"] = kept
 
@@ -183,8 +233,14 @@ def _store_upload(store: Store, message: JSON, upload: Upload, item: Mapping[str
         content_type = mimetypes.guess_type(filename)[0] or content_type
     store.files[att_id] = StoredFile(filename, content_type, upload.data)
     url = f"{store.public_base}/attachments/{message['channel_id']}/{att_id}/{quote(filename)}"
-    out: JSON = {"id": att_id, "filename": filename, "size": len(upload.data), "url": url,
-                 "proxy_url": url, "content_type": content_type}
+    out: JSON = {
+        "id": att_id,
+        "filename": filename,
+        "size": len(upload.data),
+        "url": url,
+        "proxy_url": url,
+        "content_type": content_type,
+    }
     if item.get("description") is not None:
         out["description"] = item["description"]
     if is_ephemeral(message):
@@ -211,7 +267,7 @@ def _resolve_references(message: JSON) -> None:
             return
         value = holder.get(key)
         if isinstance(value, str) and value.startswith("attachment://"):
-            found = by_name.get(value[len("attachment://"):])
+            found = by_name.get(value[len("attachment://") :])
             if found is not None:
                 holder[key] = found["url"]
                 holder["proxy_url"] = found["url"]

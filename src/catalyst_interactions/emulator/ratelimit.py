@@ -101,8 +101,11 @@ class RateLimiter:
             retry = max(window.ends_at - now, 0.0)
             raise RateLimitExceeded(
                 retry,
-                {"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global",
-                 "Retry-After": str(max(1, math.ceil(retry)))},
+                {
+                    "X-RateLimit-Global": "true",
+                    "X-RateLimit-Scope": "global",
+                    "Retry-After": str(max(1, math.ceil(retry))),
+                },
                 is_global=True,
             )
         window.used += 1

@@ -51,7 +51,7 @@ log = logging.getLogger("catalyst_interactions.emulator.rest")
 API_PREFIX = "/api/v10"
 _P = r"/api/v(?:9|10)"
 _ID = r"(?P<{}>\d{{1,20}})"
-_TOKEN = r"(?P<token>[^/]+)"
+_TOKEN = r"(?P<token>[^/]+)"  # noqa: S105 - a path pattern, not a secret
 _HOOK = _P + "/webhooks/" + _ID.format("application_id") + "/" + _TOKEN
 _APP = _P + "/applications/" + _ID.format("application_id")
 _GUILD_CMDS = _APP + "/guilds/" + _ID.format("guild_id") + "/commands"
@@ -63,8 +63,14 @@ EndpointCheck = Callable[[str], Awaitable[str | None]]
 
 
 class RestApi:
-    def __init__(self, store: Store, limiter: RateLimiter, *, bot_token: Secret,
-                 verify_endpoint: EndpointCheck) -> None:
+    def __init__(
+        self,
+        store: Store,
+        limiter: RateLimiter,
+        *,
+        bot_token: Secret,
+        verify_endpoint: EndpointCheck,
+    ) -> None:
         self._store = store
         self._limiter = limiter
         self._bot_token = bot_token
@@ -74,39 +80,74 @@ class RestApi:
         rules = self._limiter.rules
         hook, hook_major = rules.webhook, ("application_id", "token")
         table: list[tuple[str, str, Handler, BucketRule, tuple[str, ...], bool]] = [
-            ("POST", _P + "/interactions/" + _ID.format("interaction_id") + "/" + _TOKEN
-             + "/callback", self.callback, rules.interaction_callback, ("interaction_id",), False),
+            (
+                "POST",
+                _P + "/interactions/" + _ID.format("interaction_id") + "/" + _TOKEN + "/callback",
+                self.callback,
+                rules.interaction_callback,
+                ("interaction_id",),
+                False,
+            ),
             ("GET", _HOOK + "/messages/@original", self.get_original, hook, hook_major, False),
             ("PATCH", _HOOK + "/messages/@original", self.edit_original, hook, hook_major, False),
-            ("DELETE", _HOOK + "/messages/@original", self.delete_original, hook, hook_major,
-             False),
+            (
+                "DELETE",
+                _HOOK + "/messages/@original",
+                self.delete_original,
+                hook,
+                hook_major,
+                False,
+            ),
             ("POST", _HOOK, self.create_followup, hook, hook_major, False),
             ("GET", _HOOK + _MSG, self.get_followup, hook, hook_major, False),
             ("PATCH", _HOOK + _MSG, self.edit_followup, hook, hook_major, False),
             ("DELETE", _HOOK + _MSG, self.delete_followup, hook, hook_major, False),
-            ("POST", _CHANNEL, self.create_channel_message, rules.channel_messages,
-             ("channel_id",), True),
-            ("GET", _CHANNEL + "/" + _ID.format("message_id"), self.get_channel_message,
-             rules.channel_messages, ("channel_id",), True),
-            ("PATCH", _CHANNEL + "/" + _ID.format("message_id"), self.edit_channel_message,
-             rules.channel_messages, ("channel_id",), True),
-            ("DELETE", _CHANNEL + "/" + _ID.format("message_id"), self.delete_channel_message,
-             rules.channel_messages, ("channel_id",), True),
+            (
+                "POST",
+                _CHANNEL,
+                self.create_channel_message,
+                rules.channel_messages,
+                ("channel_id",),
+                True,
+            ),
+            (
+                "GET",
+                _CHANNEL + "/" + _ID.format("message_id"),
+                self.get_channel_message,
+                rules.channel_messages,
+                ("channel_id",),
+                True,
+            ),
+            (
+                "PATCH",
+                _CHANNEL + "/" + _ID.format("message_id"),
+                self.edit_channel_message,
+                rules.channel_messages,
+                ("channel_id",),
+                True,
+            ),
+            (
+                "DELETE",
+                _CHANNEL + "/" + _ID.format("message_id"),
+                self.delete_channel_message,
+                rules.channel_messages,
+                ("channel_id",),
+                True,
+            ),
             ("GET", _APP + "/commands", self.get_commands, rules.commands, (), True),
             ("PUT", _APP + "/commands", self.put_commands, rules.commands, (), True),
             ("GET", _GUILD_CMDS, self.get_commands, rules.commands, ("guild_id",), True),
             ("PUT", _GUILD_CMDS, self.put_commands, rules.commands, ("guild_id",), True),
-            ("GET", _P + "/applications/@me", self.get_application, rules.application, (),
-             True),
-            ("PATCH", _P + "/applications/@me", self.edit_application, rules.application, (),
-             True),
+            ("GET", _P + "/applications/@me", self.get_application, rules.application, (), True),
+            ("PATCH", _P + "/applications/@me", self.edit_application, rules.application, (), True),
         ]
         for method, pattern, handler, rule, major, bot in table:
             router.add(method, pattern, self._guard(handler, rule, major, bot), name=pattern)
 
     # -- the pipeline -----------------------------------------------------------------------
-    def _guard(self, handler: Handler, rule: BucketRule, major: tuple[str, ...], bot: bool
-               ) -> Handler:
+    def _guard(
+        self, handler: Handler, rule: BucketRule, major: tuple[str, ...], bot: bool
+    ) -> Handler:
         async def run(request: Request) -> Response:
             headers: dict[str, str] = {}
             try:
@@ -169,7 +210,8 @@ class RestApi:
 
     def _owned(self, record: InteractionRecord, message_id: str | None) -> JSON:
         allowed = message_id is not None and (
-            message_id == record.original_id or message_id in record.followup_ids)
+            message_id == record.original_id or message_id in record.followup_ids
+        )
         message = self._store.messages.get(message_id or "") if allowed else None
         if message is None:
             raise ApiError.unknown_message()
@@ -199,8 +241,9 @@ class RestApi:
             # Right after a deferred ack the first followup edits the placeholder (RR).
             edit = {k: v for k, v in payload.items() if k != "flags"}
             return Response.json(self._commit_edit(original, edit, uploads))
-        message = new_message(self._store, channel_id=record.channel_id, record=record,
-                              followup=True)
+        message = new_message(
+            self._store, channel_id=record.channel_id, record=record, followup=True
+        )
         apply_fields(self._store, message, payload, uploads, edit=False)
         record.followup_ids.append(message["id"])
         self._store.put_message(message, created=True)
@@ -279,8 +322,9 @@ class RestApi:
     async def edit_channel_message(self, request: Request) -> Response:
         message = self._channel_message(request)
         if message["author"]["id"] != self._store.world.bot_user["id"]:
-            raise ApiError(403, OTHER_USERS_MESSAGE,
-                           "Cannot edit a message authored by another user")
+            raise ApiError(
+                403, OTHER_USERS_MESSAGE, "Cannot edit a message authored by another user"
+            )
         return Response.json(self._edit(message, request))
 
     async def delete_channel_message(self, request: Request) -> Response:
@@ -319,10 +363,13 @@ class RestApi:
                 tree[str(i)] = form_errors(own)
         for kind, n in counts.items():
             if n > COMMAND_LIMITS.get(kind, 0):
-                tree.setdefault("_errors", []).append({
-                    "code": "BASE_TYPE_MAX_LENGTH",
-                    "message": f"{n} commands of type {kind}; Discord allows at most "
-                               f"{COMMAND_LIMITS.get(kind, 0)}"})
+                tree.setdefault("_errors", []).append(
+                    {
+                        "code": "BASE_TYPE_MAX_LENGTH",
+                        "message": f"{n} commands of type {kind}; Discord allows at most "
+                        f"{COMMAND_LIMITS.get(kind, 0)}",
+                    }
+                )
         if tree:
             raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", tree)
         store = self._store
@@ -332,10 +379,16 @@ class RestApi:
             kind = int(command.get("type", 1))
             entry: JSON = {
                 "id": before.get((kind, command["name"])) or store.new_id(),
-                "application_id": store.world.application_id, "version": store.new_id(),
-                "default_member_permissions": None, "type": kind, "nsfw": False,
-                "description": "", "dm_permission": True, "contexts": None,
-                "integration_types": [0], **command, "type": kind,
+                "application_id": store.world.application_id,
+                "version": store.new_id(),
+                "default_member_permissions": None,
+                "nsfw": False,
+                "description": "",
+                "dm_permission": True,
+                "contexts": None,
+                "integration_types": [0],
+                **command,
+                "type": kind,
             }
             if guild_id is not None:
                 entry["guild_id"] = guild_id
@@ -352,10 +405,21 @@ class RestApi:
         payload, _ = self._body(request)
         if not isinstance(payload, dict):
             raise invalid_form_body(["body must be an object"])
-        editable = {"description", "interactions_endpoint_url", "tags", "icon", "cover_image",
-                    "flags", "custom_install_url", "install_params", "role_connections_verification_url",
-                    "integration_types_config", "event_webhooks_url", "event_webhooks_status",
-                    "event_webhooks_types"}
+        editable = {
+            "description",
+            "interactions_endpoint_url",
+            "tags",
+            "icon",
+            "cover_image",
+            "flags",
+            "custom_install_url",
+            "install_params",
+            "role_connections_verification_url",
+            "integration_types_config",
+            "event_webhooks_url",
+            "event_webhooks_status",
+            "event_webhooks_types",
+        }
         unknown = sorted(set(payload) - editable)
         if unknown:
             raise invalid_form_body([f"{unknown[0]} is not a field Discord accepts here"])
@@ -363,10 +427,22 @@ class RestApi:
         if url:
             why = await self._verify_endpoint(str(url))
             if why is not None:
-                raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", {"interactions_endpoint_url": {
-                    "_errors": [{"code": "APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID",
-                                 "message": "The specified interactions endpoint url could not "
-                                            f"be verified: {why}"}]}})
+                raise ApiError(
+                    400,
+                    INVALID_FORM_BODY,
+                    "Invalid Form Body",
+                    {
+                        "interactions_endpoint_url": {
+                            "_errors": [
+                                {
+                                    "code": "APPLICATION_INTERACTIONS_ENDPOINT_URL_INVALID",
+                                    "message": "The specified interactions endpoint url could not "
+                                    f"be verified: {why}",
+                                }
+                            ]
+                        }
+                    },
+                )
         self._store.application.update(payload)
         log.info("application updated", extra={"fields": ",".join(sorted(payload))})
         return Response.json(self._store.application)

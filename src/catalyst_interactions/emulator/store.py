@@ -78,13 +78,24 @@ class Store:
         self.interactions: dict[str, InteractionRecord] = {}
         self.tokens: dict[str, InteractionRecord] = {}
         self.application: JSON = {
-            "id": world.application_id, "name": world.application_name, "icon": None,
-            "description": "The local Discord's application", "summary": "", "type": None,
-            "bot_public": True, "bot_require_code_grant": False, "flags": 0,
-            "interactions_endpoint_url": None, "verify_key": "", "tags": [],
-            "integration_types_config": {"0": {}}, "bot": dict(world.bot_user),
-            "owner": dict(world.personas["admin"].user), "team": None,
-            "approximate_guild_count": 1, "redirect_uris": [],
+            "id": world.application_id,
+            "name": world.application_name,
+            "icon": None,
+            "description": "The local Discord's application",
+            "summary": "",
+            "type": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "flags": 0,
+            "interactions_endpoint_url": None,
+            "verify_key": "",
+            "tags": [],
+            "integration_types_config": {"0": {}},
+            "bot": dict(world.bot_user),
+            "owner": dict(world.personas["admin"].user),
+            "team": None,
+            "approximate_guild_count": 1,
+            "redirect_uris": [],
         }
         self._ids = itertools.count(1)
 
@@ -109,8 +120,9 @@ class Store:
     def delete_message(self, message_id: str) -> JSON | None:
         message = self.messages.pop(message_id, None)
         if message is not None:
-            self.hub.publish("message_delete", {"id": message_id,
-                                                "channel_id": message["channel_id"]})
+            self.hub.publish(
+                "message_delete", {"id": message_id, "channel_id": message["channel_id"]}
+            )
         return message
 
     def channel_messages(self) -> list[JSON]:

@@ -19,9 +19,15 @@ ADD_REACTIONS = 1 << 6
 USE_EXTERNAL_EMOJIS = 1 << 18
 SEND_MESSAGES_IN_THREADS = 1 << 38
 MEMBER_PERMISSIONS = (
-    VIEW_CHANNEL | READ_MESSAGE_HISTORY | ADD_REACTIONS | USE_EXTERNAL_EMOJIS
-    | SEND_MESSAGES_IN_THREADS | Permissions.SEND_MESSAGES | Permissions.EMBED_LINKS
-    | Permissions.ATTACH_FILES | Permissions.USE_APPLICATION_COMMANDS
+    VIEW_CHANNEL
+    | READ_MESSAGE_HISTORY
+    | ADD_REACTIONS
+    | USE_EXTERNAL_EMOJIS
+    | SEND_MESSAGES_IN_THREADS
+    | Permissions.SEND_MESSAGES
+    | Permissions.EMBED_LINKS
+    | Permissions.ATTACH_FILES
+    | Permissions.USE_APPLICATION_COMMANDS
 )
 # An administrator is given every permission in every channel (permissions.mdx).
 ALL_PERMISSIONS = (1 << 51) - 1
@@ -37,12 +43,21 @@ DEV_APPLICATION_ID = "1310000000000000001"
 LOCALE = "en-US"
 
 
-def user_json(user_id: str, username: str, global_name: str | None, *, bot: bool = False
-              ) -> dict[str, Any]:
+def user_json(
+    user_id: str, username: str, global_name: str | None, *, bot: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": user_id, "username": username, "global_name": global_name, "avatar": None,
-        "discriminator": "0", "public_flags": 0, "flags": 0, "banner": None,
-        "accent_color": None, "avatar_decoration_data": None, "collectibles": None,
+        "id": user_id,
+        "username": username,
+        "global_name": global_name,
+        "avatar": None,
+        "discriminator": "0",
+        "public_flags": 0,
+        "flags": 0,
+        "banner": None,
+        "accent_color": None,
+        "avatar_decoration_data": None,
+        "collectibles": None,
         "primary_guild": None,
     }
     if bot:
@@ -62,10 +77,19 @@ class Persona:
 
     def member_json(self, *, with_user: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "avatar": None, "banner": None, "communication_disabled_until": None, "deaf": False,
-            "flags": 0, "joined_at": JOINED_AT, "mute": False, "nick": None, "pending": False,
-            "premium_since": None, "roles": list(self.roles),
-            "permissions": str(self.permissions), "unusual_dm_activity_until": None,
+            "avatar": None,
+            "banner": None,
+            "communication_disabled_until": None,
+            "deaf": False,
+            "flags": 0,
+            "joined_at": JOINED_AT,
+            "mute": False,
+            "nick": None,
+            "pending": False,
+            "premium_since": None,
+            "roles": list(self.roles),
+            "permissions": str(self.permissions),
+            "unusual_dm_activity_until": None,
         }
         if with_user:
             out["user"] = dict(self.user)
@@ -109,27 +133,61 @@ class World:
         return {**channel, "permissions": str(persona.permissions)}
 
 
-def _role(role_id: str, name: str, color: int, permissions: int, position: int
-          ) -> dict[str, Any]:
-    return {"id": role_id, "name": name, "color": color, "hoist": color != 0, "icon": None,
-            "unicode_emoji": None, "position": position, "permissions": str(permissions),
-            "managed": False, "mentionable": True, "flags": 0, "description": None}
+def _role(role_id: str, name: str, color: int, permissions: int, position: int) -> dict[str, Any]:
+    return {
+        "id": role_id,
+        "name": name,
+        "color": color,
+        "hoist": color != 0,
+        "icon": None,
+        "unicode_emoji": None,
+        "position": position,
+        "permissions": str(permissions),
+        "managed": False,
+        "mentionable": True,
+        "flags": 0,
+        "description": None,
+    }
 
 
 def _channel(channel_id: str, name: str, topic: str, position: int) -> dict[str, Any]:
-    return {"id": channel_id, "type": 0, "guild_id": GUILD_ID, "name": name, "topic": topic,
-            "position": position, "parent_id": None, "nsfw": False, "rate_limit_per_user": 0,
-            "flags": 0, "last_message_id": None}
+    return {
+        "id": channel_id,
+        "type": 0,
+        "guild_id": GUILD_ID,
+        "name": name,
+        "topic": topic,
+        "position": position,
+        "parent_id": None,
+        "nsfw": False,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+        "last_message_id": None,
+    }
 
 
 def default_world(application_id: str = DEV_APPLICATION_ID, name: str = "Catalyst") -> World:
-    regular = Persona("regular", "Regular member",
-                      user_json(REGULAR_USER_ID, "riley", "Riley"), (MEMBER_ROLE_ID,),
-                      MEMBER_PERMISSIONS)
-    admin = Persona("admin", "Admin member", user_json(ADMIN_USER_ID, "ada", "Ada"),
-                    (MEMBER_ROLE_ID, ADMIN_ROLE_ID), ALL_PERMISSIONS)
-    other = Persona("other", "Member", user_json(OTHER_USER_ID, "casey", "Casey"),
-                    (MEMBER_ROLE_ID,), MEMBER_PERMISSIONS)
+    regular = Persona(
+        "regular",
+        "Regular member",
+        user_json(REGULAR_USER_ID, "riley", "Riley"),
+        (MEMBER_ROLE_ID,),
+        MEMBER_PERMISSIONS,
+    )
+    admin = Persona(
+        "admin",
+        "Admin member",
+        user_json(ADMIN_USER_ID, "ada", "Ada"),
+        (MEMBER_ROLE_ID, ADMIN_ROLE_ID),
+        ALL_PERMISSIONS,
+    )
+    other = Persona(
+        "other",
+        "Member",
+        user_json(OTHER_USER_ID, "casey", "Casey"),
+        (MEMBER_ROLE_ID,),
+        MEMBER_PERMISSIONS,
+    )
     return World(
         application_id=application_id,
         application_name=name,

@@ -142,10 +142,14 @@ class Dispatcher:
                 # then never lose it. Handlers are written to be safe to run again.
                 task.cancel()
                 return self._defer(routed)
-            return self._respond(routed, task)
-        task = asyncio.ensure_future(spec.func(routed.ctx, **routed.args))
-        await asyncio.wait({task})
-        return self._respond(routed, task)
+            error = task.exception()
+            return self._respond(routed, None if error else task.result(), error)
+        # Inline: awaited directly; a task per request would cost more than the handler.
+        try:
+            reply = await spec.func(routed.ctx, **routed.args)
+        except Exception as exc:  # noqa: BLE001 - every handler error becomes a response
+            return self._respond(routed, None, exc)
+        return self._respond(routed, reply, None)
 
     # -- the worker -----------------------------------------------------------------------
     async def run_deferred(self, interaction: Interaction) -> Delivery:
@@ -187,10 +191,9 @@ class Dispatcher:
                 ack["data"] = {"flags": EPHEMERAL}
         return Defer(ack=ack, handler_key=routed.spec.key)
 
-    def _respond(self, routed: _Routed, task: asyncio.Future[Any]) -> Respond:
+    def _respond(self, routed: _Routed, reply: Any, exc: BaseException | None) -> Respond:
         spec = routed.spec
         interaction = routed.ctx.interaction
-        exc = task.exception()
         if isinstance(exc, UserFacingError):
             return Respond(ephemeral_message(exc.message), outcome="user_error", handler=spec.key)
         if exc is not None:
@@ -206,10 +209,7 @@ class Dispatcher:
                 outcome="error",
                 handler=spec.key,
             )
-        reply = task.result()
-        if isinstance(reply, Modal):
-            if interaction.type == InteractionType.MODAL_SUBMIT:
-                raise TypeError(f"{spec.key}: a modal cannot answer a modal submit")
+        if isinstance(reply, Modal) and interaction.type != InteractionType.MODAL_SUBMIT:
             return Respond(
                 {"type": int(ResponseType.MODAL), "data": reply.to_dict()}, handler=spec.key
             )
@@ -224,7 +224,12 @@ class Dispatcher:
             return Respond(
                 {"type": int(kind), "data": data}, files=tuple(reply.files), handler=spec.key
             )
-        raise TypeError(f"{spec.key} returned {type(reply).__name__}; expected Message or Modal")
+        # A handler bug (wrong return type, a modal answering a modal): same as an exception.
+        problem = TypeError(
+            f"{spec.key} returned {type(reply).__name__}; expected Message, or Modal for a "
+            "command or component"
+        )
+        return self._respond(routed, None, problem)
 
     def _route(self, interaction: Interaction) -> _Routed:
         try:

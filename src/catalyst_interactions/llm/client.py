@@ -155,8 +155,9 @@ class ChatClient:
         text = (choice.message.content or "").strip()
         if not text:
             raise LLMBadResponse("The research assistant returned an empty answer.")
-        return ChatResult(text=text, model=completion.model or self.model,
-                          finish_reason=choice.finish_reason)
+        return ChatResult(
+            text=text, model=completion.model or self.model, finish_reason=choice.finish_reason
+        )
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -7,33 +7,17 @@ a rendering process pool.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import UnknownTicker
+from .tickers import normalize_ticker as normalize_ticker
 from .timeframe import Timeframe
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-_TICKER_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}([.-][A-Z0-9]{1,3})?$")
-
-
-def normalize_ticker(text: str) -> str:
-    """Upper-case and validate a user-typed symbol (``brk.b`` -> ``BRK.B``, ``$aapl`` -> ``AAPL``).
-
-    Raises :class:`UnknownTicker` for anything that cannot be a US equity symbol, so junk never
-    reaches a provider URL.
-    """
-    symbol = text.strip().lstrip("$").upper()
-    if not _TICKER_RE.fullmatch(symbol):
-        raise UnknownTicker(text.strip()[:16], "That does not look like a ticker symbol.")
-    return symbol
-
 
 @dataclass(frozen=True, eq=False)
 class Bars:

@@ -50,7 +50,7 @@ from .errors import (
 from .metrics import NullMetrics, RestMetrics
 from .multipart import FileLike, encode_multipart
 from .ratelimit import MemoryRateLimitStore, RateLimitHeaders, RateLimitStore
-from .redact import install_httpx_redaction, scrub
+from ...redaction import install_httpx_redaction, scrub
 
 __all__ = ["DiscordRest"]
 

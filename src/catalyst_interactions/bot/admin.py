@@ -1,0 +1,566 @@
+"""/admin report|set|history|rollback|stats and the admin report's buttons and form.
+
+Every path here — each subcommand, button and modal — runs the ``admin_only`` check: only
+configured admin users/roles or members with ADMINISTRATOR pass; everyone else gets an
+ephemeral refusal and an ``admin.refused`` audit entry. Every applied change is a parameter
+history entry (who, when, old, new) that ``/admin rollback`` can undo, and every admin
+action is audited.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+from ..discord.enums import TextInputStyle
+from ..discord.messages import Choice, Embed, EmbedField, Message, Modal, TextInput, truncate
+from ..framework.context import (
+    AutocompleteContext,
+    CommandContext,
+    ComponentContext,
+    ModalContext,
+)
+from ..framework.errors import UserFacingError
+from ..framework.options import Param
+from ..framework.registry import Registry
+from ._shared import BRAND_COLOR, fit_fields, lines_within, open_store
+from .admin_report import (
+    CUSTOM,
+    DECIDE,
+    DETAILS,
+    MODAL,
+    MODAL_FIELDS_MAX,
+    ProposedChange,
+    ReportFormatError,
+    TuningReport,
+    custom_id,
+    parse_report,
+    report_message,
+    show,
+)
+from .services import admin_only
+
+if TYPE_CHECKING:
+    from ..store import Parameter, ParameterChange, Report, Store
+
+CHECKS = (admin_only,)
+_INT = re.compile(r"[+-]?\d{1,18}")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+class BadValue(UserFacingError):
+    """A submitted parameter value has the wrong type or lies out of range."""
+
+
+def coerce(param: Parameter, raw: object) -> bool | int | float | str:
+    """``raw`` (typed text, or a value from a report file) as the parameter's type, in range."""
+    kind = param.type.value
+    name = f"`{param.name}`"
+    shown = truncate(show(raw), 40)
+    value: bool | int | float | str
+    if kind == "str":
+        if not isinstance(raw, str):
+            raise BadValue(f"{name} needs text, got `{shown}`")
+        value = raw
+    elif kind == "bool":
+        if isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            value = raw.strip().lower() in _TRUE
+        else:
+            raise BadValue(f"{name} needs true or false, got `{shown}`")
+    elif kind == "int":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, str) and _INT.fullmatch(raw.strip()):
+            value = int(raw.strip())
+        else:
+            raise BadValue(f"{name} needs a whole number, got `{shown}`")
+    else:
+        try:
+            number = float(raw.strip()) if isinstance(raw, str) else None
+        except ValueError:
+            number = None
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            number = float(raw)
+        if number is None or not math.isfinite(number):
+            raise BadValue(f"{name} needs a number, got `{shown}`")
+        value = number
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = param.minimum, param.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = (
+                f"between {low:g} and {high:g}"
+                if low is not None and high is not None
+                else f"at least {low:g}"
+                if low is not None
+                else f"at most {high:g}"
+            )
+            raise BadValue(f"{name} must be {span}; got `{shown}`")
+    return value
+
+
+@dataclass(slots=True)
+class _Applied:
+    changes: list[ParameterChange]
+    failed: list[str]
+
+
+async def _load_report(store: Store, report_id: str) -> tuple[Report, TuningReport]:
+    from ..store import ReportNotFound
+
+    try:
+        stored = await store.reports.get(report_id)
+    except ReportNotFound:
+        raise UserFacingError(
+            f"Report `{truncate(report_id, 64)}` is not in the database. "
+            "Post it with `catalyst-interactions admin post-report`."
+        ) from None
+    try:
+        return stored, parse_report(stored.payload)
+    except ReportFormatError as exc:
+        raise UserFacingError(f"Report `{report_id}` is malformed: {exc}") from None
+
+
+def _refuse_decided(stored: Report) -> None:
+    if stored.status.value != "pending":
+        by = f" by <@{stored.decided_by}>" if stored.decided_by else ""
+        raise UserFacingError(
+            f"Report `{stored.report_id}` was already {stored.status.value.replace('_', ' ')}{by}."
+        )
+
+
+async def _values_for(
+    store: Store, changes: list[tuple[ProposedChange, object]]
+) -> tuple[list[tuple[str, bool | int | float | str]], list[str]]:
+    """Each change's value checked against its stored parameter: (valid, problems)."""
+    from ..store import UnknownParameter
+
+    valid: list[tuple[str, bool | int | float | str]] = []
+    problems: list[str] = []
+    for change, raw in changes:
+        try:
+            param = await store.parameters.get(change.parameter)
+            valid.append((change.parameter, coerce(param, raw)))
+        except UnknownParameter:
+            problems.append(f"`{change.parameter}` is not a defined parameter")
+        except BadValue as exc:
+            problems.append(exc.message)
+    return valid, problems
+
+
+async def _apply(
+    store: Store,
+    actor: str,
+    report_id: str,
+    values: list[tuple[str, bool | int | float | str]],
+    reason: str,
+) -> _Applied:
+    from ..store import InvalidParameterValue, UnknownParameter
+
+    applied = _Applied([], [])
+    for name, value in values:
+        try:
+            applied.changes.append(
+                await store.parameters.set(name, value, actor, report_id=report_id, reason=reason)
+            )
+        except (InvalidParameterValue, UnknownParameter) as exc:
+            applied.failed.append(f"`{name}`: {exc}")
+    return applied
+
+
+async def _decide(store: Store, report_id: str, status: str, actor: str) -> None:
+    from ..store import ReportAlreadyDecided, ReportStatus
+
+    try:
+        await store.reports.decide(report_id, ReportStatus(status), actor)
+    except ReportAlreadyDecided as exc:
+        raise UserFacingError(f"{exc}.") from None
+
+
+def _change_line(change: ParameterChange) -> str:
+    line = (
+        f"#{change.id} `{change.parameter}` `{truncate(show(change.old_value), 40)}` → "
+        f"`{truncate(show(change.new_value), 40)}` by <@{change.changed_by}> "
+        f"{change.changed_at:%Y-%m-%d %H:%M}"
+    )
+    if change.rollback_of is not None:
+        line += f" (rollback of #{change.rollback_of})"
+    elif change.report_id:
+        line += f" (report {truncate(change.report_id, 40)})"
+    if change.rolled_back:
+        line += " — rolled back"
+    return line
+
+
+def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
+    lines = [f"Applied by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC:"]
+    lines += [_change_line(c) for c in applied.changes] or ["nothing"]
+    lines += [f"Not applied: {p}" for p in applied.failed + skipped]
+    return lines_within(lines, 1024)
+
+
+def register(registry: Registry) -> None:
+    admin = registry.group("admin", "Catalyst admin tools", default_member_permissions="8")
+
+    @admin.command(
+        "report", "Show a tuning report, or list the newest ones", ephemeral=True, checks=CHECKS
+    )
+    async def report(
+        ctx: CommandContext,
+        report_id: Annotated[
+            str | None,
+            Param("Report id (leave empty to list reports)", autocomplete=True, max_length=100),
+        ] = None,
+    ) -> Message:
+        store = await open_store(ctx)
+        if report_id is None:
+            reports = await store.reports.list(limit=15)
+            if not reports:
+                return Message(
+                    content="No reports yet. Post one with "
+                    "`catalyst-interactions admin post-report FILE`."
+                )
+            lines = [
+                f"`{r.report_id}` — {r.status.value.replace('_', ' ')}, "
+                f"{r.created_at:%Y-%m-%d %H:%M}"
+                for r in reports
+            ]
+            return Message(
+                embeds=[
+                    Embed(
+                        title="Tuning reports",
+                        color=BRAND_COLOR,
+                        description=lines_within(lines, 4096),
+                    )
+                ]
+            )
+        stored, parsed = await _load_report(store, report_id)
+        decided = stored.status.value
+        outcome = (
+            None
+            if decided == "pending"
+            else (f"{decided.replace('_', ' ')} by <@{stored.decided_by}>")
+        )
+        return report_message(parsed, status=decided, outcome=outcome)
+
+    @admin.command(
+        "set",
+        "Set a bot parameter (validated; recorded; can be rolled back)",
+        ephemeral=True,
+        checks=CHECKS,
+    )
+    async def set_(
+        ctx: CommandContext,
+        parameter: Annotated[str, Param("Parameter name", autocomplete=True, max_length=64)],
+        value: Annotated[str, Param("New value", max_length=200)],
+        reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
+    ) -> Message:
+        from ..store import InvalidParameterValue, UnknownParameter
+
+        store = await open_store(ctx)
+        try:
+            param = await store.parameters.get(parameter)
+        except UnknownParameter:
+            known = ", ".join(f"`{p.name}`" for p in await store.parameters.all()) or "none yet"
+            raise UserFacingError(
+                f"Unknown parameter `{truncate(parameter, 64)}`. Known: {truncate(known, 1500)}"
+            ) from None
+        new_value = coerce(param, value)
+        try:
+            change = await store.parameters.set(param.name, new_value, ctx.user.id, reason=reason)
+        except InvalidParameterValue as exc:
+            raise BadValue(str(exc)) from None
+        await store.audit.record(
+            ctx.user.id,
+            "parameter.set",
+            target=param.name,
+            detail={"change": change.id, "old": change.old_value, "new": change.new_value},
+        )
+        return Message(
+            content=(
+                f"Set `{param.name}`: `{show(change.old_value)}` → `{show(change.new_value)}` "
+                f"(change #{change.id}). Undo with `/admin rollback change_id:{change.id}`."
+            )
+        )
+
+    @admin.command("history", "Recent parameter changes", ephemeral=True, checks=CHECKS)
+    async def history(
+        ctx: CommandContext,
+        parameter: Annotated[
+            str | None, Param("Only this parameter", autocomplete=True, max_length=64)
+        ] = None,
+        limit: Annotated[int, Param("How many (default 15)", min_value=1, max_value=50)] = 15,
+    ) -> Message:
+        store = await open_store(ctx)
+        changes = await store.parameters.history(parameter, limit=limit)
+        if not changes:
+            return Message(content="No parameter changes recorded yet.")
+        title = f"History of {parameter}" if parameter else "Parameter history"
+        return Message(
+            embeds=[
+                Embed(
+                    title=truncate(title, 256),
+                    color=BRAND_COLOR,
+                    description=lines_within([_change_line(c) for c in changes], 4096),
+                    footer="Roll back the latest change of a parameter with /admin rollback.",
+                )
+            ]
+        )
+
+    @admin.command("rollback", "Undo a parameter change", ephemeral=True, checks=CHECKS)
+    async def rollback(
+        ctx: CommandContext,
+        change_id: Annotated[int, Param("Change number from /admin history", min_value=1)],
+        reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
+    ) -> Message:
+        from ..store import AlreadyRolledBack, ChangeNotFound, ChangeSuperseded
+
+        store = await open_store(ctx)
+        try:
+            change = await store.parameters.rollback(change_id, ctx.user.id, reason=reason)
+        except (ChangeNotFound, AlreadyRolledBack, ChangeSuperseded) as exc:
+            raise UserFacingError(f"Cannot roll back: {exc}.") from None
+        await store.audit.record(
+            ctx.user.id,
+            "parameter.rollback",
+            target=change.parameter,
+            detail={
+                "change": change.id,
+                "rollback_of": change_id,
+                "old": change.old_value,
+                "new": change.new_value,
+            },
+        )
+        return Message(
+            content=(
+                f"Rolled back change #{change_id}: `{change.parameter}` is "
+                f"`{show(change.new_value)}` again (change #{change.id})."
+            )
+        )
+
+    @admin.command(
+        "stats", "Admin overview: reports, changes, refusals, alerts", ephemeral=True, checks=CHECKS
+    )
+    async def stats(ctx: CommandContext) -> Message:
+        from ..store import ReportStatus
+
+        store = await open_store(ctx)
+        week = datetime.now(UTC) - timedelta(days=7)
+        counts = {s: len(await store.reports.list(s, limit=1000)) for s in ReportStatus}
+        params = await store.parameters.all()
+        recent_changes = [
+            c for c in await store.parameters.history(limit=200) if c.changed_at >= week
+        ]
+        audit = await store.audit.list(since=week, limit=1000)
+        refused = sum(1 for e in audit if not e.allowed)
+        alerts_week, alerts_all = (
+            await store.alerts.stats(week),
+            await store.alerts.stats(datetime(1970, 1, 1, tzinfo=UTC)),
+        )
+        report_text = ", ".join(f"{s.value.replace('_', ' ')}: {n}" for s, n in counts.items())
+        fields = [
+            EmbedField("Reports", report_text),
+            EmbedField("Parameters", str(len(params)), True),
+            EmbedField("Changes (7 days)", str(len(recent_changes)), True),
+            EmbedField("Refused admin attempts (7 days)", str(refused), True),
+            EmbedField("Admin actions (7 days)", str(len(audit) - refused), True),
+            EmbedField("Alerts (7 days / all)", f"{alerts_week.count} / {alerts_all.count}", True),
+        ]
+        return Message(embeds=[Embed(title="Admin overview", color=BRAND_COLOR, fields=fields)])
+
+    # -- the report message's buttons --------------------------------------------------
+    @registry.component(DECIDE[0], checks=CHECKS)
+    @registry.component(DECIDE[1], checks=CHECKS)
+    async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
+        store = await open_store(ctx)
+        stored, parsed = await _load_report(store, report_id)
+        _refuse_decided(stored)
+        actor = ctx.user.id
+        if action == "reject":
+            await _decide(store, report_id, "rejected", actor)
+            await store.audit.record(actor, "report.reject", target=report_id)
+            return report_message(
+                parsed,
+                status="rejected",
+                outcome=f"Rejected by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            )
+        values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
+        if not values:
+            raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
+        status = "approved" if not problems else "partially_applied"
+        await _decide(store, report_id, status, actor)
+        applied = await _apply(store, actor, report_id, values, f"report {report_id}")
+        await store.audit.record(
+            actor,
+            "report.approve",
+            target=report_id,
+            detail={
+                "applied": [c.id for c in applied.changes],
+                "failed": [*applied.failed, *problems],
+            },
+        )
+        return report_message(parsed, status=status, outcome=_outcome(actor, applied, problems))
+
+    @registry.component(DETAILS[0], updates_message=False, ephemeral=True, checks=CHECKS)
+    @registry.component(DETAILS[1], updates_message=False, ephemeral=True, checks=CHECKS)
+    async def details(ctx: ComponentContext, report_id: str) -> Message:
+        from ..store import UnknownParameter
+
+        store = await open_store(ctx)
+        stored, parsed = await _load_report(store, report_id)
+        lines = []
+        for change in parsed.changes:
+            try:
+                param = await store.parameters.get(change.parameter)
+                live = (
+                    f"now `{show(param.value)}` ({param.type.value}"
+                    + (f", {param.minimum:g}…" if param.minimum is not None else ", …")
+                    + (f"{param.maximum:g})" if param.maximum is not None else ")")
+                )
+            except UnknownParameter:
+                live = "not defined"
+            lines.append(
+                f"**{change.parameter}** → `{truncate(show(change.proposed), 40)}`; "
+                f"{live}" + (f"\n> {truncate(change.reason, 300)}" if change.reason else "")
+            )
+        description = lines_within(lines, 4000)
+        metrics = [
+            EmbedField(truncate(k, 256), truncate(show(v), 1024), True)
+            for k, v in list(parsed.metrics.items())[:25]
+        ]
+        # The metrics get what the 6000-character embed total leaves after the changes.
+        fields = fit_fields(metrics, 5600 - len(description))
+        status = stored.status.value.replace("_", " ")
+        return Message(
+            embeds=[
+                Embed(
+                    title=truncate(f"Details: {parsed.title}", 256),
+                    color=BRAND_COLOR,
+                    description=description,
+                    fields=fields,
+                    footer=f"Status: {status} · created {stored.created_at:%Y-%m-%d %H:%M} UTC",
+                )
+            ],
+            ephemeral=True,
+        )
+
+    @registry.component(CUSTOM[0], checks=CHECKS)
+    @registry.component(CUSTOM[1], checks=CHECKS)
+    async def custom(ctx: ComponentContext, report_id: str) -> Modal:
+        from ..store import UnknownParameter
+
+        store = await open_store(ctx)
+        stored, parsed = await _load_report(store, report_id)
+        _refuse_decided(stored)
+        inputs = []
+        for change in parsed.changes[:MODAL_FIELDS_MAX]:
+            try:
+                param = await store.parameters.get(change.parameter)
+                kind, current = param.type.value, show(param.value)
+                bounds = (
+                    ""
+                    if param.minimum is None and param.maximum is None
+                    else (
+                        f" {'' if param.minimum is None else f'{param.minimum:g}'}"
+                        f"…{'' if param.maximum is None else f'{param.maximum:g}'}"
+                    )
+                )
+            except UnknownParameter:
+                kind, current, bounds = change.type or "?", "not defined", ""
+            inputs.append(
+                TextInput(
+                    custom_id=change.parameter,
+                    label=truncate(f"{change.parameter} ({kind}{bounds})", 45),
+                    style=TextInputStyle.SHORT,
+                    max_length=200,
+                    required=True,
+                    value=truncate(show(change.proposed), 200),
+                    placeholder=truncate(f"current: {current}", 100),
+                )
+            )
+        return Modal(
+            custom_id=custom_id(MODAL, report_id),
+            title=truncate(f"Custom values · {report_id}", 45),
+            inputs=inputs,
+        )
+
+    @registry.modal(MODAL[0], ephemeral=True, checks=CHECKS)
+    @registry.modal(MODAL[1], ephemeral=True, checks=CHECKS)
+    async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
+        store = await open_store(ctx)
+        stored, parsed = await _load_report(store, report_id)
+        _refuse_decided(stored)
+        shown = list(parsed.changes[:MODAL_FIELDS_MAX])
+        missing = [c.parameter for c in shown if c.parameter not in ctx.values]
+        if missing:
+            raise UserFacingError(
+                "The form is missing "
+                + ", ".join(f"`{m}`" for m in missing)
+                + ". Open it again with Custom."
+            )
+        values, problems = await _values_for(store, [(c, ctx.values[c.parameter]) for c in shown])
+        if problems:
+            raise UserFacingError(
+                "Nothing was applied. Fix these and press Custom again:\n"
+                + "\n".join(f"- {p}" for p in problems)
+            )
+        rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
+        status = "approved" if not rest else "partially_applied"
+        actor = ctx.user.id
+        await _decide(store, report_id, status, actor)
+        applied = await _apply(
+            store, actor, report_id, values, f"report {report_id} (custom values)"
+        )
+        skipped = [f"`{name}` (not in the form)" for name in rest]
+        await store.audit.record(
+            actor,
+            "report.custom",
+            target=report_id,
+            detail={
+                "applied": [c.id for c in applied.changes],
+                "failed": [*applied.failed],
+                "not_in_form": [*rest],
+            },
+        )
+        text = _outcome(actor, applied, skipped)
+        if rest:
+            text += (
+                f"\nOnly the first {MODAL_FIELDS_MAX} changes fit in a form; the "
+                f"other {len(rest)} were not applied (report marked partially applied)."
+            )
+        return Message(content=truncate(text, 2000), ephemeral=True)
+
+    # -- autocomplete (admins only: names are not for everyone) ------------------------
+    async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        if not ctx.is_admin:
+            return []
+        store = await open_store(ctx)
+        needle = typed.strip().lower()
+        return [
+            Choice(name=truncate(f"{p.name} = {show(p.value)}", 100), value=p.name)
+            for p in await store.parameters.all()
+            if needle in p.name.lower()
+        ][:25]
+
+    registry.autocomplete("admin set", "parameter")(parameter_names)
+    registry.autocomplete("admin history", "parameter")(parameter_names)
+
+    @registry.autocomplete("admin report", "report_id")
+    async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        if not ctx.is_admin:
+            return []
+        store = await open_store(ctx)
+        needle = typed.strip().lower()
+        return [
+            Choice(name=truncate(f"{r.report_id} ({r.status.value})", 100), value=r.report_id)
+            for r in await store.reports.list(limit=100)
+            if needle in r.report_id.lower()
+        ][:25]
+
+
+__all__ = ["BadValue", "coerce", "register"]

@@ -1,0 +1,545 @@
+"""/chart and /compare, their timeframe buttons and indicator menu, and the old bot's buttons.
+
+Every chart message is rebuilt from its custom_ids alone, so a click needs no server-side
+state: the timeframe buttons carry ``chart:v1:{ticker}:{tf}:{ind}`` where ``ind`` is the
+chosen indicators as hex bit flags (:data:`INDICATORS` order), and the menu carries
+``chart:v1:ind:{ticker}:{tf}`` and submits the full new selection. Legacy alert buttons
+``chart_{TICKER}_{TF}`` and ``chart_toggle_{TICKER}_{TF}`` run the same code.
+
+A click edits the clicked message in place (deferred update) and keeps what is not ours:
+the message's content and the chart embed's fields (an alert's details).
+
+This module is imported by the edge: it must not import matplotlib (rendering happens in
+:mod:`.charting`'s process pool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..discord.custom_id import CustomIdTemplate
+from ..discord.enums import ButtonStyle, ComponentType
+from ..discord.messages import (
+    ActionRow,
+    Button,
+    Choice,
+    Embed,
+    EmbedField,
+    File,
+    Message,
+    SelectOption,
+    StringSelect,
+    truncate,
+)
+from ..discord.payloads import Message as ClickedMessage
+from ..discord.validation import EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
+from ..framework.context import AutocompleteContext, CommandContext, ComponentContext, Context
+from ..framework.errors import CheckFailure, UserFacingError
+from ..framework.modes import Mode
+from ..framework.options import Param
+from ..framework.registry import Registry
+from ..market.errors import MarketDataError
+from ..market.symbols import search_tickers
+from ..market.tickers import normalize_ticker
+from ..market.timeframe import Timeframe
+from .charting import ChartRenderError, chart_service
+
+if TYPE_CHECKING:
+    from ..market.bars import Bars, FloatArray, Quote
+from .services import BotServices, cooldown, services
+
+UP_COLOR = 0x26A69A
+DOWN_COLOR = 0xEF5350
+FILENAME = "chart.png"
+SIMULATED_NOTE = "⚠️ **Simulated data**: generated for demos, not real market prices."
+
+
+# -- indicators ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    name: str
+    label: str
+    description: str
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("vwap", "VWAP", "Volume-weighted average price"),
+    Indicator("sma20", "SMA 20", "20-bar simple moving average"),
+    Indicator("sma50", "SMA 50", "50-bar simple moving average"),
+    Indicator("ema9", "EMA 9", "9-bar exponential moving average"),
+    Indicator("ema21", "EMA 21", "21-bar exponential moving average"),
+    Indicator("bollinger", "Bollinger bands", "20 bars, 2 standard deviations"),
+    Indicator("rsi", "RSI", "14-bar relative strength index, own panel"),
+    Indicator("macd", "MACD", "12/26/9 MACD, own panel"),
+)
+"""The renderer's indicators; the position of each is its bit in the custom_id code."""
+_BY_NAME = {ind.name: ind for ind in INDICATORS}
+_BIT = {ind.name: 1 << i for i, ind in enumerate(INDICATORS)}
+_ALIASES = {"bb": "bollinger", "bands": "bollinger", "boll": "bollinger"}
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "day": ("vwap", "ema9", "ema21"),
+    "trend": ("sma20", "sma50"),
+    "momentum": ("rsi", "macd"),
+    "volatility": ("bollinger", "rsi"),
+    "all": tuple(ind.name for ind in INDICATORS),
+}
+_PRESET_HELP = {
+    "none": "plain candles and volume",
+    "day": "VWAP, EMA 9, EMA 21",
+    "trend": "SMA 20, SMA 50",
+    "momentum": "RSI, MACD",
+    "volatility": "Bollinger bands, RSI",
+    "all": "every indicator",
+}
+
+
+def default_indicators(timeframe: Timeframe) -> frozenset[str]:
+    """VWAP on intraday charts, the 20/50 moving averages on daily ones."""
+    return frozenset({"vwap"} if timeframe.spec.intraday else {"sma20", "sma50"})
+
+
+def encode_indicators(indicators: Iterable[str]) -> str:
+    """Hex bit flags: ``{"vwap", "rsi"}`` -> ``"41"``; the empty set -> ``"0"``."""
+    return format(sum(_BIT[name] for name in set(indicators)), "x")
+
+
+def decode_indicators(code: str) -> frozenset[str]:
+    """Inverse of :func:`encode_indicators`; unknown bits (a newer version's) are ignored."""
+    mask = int(code, 16)
+    return frozenset(name for name, bit in _BIT.items() if mask & bit)
+
+
+def parse_indicators(text: str | None, timeframe: Timeframe) -> frozenset[str]:
+    """A preset name or a list (``vwap, rsi`` / ``sma 20 + bb``); None means the defaults."""
+    if text is None or not text.strip():
+        return default_indicators(timeframe)
+    chosen: set[str] = set()
+    unknown: list[str] = []
+    for part in re.split(r"[,+;]", text.lower()):
+        joined = "".join(part.split())
+        tokens = [joined] if _known(joined) else part.split()
+        for token in tokens:
+            if token in PRESETS:
+                chosen.update(PRESETS[token])
+            elif _known(token):
+                chosen.add(_ALIASES.get(token, token))
+            else:
+                unknown.append(token)
+    if unknown:
+        raise UserFacingError(
+            f"Unknown indicator(s): {', '.join(unknown)}. Use a preset "
+            f"({', '.join(PRESETS)}) or names from: {', '.join(_BY_NAME)}."
+        )
+    return frozenset(chosen)
+
+
+def _known(token: str) -> bool:
+    return token in _BY_NAME or token in _ALIASES or token in PRESETS
+
+
+def _labels(indicators: frozenset[str]) -> str:
+    names = [ind.label for ind in INDICATORS if ind.name in indicators]
+    return ", ".join(names) if names else "no indicators"
+
+
+# -- custom_ids ------------------------------------------------------------------------------
+_TICKER = r"[A-Z][A-Z0-9]{0,5}(?:[.\-][A-Z0-9]{1,3})?"
+_TF = "|".join(tf.value for tf in Timeframe)
+TIMEFRAME_BUTTON = CustomIdTemplate(
+    "chart:v1:{ticker}:{tf}:{ind}", ticker=_TICKER, tf=_TF, ind="[0-9a-f]{1,4}"
+)
+INDICATOR_MENU = CustomIdTemplate("chart:v1:ind:{ticker}:{tf}", ticker=_TICKER, tf=_TF)
+COMPARE_BUTTON = CustomIdTemplate("compare:v1:{a}:{b}:{tf}", a=_TICKER, b=_TICKER, tf=_TF)
+# What the old bot's alert messages carry (DESIGN "Old messages keep working").
+LEGACY_CHART = CustomIdTemplate("chart_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf=_TF)
+LEGACY_TOGGLE = CustomIdTemplate("chart_toggle_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf=_TF)
+
+
+def _timeframe_row(build: Callable[[Timeframe], str], active: Timeframe) -> ActionRow:
+    """Five buttons; the active one highlighted and disabled."""
+    return ActionRow(
+        [
+            Button(
+                label=tf.value,
+                custom_id=build(tf),
+                style=ButtonStyle.PRIMARY if tf is active else ButtonStyle.SECONDARY,
+                disabled=tf is active,
+            )
+            for tf in Timeframe
+        ]
+    )
+
+
+def chart_components(
+    ticker: str, timeframe: Timeframe, indicators: frozenset[str]
+) -> list[ActionRow]:
+    code = encode_indicators(indicators)
+    buttons = _timeframe_row(
+        lambda tf: TIMEFRAME_BUTTON.build(ticker=ticker, tf=tf.value, ind=code), timeframe
+    )
+    menu = StringSelect(
+        custom_id=INDICATOR_MENU.build(ticker=ticker, tf=timeframe.value),
+        options=[
+            SelectOption(
+                label=ind.label,
+                value=ind.name,
+                description=ind.description,
+                default=ind.name in indicators,
+            )
+            for ind in INDICATORS
+        ],
+        placeholder="Indicators",
+        min_values=0,
+        max_values=len(INDICATORS),
+    )
+    return [buttons, ActionRow([menu])]
+
+
+def shown_indicators(message: ClickedMessage | None) -> frozenset[str]:
+    """The indicators a chart message shows, read from its menu's defaults.
+
+    A message without our menu (an old alert) shows a plain chart.
+    """
+    if message is None:
+        return frozenset()
+    for row in message.components:
+        for comp in row.get("components", []):
+            if (
+                comp.get("type") == ComponentType.STRING_SELECT
+                and INDICATOR_MENU.match(str(comp.get("custom_id", ""))) is not None
+            ):
+                return frozenset(
+                    o.get("value")
+                    for o in comp.get("options", [])
+                    if o.get("default") and o.get("value") in _BY_NAME
+                )
+    return frozenset()
+
+
+# -- messages --------------------------------------------------------------------------------
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _change(change: float, pct: float) -> str:
+    arrow = "▲" if change >= 0 else "▼"
+    return f"{arrow} {change:+,.2f} ({pct:+.2f}%)"
+
+
+def chart_title(bars: Bars, quote: Quote | None) -> str:
+    """Ticker, last price and change: the day's from the quote, else over the range shown."""
+    if quote is not None:
+        return f"{bars.ticker}  {_money(quote.last)}  {_change(quote.change, quote.change_pct)}"
+    first, last = float(bars.open[0]), float(bars.close[-1])
+    change = last - first
+    pct = change / first * 100.0 if first else 0.0
+    return f"{bars.ticker}  {_money(last)}  {_change(change, pct)} over {bars.timeframe.value}"
+
+
+def _bar_width(timeframe: Timeframe) -> str:
+    seconds = timeframe.spec.bar_seconds
+    return "daily bars" if seconds >= 86_400 else f"{seconds // 60}-minute bars"
+
+
+def _kept(message: ClickedMessage | None, budget: int) -> tuple[str | None, list[EmbedField]]:
+    """The clicked message's content and its chart embed's fields, trimmed to fit ``budget``."""
+    if message is None:
+        return None, []
+    content = message.content.strip() or None
+    embed = next(
+        (
+            e
+            for e in message.embeds
+            if str((e.get("image") or {}).get("url", "")).startswith("attachment://")
+        ),
+        message.embeds[0] if message.embeds else {},
+    )
+    fields: list[EmbedField] = []
+    for raw in embed.get("fields") or []:
+        name = str(raw.get("name") or "").strip()
+        value = str(raw.get("value") or "").strip()
+        if not name or not value or len(fields) == EMBED_FIELDS_MAX:
+            continue
+        field = EmbedField(truncate(name, 256), truncate(value, 1024), bool(raw.get("inline")))
+        if field.text_length() > budget:
+            break
+        budget -= field.text_length()
+        fields.append(field)
+    return content, fields
+
+
+def chart_message(
+    bars: Bars,
+    quote: Quote | None,
+    indicators: frozenset[str],
+    png: bytes,
+    *,
+    keep: ClickedMessage | None = None,
+) -> Message:
+    """The chart message: embed + image + timeframe buttons + indicator menu."""
+    simulated = bars.simulated or (quote is not None and quote.simulated)
+    title = chart_title(bars, quote)
+    footer = (
+        f"{bars.timeframe.value} · {_bar_width(bars.timeframe)} · {_labels(indicators)}"
+        f" · Source: {bars.source}"
+    )
+    description = SIMULATED_NOTE if simulated else None
+    ours = len(title) + len(footer) + len(description or "")
+    content, fields = _kept(keep, EMBED_TOTAL_MAX - ours)
+    up = (quote.change if quote is not None else bars.close[-1] - bars.open[0]) >= 0
+    embed = Embed(
+        title=title,
+        description=description,
+        color=UP_COLOR if up else DOWN_COLOR,
+        fields=fields,
+        footer=footer,
+        image_url=f"attachment://{FILENAME}",
+        timestamp=bars.as_of,
+    )
+    alt = f"{bars.ticker} {bars.timeframe.value} chart" + (" (simulated data)" if simulated else "")
+    return Message(
+        content=content,
+        embeds=[embed],
+        files=[File(FILENAME, png, alt)],
+        components=chart_components(bars.ticker, bars.timeframe, indicators),
+    )
+
+
+def _performance(a: Bars, b: Bars) -> tuple[float, float] | None:
+    import numpy as np  # worker-side only; the edge never needs it
+
+    """% change of each over their common bars (what the compare chart draws)."""
+    _, ia, ib = np.intersect1d(a.timestamps, b.timestamps, return_indices=True)
+    if len(ia) < 2:
+        return None
+
+    def pct(closes: FloatArray) -> float:
+        return float((closes[-1] / closes[0] - 1.0) * 100.0)
+
+    return pct(a.close[ia]), pct(b.close[ib])
+
+
+def compare_message(a: Bars, b: Bars, timeframe: Timeframe, png: bytes) -> Message:
+    perf = _performance(a, b)
+    lines = (
+        []
+        if perf is None
+        else [
+            f"**{a.ticker}** {perf[0]:+.2f}% · **{b.ticker}** "
+            f"{perf[1]:+.2f}% over {timeframe.value}"
+        ]
+    )
+    simulated = a.simulated or b.simulated
+    if simulated:
+        lines.append(SIMULATED_NOTE)
+    embed = Embed(
+        title=f"{a.ticker} vs {b.ticker} · {timeframe.value}",
+        description="\n".join(lines) or None,
+        color=0x5865F2,
+        footer=f"Normalised % performance · {_bar_width(timeframe)} · Source: {a.source}",
+        image_url=f"attachment://{FILENAME}",
+        timestamp=max(a.as_of, b.as_of),
+    )
+    row = _timeframe_row(
+        lambda tf: COMPARE_BUTTON.build(a=a.ticker, b=b.ticker, tf=tf.value), timeframe
+    )
+    alt = f"{a.ticker} vs {b.ticker} {timeframe.value}" + (" (simulated data)" if simulated else "")
+    return Message(embeds=[embed], files=[File(FILENAME, png, alt)], components=[row])
+
+
+# -- the work --------------------------------------------------------------------------------
+def _user_error(exc: Exception) -> UserFacingError:
+    if isinstance(exc, MarketDataError):
+        return UserFacingError(exc.user_message)
+    return UserFacingError(f"Cannot draw that chart: {exc}")
+
+
+async def build_chart(
+    svc: BotServices,
+    ticker: str,
+    timeframe: Timeframe,
+    indicators: frozenset[str],
+    *,
+    keep: ClickedMessage | None = None,
+) -> Message:
+    """Fetch bars and quote, render (cached), and build the message; errors are user-facing."""
+    try:
+        symbol = normalize_ticker(ticker)
+        fetched: tuple[Bars | BaseException, Quote | BaseException] = await asyncio.gather(
+            svc.market.bars(symbol, timeframe), svc.market.quote(symbol), return_exceptions=True
+        )
+        bars, quote = fetched
+        if isinstance(bars, BaseException):
+            raise bars
+        if isinstance(quote, BaseException) and not isinstance(quote, MarketDataError):
+            raise quote
+        # A missing quote (e.g. none yet today) does not cost the chart its title.
+        from ..market.bars import Quote  # numpy: only in the worker that builds charts
+
+        live = quote if isinstance(quote, Quote) else None
+        png, _hit = await chart_service(svc).chart(bars, indicators=indicators, quote=live)
+    except (MarketDataError, ChartRenderError) as exc:
+        raise _user_error(exc) from None
+    return chart_message(bars, live, indicators, png, keep=keep)
+
+
+async def build_compare(svc: BotServices, first: str, second: str, timeframe: Timeframe) -> Message:
+    try:
+        a, b = normalize_ticker(first), normalize_ticker(second)
+        if a == b:
+            raise UserFacingError("Pick two different tickers to compare.")
+        bars_a, bars_b = await asyncio.gather(
+            svc.market.bars(a, timeframe), svc.market.bars(b, timeframe)
+        )
+        png, _hit = await chart_service(svc).compare(bars_a, bars_b, timeframe)
+    except (MarketDataError, ChartRenderError) as exc:
+        raise _user_error(exc) from None
+    return compare_message(bars_a, bars_b, timeframe, png)
+
+
+# -- edge-side checks (cheap, before a job is queued) ---------------------------------------
+def _raw_options(ctx: Context) -> dict[str, Any]:
+    command = getattr(ctx, "command", None)
+    return {} if command is None else {o.name: o.value for o in command.options}
+
+
+async def chart_options_check(ctx: Context) -> None:
+    """Refuse a malformed ticker or unknown indicator at once, before queueing a render."""
+    options = _raw_options(ctx)
+    try:
+        for name in ("ticker", "ticker1", "ticker2"):
+            if isinstance(options.get(name), str):
+                normalize_ticker(options[name])
+    except MarketDataError as exc:
+        raise CheckFailure(exc.user_message) from None
+    text = options.get("indicators")
+    if isinstance(text, str):
+        try:
+            parse_indicators(text, Timeframe.D1)
+        except UserFacingError as exc:
+            raise CheckFailure(exc.message) from None
+
+
+# -- autocomplete ----------------------------------------------------------------------------
+def ticker_choices(typed: str) -> list[Choice]:
+    return [
+        Choice(name=truncate(f"{symbol} · {name}", 100), value=symbol)
+        for symbol, name in search_tickers(typed, 25)
+    ]
+
+
+def indicator_choices(typed: str) -> list[Choice]:
+    """Presets for a first word; for a list, completions of its last item."""
+    head, _, last = typed.lower().rpartition(",")
+    last = last.strip()
+    out: list[Choice] = []
+    if not head:
+        out += [
+            Choice(name=f"{p}: {_PRESET_HELP[p]}", value=p) for p in PRESETS if p.startswith(last)
+        ]
+    taken = [t.strip() for t in head.split(",") if t.strip()]
+    prefix = ",".join(taken)
+    for ind in INDICATORS:
+        if ind.name.startswith(last) and ind.name not in taken:
+            value = f"{prefix},{ind.name}" if prefix else ind.name
+            labels = ", ".join(
+                _BY_NAME[t].label if t in _BY_NAME else t for t in [*taken, ind.name]
+            )
+            out.append(Choice(name=truncate(labels, 100), value=value))
+    return out[:25]
+
+
+# -- registration ----------------------------------------------------------------------------
+TickerOption = Annotated[
+    str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, min_length=1, max_length=16)
+]
+
+
+def register(registry: Registry) -> None:
+    @registry.command(
+        "chart",
+        "Price chart with timeframe buttons and an indicator menu",
+        mode=Mode.DEFERRED,
+        checks=(chart_options_check, cooldown),
+    )
+    async def chart(
+        ctx: CommandContext,
+        ticker: TickerOption,
+        timeframe: Annotated[Timeframe, Param("Range of the chart (default 1D)")] = Timeframe.D1,
+        indicators: Annotated[
+            str | None,
+            Param(
+                "A preset (day, trend, momentum, volatility, all, none) or a list: vwap,rsi",
+                autocomplete=True,
+                max_length=100,
+            ),
+        ] = None,
+    ) -> Message:
+        chosen = parse_indicators(indicators, timeframe)
+        return await build_chart(services(ctx), ticker, timeframe, chosen)
+
+    @registry.command(
+        "compare",
+        "Two tickers' % performance on one chart",
+        mode=Mode.DEFERRED,
+        checks=(chart_options_check, cooldown),
+    )
+    async def compare(
+        ctx: CommandContext,
+        ticker1: TickerOption,
+        ticker2: TickerOption,
+        timeframe: Annotated[Timeframe, Param("Range of the chart (default 1M)")] = Timeframe.M1,
+    ) -> Message:
+        return await build_compare(services(ctx), ticker1, ticker2, timeframe)
+
+    @registry.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED)
+    async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:
+        return await build_chart(
+            services(ctx), ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
+        )
+
+    @registry.component(INDICATOR_MENU, mode=Mode.DEFERRED)
+    async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+        chosen = frozenset(v for v in ctx.values if v in _BY_NAME)
+        return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
+
+    @registry.component(COMPARE_BUTTON, mode=Mode.DEFERRED)
+    async def compare_button(ctx: ComponentContext, a: str, b: str, tf: str) -> Message:
+        return await build_compare(services(ctx), a, b, Timeframe(tf))
+
+    @registry.component(LEGACY_CHART, mode=Mode.DEFERRED)
+    async def legacy_chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+        # Like a new timeframe button with the indicators the message shows now.
+        return await build_chart(
+            services(ctx), ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
+        )
+
+    @registry.component(LEGACY_TOGGLE, mode=Mode.DEFERRED)
+    async def legacy_toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+        # The old bot switched between a plain and an indicator view: plain becomes the
+        # timeframe's default indicators, any indicators become plain.
+        timeframe = Timeframe(tf)
+        chosen = frozenset() if shown_indicators(ctx.message) else default_indicators(timeframe)
+        return await build_chart(services(ctx), ticker, timeframe, chosen, keep=ctx.message)
+
+    @registry.autocomplete("chart", "ticker")
+    async def chart_ticker(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+        return ticker_choices(typed)
+
+    @registry.autocomplete("chart", "indicators")
+    async def chart_indicators(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+        return indicator_choices(typed)
+
+    @registry.autocomplete("compare", "ticker1")
+    async def compare_first(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+        return ticker_choices(typed)
+
+    @registry.autocomplete("compare", "ticker2")
+    async def compare_second(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+        return ticker_choices(typed)

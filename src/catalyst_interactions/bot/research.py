@@ -1,0 +1,184 @@
+"""/research ticker [question] and /ask question: an LLM answer grounded in our own data.
+
+The model gets the ticker's quote and its recent alerts (or, for /ask, the newest alerts
+overall) as context. A deferred handler edits one message, so an answer longer than an
+embed description is shown shortened and attached in full as a Markdown file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from ..discord.messages import Choice, Embed, EmbedField, File, Message, truncate
+from ..framework.context import AutocompleteContext, CommandContext, Context
+from ..framework.errors import CheckFailure, UserFacingError
+from ..framework.modes import Mode
+from ..framework.options import Param
+from ..framework.registry import Registry
+from ._shared import BRAND_COLOR, SIMULATED_NOTE, money, open_store, parse_ticker, ticker_choices
+from .services import cooldown, services
+
+if TYPE_CHECKING:
+    from ..llm import ChatClient, ChatMessage, ChatResult
+    from ..store import Alert
+
+CONTEXT_ALERTS = 10
+PREVIEW_CHARS = 3500
+"""Shown in the embed when the answer does not fit its 4096-character description."""
+SYSTEM_PROMPT = (
+    "You are Catalyst, a concise markets research assistant answering in a Discord server. "
+    "Ground your answer in the data provided and say plainly when it is missing, stale or "
+    "simulated. Do not invent prices, dates or headlines. This is not financial advice; do "
+    "not tell anyone to buy or sell. Use short Markdown paragraphs or bullet points."
+)
+
+
+def chat_client(ctx: Context) -> ChatClient | None:
+    """The configured LLM client (built once, kept in the services' extras), or None."""
+    svc = services(ctx)
+    if "llm" not in svc.extras:
+        from ..llm import ChatClient
+
+        svc.extras["llm"] = ChatClient.from_settings(svc.settings)
+    client: ChatClient | None = svc.extras["llm"]
+    return client
+
+
+async def research_configured(ctx: Context) -> None:
+    """Refuse at once (ephemerally, before deferring) when no LLM is configured."""
+    try:
+        client = chat_client(ctx)
+    except ValueError:
+        raise CheckFailure(
+            "Research is misconfigured: CATALYST_LLM_BASE_URL must be an "
+            "http(s) URL. Tell an admin."
+        ) from None
+    if client is None:
+        raise CheckFailure(
+            "Research is not configured on this bot (an admin must set "
+            "CATALYST_LLM_BASE_URL and CATALYST_LLM_MODEL)."
+        )
+
+
+def _alert_context(alert: Alert) -> str:
+    bits = [f"{alert.posted_at:%Y-%m-%d %H:%M} UTC", alert.ticker, alert.title]
+    if alert.price is not None:
+        bits.append(f"price {money(alert.price)}")
+    if alert.score is not None:
+        bits.append(f"score {alert.score:.2f}")
+    if alert.sentiment is not None:
+        bits.append(f"sentiment {alert.sentiment:+.2f}")
+    if alert.source:
+        bits.append(f"source {alert.source}")
+    return "- " + " | ".join(bits)
+
+
+def _alerts_block(alerts: list[Alert]) -> str:
+    if not alerts:
+        return "Recent alerts: none stored."
+    return "Recent alerts (newest first):\n" + "\n".join(_alert_context(a) for a in alerts)
+
+
+async def _ask(ctx: Context, prompt: str) -> ChatResult:
+    from ..llm import ChatMessage, LLMError
+
+    client = chat_client(ctx)
+    if client is None:  # configuration changed between the check and the worker
+        raise UserFacingError("Research is not configured on this bot.")
+    messages: list[ChatMessage] = [
+        ChatMessage("system", SYSTEM_PROMPT),
+        ChatMessage("user", prompt),
+    ]
+    try:
+        return await client.complete(messages)
+    except LLMError as exc:
+        raise UserFacingError(exc.user_message) from None
+
+
+def answer_message(
+    title: str, question: str, result: ChatResult, *, filename: str, notes: tuple[str, ...] = ()
+) -> Message:
+    """The answer in an embed; when too long, a preview plus the full text as a file."""
+    files: list[File] = []
+    text = result.text
+    if len(text.strip()) > 4000:
+        description = (
+            truncate(text, PREVIEW_CHARS) + f"\n\n*The full answer is attached as `{filename}`.*"
+        )
+        document = f"# {title}\n\n**Question:** {question}\n\n{text}\n"
+        files.append(File(filename, document.encode(), description=truncate(title, 1024)))
+    else:
+        description = text
+    footer = [f"{result.model} · not financial advice"]
+    if result.finish_reason == "length":
+        footer.append("The answer was cut at the model's length limit.")
+    footer.extend(notes)
+    embed = Embed(
+        title=truncate(title, 256),
+        description=description,
+        color=BRAND_COLOR,
+        fields=[EmbedField("Question", truncate(question, 1024))],
+        footer="\n".join(footer),
+    )
+    return Message(embeds=[embed], files=files)
+
+
+def register(registry: Registry) -> None:
+    checks = (research_configured, cooldown)
+
+    @registry.command(
+        "research", "Ask the research assistant about a ticker", mode=Mode.DEFERRED, checks=checks
+    )
+    async def research(
+        ctx: CommandContext,
+        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
+        question: Annotated[
+            str | None, Param("What you want to know (optional)", max_length=1000)
+        ] = None,
+    ) -> Message:
+        from ..market.errors import MarketDataError
+
+        symbol = parse_ticker(ticker)
+        store = await open_store(ctx)
+        alerts = await store.alerts.recent(symbol, limit=CONTEXT_ALERTS)
+        notes: tuple[str, ...] = ()
+        try:
+            quote = await services(ctx).market.quote(symbol)
+            quote_line = (
+                f"Quote: {money(quote.last)}, {quote.change:+.2f} "
+                f"({quote.change_pct:+.2f}%) vs previous close, as of "
+                f"{quote.as_of:%Y-%m-%d %H:%M} UTC, source {quote.source}"
+                + (" (SIMULATED demo data, not real prices)" if quote.simulated else "")
+            )
+            if quote.simulated:
+                notes = (SIMULATED_NOTE,)
+        except MarketDataError as exc:
+            quote_line = f"Quote: unavailable ({exc.user_message})"
+        asked = (question or "").strip() or (
+            f"Summarise the recent catalysts for {symbol} and what they could mean."
+        )
+        prompt = f"Ticker: {symbol}\n{quote_line}\n{_alerts_block(alerts)}\n\nQuestion: {asked}"
+        result = await _ask(ctx, prompt)
+        return answer_message(
+            f"Research: {symbol}", asked, result, filename=f"research-{symbol}.md", notes=notes
+        )
+
+    @registry.command(
+        "ask", "Ask the research assistant a question", mode=Mode.DEFERRED, checks=checks
+    )
+    async def ask(
+        ctx: CommandContext,
+        question: Annotated[str, Param("Your question", min_length=3, max_length=1000)],
+    ) -> Message:
+        store = await open_store(ctx)
+        alerts = await store.alerts.recent(limit=CONTEXT_ALERTS)
+        prompt = (
+            f"{_alerts_block(alerts)}\n\nThe alerts above are the bot's newest "
+            f"catalysts across all tickers.\n\nQuestion: {question.strip()}"
+        )
+        result = await _ask(ctx, prompt)
+        return answer_message("Ask Catalyst", question.strip(), result, filename="answer.md")
+
+    @registry.autocomplete("research", "ticker")
+    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        return ticker_choices(typed)

@@ -1,0 +1,314 @@
+"""``catalyst-interactions dev``: the edge, the workers and the local Discord in one process.
+
+Two uvicorn servers share one event loop: the emulator (page + REST) on the chosen port and
+the edge on a loopback port of its own, so the emulator reaches the edge over real HTTP
+exactly as Discord would. Start-up uses the real paths only: the emulator signs with a fresh
+key whose public half the edge verifies, the workers' REST client points at the emulator,
+the endpoint URL is set with ``PATCH /applications/@me`` (the emulator PINGs it) and the
+commands are registered with the same bulk overwrite ``catalyst-interactions register`` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from ..app import Runtime, build_runtime
+from ..discord.rest import DiscordError, DiscordRest
+from ..framework.registry import Registry
+from ..settings import Settings
+from .app import Emulator
+from .ratelimit import RateLimitRules
+from .world import ADMIN_ROLE_ID, ADMIN_USER_ID, DEV_APPLICATION_ID, default_world
+
+__all__ = ["DevStack", "DevStartError", "build_dev", "run_dev"]
+
+log = logging.getLogger("catalyst_interactions.emulator.dev")
+
+GRACEFUL_SHUTDOWN_S = 3
+
+
+class DevStartError(Exception):
+    """The stack could not start (port in use, endpoint not verified, registration refused)."""
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the stack (two servers, one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Without it a response written in two parts waits for a delayed ACK (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise DevStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    """A host to put in URLs: a wildcard bind is reached through loopback."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+class DevStack:
+    """Everything ``dev`` runs. ``await start()`` / ``await stop()``, or ``background()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: Registry | None = None,
+        state: Any = None,
+        host: str = "127.0.0.1",
+        port: int = 8081,
+        edge_port: int = 0,
+        clock: Callable[[], float] = time.time,
+        rate_limits: RateLimitRules | None = None,
+        deadline_s: float = 3.0,
+    ) -> None:
+        self._settings_in = settings
+        self._registry = registry
+        self._state = state
+        self.host = host
+        self._port = port
+        self._edge_port = edge_port
+        application_id = settings.application_id or DEV_APPLICATION_ID
+        self.emulator = Emulator(
+            world=default_world(application_id),
+            clock=clock,
+            rate_limits=rate_limits,
+            deadline_s=deadline_s,
+        )
+        self.runtime: Runtime | None = None
+        self.settings: Settings | None = None
+        self._servers: list[_Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sockets: list[socket.socket] = []
+        self.url = ""
+        self.edge_url = ""
+
+    def __repr__(self) -> str:
+        return f"DevStack(url={self.url!r}, edge_url={self.edge_url!r})"
+
+    @property
+    def api_base(self) -> str:
+        return self.emulator.api_base
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind, serve, verify the endpoint and register the commands; then it is ready."""
+        page_sock = _bind(self.host, self._port)
+        self._sockets.append(page_sock)
+        edge_sock = _bind("127.0.0.1", self._edge_port)
+        self._sockets.append(edge_sock)
+        page_port = page_sock.getsockname()[1]
+        self.url = f"http://{_url_host(self.host)}:{page_port}"
+        self.emulator.public_base = self.url
+        self.edge_url = f"http://127.0.0.1:{edge_sock.getsockname()[1]}"
+        world = self.emulator.world
+        self.settings = dataclasses.replace(
+            self._settings_in,
+            public_key_hex=self.emulator.public_key_hex,
+            application_id=world.application_id,
+            bot_token=self.emulator.bot_token,
+            api_base=self.emulator.api_base,
+            admin_user_ids=self._settings_in.admin_user_ids | {ADMIN_USER_ID},
+            admin_role_ids=self._settings_in.admin_role_ids | {ADMIN_ROLE_ID},
+        )
+        self.runtime = build_runtime(
+            self.settings, registry=self._registry, state=self._state, workers=True
+        )
+        edge_ready = asyncio.Event()
+
+        async def mark_ready() -> None:
+            edge_ready.set()
+
+        self.runtime.app.startup_hooks.append(mark_ready)
+        for app, sock in ((self.emulator, page_sock), (self.runtime.app, edge_sock)):
+            config = uvicorn.Config(
+                app,
+                lifespan="on",
+                access_log=False,
+                log_config=None,
+                server_header=False,
+                http="httptools",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            )
+            server = _Server(config)
+            self._servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+        ready = asyncio.create_task(edge_ready.wait())
+        done, _ = await asyncio.wait({ready, *self._tasks}, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            await self.stop()
+            raise DevStartError("the edge did not start; see the log above")
+        try:
+            await self._connect()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _connect(self) -> None:
+        """The two things an operator does in the Developer Portal, through the real client."""
+        assert self.settings is not None
+        assert self.runtime is not None
+        rest = DiscordRest(
+            base_url=self.settings.api_base,
+            application_id=self.emulator.world.application_id,
+            bot_token=self.settings.bot_token,
+            max_attempts=2,
+        )
+        try:
+            async with rest:
+                await rest.edit_application(
+                    {"interactions_endpoint_url": self.edge_url + "/interactions"}
+                )
+                await rest.bulk_overwrite_commands(self.runtime.registry.commands_json())
+        except DiscordError as exc:
+            raise DevStartError(f"setting up the application failed: {exc}") from None
+
+    async def stop(self) -> None:
+        """Stop accepting, end live streams, let requests finish, stop the workers."""
+        self.emulator.store.hub.close()
+        for server in self._servers:
+            server.should_exit = True
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sock in self._sockets:
+            sock.close()
+        self._servers.clear()
+        self._tasks.clear()
+        self._sockets.clear()
+
+    async def wait_closed(self) -> None:
+        """Until a server stops on its own (it normally runs until :meth:`stop`)."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    @contextlib.contextmanager
+    def background(self, timeout_s: float = 20.0) -> Iterator[DevStack]:
+        """Run the stack on its own event loop in a thread (for synchronous tests)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+        stopping = asyncio.Event()
+
+        async def main() -> None:
+            try:
+                await self.start()
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            await stopping.wait()
+            await self.stop()
+
+        thread = threading.Thread(
+            target=loop.run_until_complete, args=(main(),), name="catalyst-dev", daemon=True
+        )
+        thread.start()
+        if not started.wait(timeout_s):
+            raise DevStartError("the dev stack did not start in time")
+        if failure:
+            thread.join(timeout_s)
+            loop.close()
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(stopping.set)
+            thread.join(timeout_s)
+            loop.close()
+
+
+def build_dev(
+    settings: Settings,
+    registry: Registry | None = None,
+    *,
+    state: Any = None,
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    edge_port: int = 0,
+    clock: Callable[[], float] = time.time,
+    rate_limits: RateLimitRules | None = None,
+) -> DevStack:
+    """The whole local system, not started. ``registry`` defaults to the bot's commands.
+
+    ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
+    bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
+    free port (tests).
+    """
+    return DevStack(
+        settings,
+        registry=registry,
+        state=state,
+        host=host,
+        port=port,
+        edge_port=edge_port,
+        clock=clock,
+        rate_limits=rate_limits,
+    )
+
+
+def run_dev(stack: DevStack, *, announce: Callable[[str], None]) -> None:
+    """Run until Ctrl-C or SIGTERM; ``announce`` gets the ready message."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stack.start()
+        announce(ready_message(stack))
+        waiter = asyncio.create_task(stop.wait())
+        closed = asyncio.create_task(stack.wait_closed())
+        await asyncio.wait({waiter, closed}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        closed.cancel()
+        await stack.stop()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+        asyncio.run(main())
+
+
+def ready_message(stack: DevStack) -> str:
+    settings = stack.settings
+    data_dir = settings.data_dir if settings is not None else "?"
+    commands = len(stack.emulator.store.all_commands())
+    return (
+        f"Local Discord ready: {stack.url}/\n"
+        f"  edge: {stack.edge_url}/interactions (signed by the emulator's key)\n"
+        f"  REST: {stack.api_base} · {commands} command(s) registered · data: {data_dir}\n"
+        "  Ctrl-C stops everything."
+    )

@@ -1,0 +1,251 @@
+"""Opt-in recording of received interactions, for replaying them against a new endpoint.
+
+Enabled by ``CATALYST_RECORD_PATH``: every verified, non-PING interaction is appended to
+that file as one JSON line, ``{"v": 1, "corpus": …, "recorded_at": …, "interaction": …}``.
+Before it is written, the interaction loses what identifies a person or grants access:
+
+- the interaction token (a credential for 15 minutes) becomes ``"REDACTED"``;
+- every user id — the member's or user's, message authors and mentions, resolved users and
+  guild members (the map keys too), USER/MENTIONABLE option values, the target of a user
+  command, user-install owners, entitlements — becomes a pseudonym id, and ``<@id>``
+  mentions in message text follow;
+- usernames, global names and member nicknames become ``user<n>`` / ``User <n>`` /
+  ``nick<n>``; avatars, banners and join dates are dropped.
+
+Pseudonyms are consistent within a corpus: one recorder instance (one process run), named
+by the random ``corpus`` id on each line. The mapping lives in memory only and is never
+written, so a corpus cannot be turned back into real identities. Roles, channels, guilds,
+permissions and option values other than users are kept: handlers' behaviour depends on
+them and they identify no one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from ..discord.enums import OptionType
+from ..discord.payloads import Interaction
+
+log = logging.getLogger("catalyst_interactions.recorder")
+
+RECORD_VERSION = 1
+REDACTED_TOKEN = "REDACTED"  # noqa: S105 - the placeholder, not a secret
+_PSEUDONYM_BASE = 100_000_000_000_000_000  # 18 digits, shaped like a snowflake
+_MEMBER_KEEP = (
+    "roles",
+    "permissions",
+    "flags",
+    "pending",
+    "deaf",
+    "mute",
+    "communication_disabled_until",
+)
+_MENTION = re.compile(r"<@!?(\d+)>")
+_USER_INSTALL = "1"
+_USER_COMMAND = 2
+
+
+class Pseudonyms:
+    """Consistent replacements for one corpus: the n-th distinct user is user n."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+
+    def number(self, user_id: str) -> int:
+        return self._index.setdefault(user_id, len(self._index) + 1)
+
+    def user_id(self, user_id: str) -> str:
+        return str(_PSEUDONYM_BASE + self.number(user_id))
+
+    def user(self, user: Any) -> Any:
+        if not isinstance(user, dict):
+            return user
+        n = self.number(str(user.get("id", "")))
+        out: dict[str, Any] = {
+            "id": str(_PSEUDONYM_BASE + n),
+            "username": f"user{n}",
+            "discriminator": "0",
+        }
+        if user.get("global_name") is not None:
+            out["global_name"] = f"User {n}"
+        if user.get("bot"):
+            out["bot"] = True
+        return out
+
+    def member(self, member: Any, user_id: str | None = None) -> Any:
+        if not isinstance(member, dict):
+            return member
+        out = {k: member[k] for k in _MEMBER_KEEP if k in member}
+        user = member.get("user")
+        if isinstance(user, dict):
+            out["user"] = self.user(user)
+            user_id = str(user.get("id", user_id or ""))
+        if member.get("nick") is not None:
+            out["nick"] = f"nick{self.number(user_id or '')}"
+        return out
+
+    def text(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return _MENTION.sub(lambda m: f"<@{self.user_id(m.group(1))}>", text)
+
+    def message(self, message: Any) -> Any:
+        if not isinstance(message, dict):
+            return message
+        out = dict(message)
+        if "author" in out:
+            out["author"] = self.user(out["author"])
+        if isinstance(out.get("mentions"), list):
+            out["mentions"] = [self.user(u) for u in out["mentions"]]
+        for key in ("interaction_metadata", "interaction"):
+            meta = out.get(key)
+            if isinstance(meta, dict):
+                meta = dict(meta)
+                if "user" in meta:
+                    meta["user"] = self.user(meta["user"])
+                if "member" in meta:
+                    meta["member"] = self.member(meta["member"])
+                meta.pop("authorizing_integration_owners", None)
+                out[key] = meta
+        if "content" in out:
+            out["content"] = self.text(out["content"])
+        return out
+
+    def interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a raw interaction payload without tokens or user identifiers."""
+        out = dict(payload)
+        if "token" in out:
+            out["token"] = REDACTED_TOKEN
+        if "member" in out:
+            out["member"] = self.member(out["member"])
+        if "user" in out:
+            out["user"] = self.user(out["user"])
+        if "message" in out:
+            out["message"] = self.message(out["message"])
+        owners = out.get("authorizing_integration_owners")
+        if isinstance(owners, dict) and _USER_INSTALL in owners:
+            out["authorizing_integration_owners"] = {
+                **owners,
+                _USER_INSTALL: self.user_id(str(owners[_USER_INSTALL])),
+            }
+        if isinstance(out.get("entitlements"), list):
+            out["entitlements"] = [
+                {**e, "user_id": self.user_id(str(e["user_id"]))}
+                if isinstance(e, dict) and e.get("user_id")
+                else e
+                for e in out["entitlements"]
+            ]
+        if isinstance(out.get("data"), dict):
+            out["data"] = self._data(out["data"])
+        return out
+
+    def _data(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = dict(data)
+        resolved = out.get("resolved")
+        user_ids: set[str] = set()
+        if isinstance(resolved, dict):
+            resolved = dict(resolved)
+            users = resolved.get("users")
+            if isinstance(users, dict):
+                user_ids |= set(users)
+                resolved["users"] = {self.user_id(k): self.user(v) for k, v in users.items()}
+            members = resolved.get("members")
+            if isinstance(members, dict):
+                user_ids |= set(members)
+                resolved["members"] = {
+                    self.user_id(k): self.member(v, k) for k, v in members.items()
+                }
+            messages = resolved.get("messages")
+            if isinstance(messages, dict):
+                resolved["messages"] = {k: self.message(v) for k, v in messages.items()}
+            out["resolved"] = resolved
+        if isinstance(out.get("options"), list):
+            out["options"] = self._options(out["options"], user_ids)
+        if out.get("type") == _USER_COMMAND and out.get("target_id") is not None:
+            out["target_id"] = self.user_id(str(out["target_id"]))
+        return out
+
+    def _options(self, options: list[Any], user_ids: set[str]) -> list[Any]:
+        out = []
+        for option in options:
+            if not isinstance(option, dict):
+                out.append(option)
+                continue
+            option = dict(option)
+            kind, value = option.get("type"), option.get("value")
+            if kind == OptionType.USER or (
+                kind == OptionType.MENTIONABLE and str(value) in user_ids
+            ):
+                option["value"] = self.user_id(str(value))
+            if isinstance(option.get("options"), list):
+                option["options"] = self._options(option["options"], user_ids)
+            out.append(option)
+        return out
+
+
+class InteractionRecorder:
+    """Appends sanitised interactions to a JSON-lines file (the edge's recorder hook)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.corpus = secrets.token_hex(8)
+        self._pseudonyms = Pseudonyms()
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._encode = msgspec.json.Encoder().encode
+        self._failed = False
+
+    def _open(self) -> IO[bytes]:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The corpus holds what users typed: readable by its owner only.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._file = os.fdopen(fd, "ab", buffering=0)
+        return self._file
+
+    def record(self, interaction: Interaction, body: bytes) -> None:
+        """Write one line; a failure is logged once and never reaches the request."""
+        try:
+            payload = msgspec.json.decode(body)
+            if not isinstance(payload, dict):
+                return
+            line = (
+                self._encode(
+                    {
+                        "v": RECORD_VERSION,
+                        "corpus": self.corpus,
+                        "recorded_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                        "interaction": self._pseudonyms.interaction(payload),
+                    }
+                )
+                + b"\n"
+            )
+            with self._lock:
+                out = self._open()
+                out.write(line)  # unbuffered, one write per line: whole lines under O_APPEND
+        except (OSError, ValueError, msgspec.DecodeError):
+            if not self._failed:
+                self._failed = True
+                log.warning(
+                    "interaction recording failed",
+                    exc_info=True,
+                    extra={"interaction_id": interaction.id},
+                )
+
+    async def aclose(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+__all__ = ["RECORD_VERSION", "REDACTED_TOKEN", "InteractionRecorder", "Pseudonyms"]

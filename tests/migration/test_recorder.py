@@ -1,0 +1,142 @@
+"""The opt-in recorder: tokens and user identifiers never reach the corpus, pseudonyms are
+consistent within it, and the edge writes one line per verified non-PING interaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from catalyst_interactions.app import build_edge
+from catalyst_interactions.discord.messages import Message
+from catalyst_interactions.discord.payloads import decode_interaction
+from catalyst_interactions.framework.context import CommandContext
+from catalyst_interactions.framework.registry import Registry
+from catalyst_interactions.ops.recorder import InteractionRecorder
+from catalyst_interactions.settings import Settings
+from support.servers import serve_in_thread
+from support.signing import Signer, command, ping
+
+ALICE, BOB, ROLE, GUILD = "80351110224678912", "80351110224678913", "41771983423143936", "500"
+TOKEN = "aW50ZXJhY3Rpb246c2VjcmV0LXRva2Vu"
+PRIVATE = (
+    ALICE,
+    BOB,
+    "alice_real",
+    "Alice Real",
+    "Ali the Great",
+    "bob_real",
+    TOKEN,
+    "a_1269e74af4df7417b13759eae50c83dc",
+)
+
+
+def rich_interaction() -> dict[str, Any]:
+    alice = {
+        "id": ALICE,
+        "username": "alice_real",
+        "global_name": "Alice Real",
+        "avatar": "a_1269e74af4df7417b13759eae50c83dc",
+    }
+    bob = {"id": BOB, "username": "bob_real", "global_name": None}
+    payload = command(
+        "watch",
+        [
+            {"name": "friend", "type": 6, "value": BOB},
+            {"name": "who", "type": 9, "value": ROLE},
+            {"name": "ticker", "type": 3, "value": "AAPL"},
+        ],
+        user={
+            "user": alice,
+            "nick": "Ali the Great",
+            "roles": [ROLE],
+            "permissions": "8",
+            "joined_at": "2020-01-01T00:00:00+00:00",
+        },
+        resolved={
+            "users": {BOB: bob},
+            "members": {BOB: {"nick": "bobby", "roles": []}},
+            "roles": {ROLE: {"id": ROLE, "name": "traders"}},
+        },
+    )
+    payload["token"] = TOKEN
+    payload["authorizing_integration_owners"] = {"0": GUILD, "1": ALICE}
+    payload["message"] = {
+        "id": "700",
+        "author": alice,
+        "content": f"ping <@{BOB}> and <@!{ALICE}>",
+        "mentions": [bob],
+    }
+    return payload
+
+
+def record(tmp_path: Path, *payloads: dict[str, Any]) -> list[dict[str, Any]]:
+    recorder = InteractionRecorder(tmp_path / "corpus.jsonl")
+    for payload in payloads:
+        body = json.dumps(payload).encode()
+        recorder.record(decode_interaction(body), body)
+    text = (tmp_path / "corpus.jsonl").read_text()
+    for secret in PRIVATE:
+        assert secret not in text, "an identifier or token reached the corpus"
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_tokens_and_user_identifiers_are_replaced_consistently(tmp_path: Path) -> None:
+    [line] = record(tmp_path, rich_interaction())
+    assert line["v"] == 1 and len(line["corpus"]) == 16
+    got = line["interaction"]
+    assert got["token"] == "REDACTED"
+    alice = got["member"]["user"]["id"]
+    assert alice != ALICE and alice.isdigit()
+    assert got["member"]["nick"].startswith("nick") and "avatar" not in got["member"]["user"]
+    assert "joined_at" not in got["member"]
+    assert got["message"]["author"]["id"] == alice
+    assert got["authorizing_integration_owners"] == {"0": GUILD, "1": alice}
+    bob = got["data"]["options"][0]["value"]
+    assert bob not in (alice, BOB)
+    assert list(got["data"]["resolved"]["users"]) == [bob]
+    assert list(got["data"]["resolved"]["members"]) == [bob]
+    assert got["data"]["resolved"]["users"][bob]["id"] == bob
+    assert got["message"]["mentions"][0]["id"] == bob
+    assert got["message"]["content"] == f"ping <@{bob}> and <@{alice}>"
+    # What identifies no one and drives behaviour is kept.
+    assert got["data"]["options"][1]["value"] == ROLE  # a mentionable that is a role
+    assert got["data"]["options"][2]["value"] == "AAPL"
+    assert got["member"]["roles"] == [ROLE] and got["member"]["permissions"] == "8"
+    assert got["guild_id"] == GUILD and got["data"]["resolved"]["roles"][ROLE]["name"] == "traders"
+
+
+def test_same_user_same_pseudonym_across_lines_of_a_corpus(tmp_path: Path) -> None:
+    first, second = record(tmp_path, rich_interaction(), rich_interaction())
+    assert first["corpus"] == second["corpus"]
+    assert first["interaction"]["member"] == second["interaction"]["member"]
+    user = first["interaction"]["member"]["user"]
+    assert user["username"].startswith("user") and user["global_name"].startswith("User ")
+
+
+@pytest.mark.loopback
+def test_the_edge_records_verified_interactions_when_enabled(
+    tmp_path: Path, signer: Signer
+) -> None:
+    registry = Registry()
+
+    @registry.command("hello", "Says hello")
+    async def hello(ctx: CommandContext) -> Message:
+        return Message(content="hi")
+
+    corpus = tmp_path / "rec" / "corpus.jsonl"
+    settings = Settings(public_key_hex=signer.public_key_hex, data_dir=tmp_path, record_path=corpus)
+    runtime = build_edge(settings, registry=registry)
+    with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
+        for payload in (ping(), command("hello"), command("hello")):
+            body, headers = signer.signed(payload)
+            assert client.post("/interactions", content=body, headers=headers).status_code == 200
+        body, headers = signer.signed(command("hello"))
+        headers["X-Signature-Ed25519"] = "0" * 128
+        assert client.post("/interactions", content=body, headers=headers).status_code == 401
+    lines = [json.loads(line) for line in corpus.read_text().splitlines()]
+    assert [line["interaction"]["data"]["name"] for line in lines] == ["hello", "hello"]
+    assert corpus.stat().st_mode & 0o077 == 0  # owner-only
