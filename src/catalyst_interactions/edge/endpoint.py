@@ -171,7 +171,7 @@ class InteractionEndpoint:
 
 def _respond(outcome: Respond) -> EndpointResult:
     if not outcome.files:
-        return EndpointResult(200, _encode(outcome.body))
+        return EndpointResult(200, outcome.encoded or _encode(outcome.body))
     # Only replies with files pay for this import (it pulls in the REST package).
     from ..discord.rest.multipart import encode_multipart
 

@@ -16,6 +16,7 @@ import copy
 import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ..discord.enums import Permissions
 from .bodies import Upload
@@ -286,10 +287,8 @@ def _attach(store: Store, upload: Upload, resolved: dict[str, dict[str, Any]]) -
         raise ClientRefusal("That file is larger than the 10 MiB upload limit")
     att_id = store.new_id()
     store.files[att_id] = StoredFile(upload.filename, upload.content_type, upload.data)
-    url = (
-        f"{store.public_base}/attachments/{store.world.default_channel_id}/{att_id}/"
-        f"{upload.filename}"
-    )
+    channel_id = store.world.default_channel_id
+    url = f"{store.public_base}/attachments/{channel_id}/{att_id}/{quote(upload.filename)}"
     resolved.setdefault("attachments", {})[att_id] = {
         "id": att_id,
         "filename": upload.filename,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from ..discord.enums import CommandType, InteractionType, OptionType, ResponseType
 from ..discord.messages import Choice, File, Message, Modal, autocomplete_choices
 from ..discord.payloads import (
@@ -40,6 +42,8 @@ from .registry import HandlerSpec, Registry
 log = logging.getLogger("catalyst_interactions.dispatch")
 
 EPHEMERAL = 64
+_ANSWER_CACHE_SIZE = 64
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,8 @@ class Respond:
     """Metric label: ok, user_error, refused, error, no_handler."""
     handler: str = ""
     """Handler key, for metrics and logs."""
+    encoded: bytes | None = None
+    """``body`` as JSON, when already known (replies answered again and again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,7 @@ class Dispatcher:
         self.access = access or AccessPolicy()
         self.auto_budget_s = auto_budget_s
         self._clock = clock
+        self._answers: dict[tuple[int, bool, str], tuple[Message, Respond]] = {}
 
     # -- the edge -------------------------------------------------------------------------
     async def handle(self, interaction: Interaction) -> Outcome:
@@ -214,6 +221,12 @@ class Dispatcher:
                 {"type": int(ResponseType.MODAL), "data": reply.to_dict()}, handler=spec.key
             )
         if isinstance(reply, Message):
+            # Handlers may return the same immutable Message again (e.g. a cached /help):
+            # its answer is then built and encoded once, not per request.
+            key = (id(reply), routed.updates_message, spec.key)
+            cached = self._answers.get(key)
+            if cached is not None and cached[0] is reply:
+                return cached[1]
             data = reply.to_dict(edit=routed.updates_message)
             if routed.updates_message:
                 kind = ResponseType.UPDATE_MESSAGE
@@ -221,9 +234,15 @@ class Dispatcher:
                 kind = ResponseType.CHANNEL_MESSAGE_WITH_SOURCE
                 if spec.ephemeral:
                     data["flags"] = data.get("flags", 0) | EPHEMERAL
-            return Respond(
-                {"type": int(kind), "data": data}, files=tuple(reply.files), handler=spec.key
-            )
+            body = {"type": int(kind), "data": data}
+            if reply.files:
+                return Respond(body, files=tuple(reply.files), handler=spec.key)
+            answer = Respond(body, handler=spec.key, encoded=_encode(body))
+            if len(self._answers) >= _ANSWER_CACHE_SIZE:
+                self._answers.pop(next(iter(self._answers)))
+            # The reply is kept alive with its answer, so its id cannot be reused meanwhile.
+            self._answers[key] = (reply, answer)
+            return answer
         # A handler bug (wrong return type, a modal answering a modal): same as an exception.
         problem = TypeError(
             f"{spec.key} returned {type(reply).__name__}; expected Message, or Modal for a "

@@ -61,7 +61,7 @@ class App {
       const { kind, data } = JSON.parse(event.data);
       if (kind === "message_create" || kind === "message_update") {
         this.messages.set(data.id, data);
-        this.renderMessages();
+        this.upsert(data);
       } else if (kind === "message_delete") {
         this.messages.delete(data.id);
         this.renderMessages();
@@ -137,6 +137,18 @@ class App {
     if (!nodes.length) nodes.push(this.welcome());
     this.list.replaceChildren(...nodes);
     if (nearBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  // Replace one message in place (keeps other messages' open menus and inputs intact).
+  upsert(message) {
+    const current = this.list.querySelector(`article[data-id="${CSS.escape(message.id)}"]`);
+    if (current && this.visible(message)) {
+      const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
+      current.replaceWith(this.renderMessage(message));
+      if (nearBottom) this.list.scrollTop = this.list.scrollHeight;
+    } else {
+      this.renderMessages();
+    }
   }
 
   welcome() {
