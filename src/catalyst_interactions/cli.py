@@ -385,5 +385,15 @@ def jobs_drop(job_id: str) -> None:
     click.echo(f"job {job_id} dropped")
 
 
+def _add_operator_commands() -> None:
+    from .ops.admin_cli import admin_group, import_legacy_command
+
+    main.add_command(admin_group)
+    main.add_command(import_legacy_command)
+
+
+_add_operator_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -27,6 +27,7 @@ from catalyst_interactions.discord.messages import (
     StringSelect,
     TextInput,
 )
+from catalyst_interactions.discord.payloads import Attachment, User
 from catalyst_interactions.framework.context import (
     AutocompleteContext,
     CommandContext,
@@ -187,5 +188,15 @@ def demo_registry() -> Registry:
     async def whoami(ctx: CommandContext) -> Message:
         role = "an admin" if ctx.is_admin else "a regular member"
         return Message(content=f"You are {ctx.user.display_name}, {role}.", ephemeral=True)
+
+    @reg.command("greet", "Greet a member")
+    async def greet(ctx: CommandContext, who: Annotated[User, Param("Whom to greet")]) -> Message:
+        return Message(content=f"Hello {who.display_name} (<@{who.id}>)!")
+
+    @reg.command("upload", "Describe a file")
+    async def upload(
+        ctx: CommandContext, file: Annotated[Attachment, Param("Any file")]
+    ) -> Message:
+        return Message(content=f"{file.filename}: {file.size} bytes, {file.content_type}")
 
     return reg

@@ -4,6 +4,7 @@ the full deferred path through the real edge, worker and REST client."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
 import time
@@ -447,6 +448,43 @@ def test_202_then_rest_callback_with_response(local: Local, stub: StubEndpoint) 
     body = replies[0].json()
     assert body["interaction"]["response_message_id"] == result["message_id"]
     assert body["resource"]["message"]["content"] == "via REST"
+
+
+def test_user_and_attachment_options_arrive_resolved(local: Local) -> None:
+    from catalyst_interactions.emulator.world import OTHER_USER_ID
+
+    greeted = local.command("greet", who=OTHER_USER_ID)
+    assert local.store.messages[greeted["message_id"]]["content"] == (
+        f"Hello Casey (<@{OTHER_USER_ID}>)!"
+    )
+    resolved = local.store.interactions[greeted["interaction_id"]].payload["data"]["resolved"]
+    assert resolved["users"][OTHER_USER_ID]["username"] == "casey"
+    assert "user" not in resolved["members"][OTHER_USER_ID]
+
+    data = b"col1,col2\n1,2\n"
+    sent = local.interact(
+        kind="command",
+        command_id=local.command_id("upload"),
+        path=["upload"],
+        options={},
+        files={
+            "file": {
+                "filename": "t.csv",
+                "content_type": "text/csv",
+                "data": base64.b64encode(data).decode(),
+            }
+        },
+    )
+    assert sent["ok"] is True
+    assert local.store.messages[sent["message_id"]]["content"] == "t.csv: 14 bytes, text/csv"
+    attachment = next(
+        iter(
+            local.store.interactions[sent["interaction_id"]]
+            .payload["data"]["resolved"]["attachments"]
+            .values()
+        )
+    )
+    assert httpx.get(attachment["url"]).content == data
 
 
 def test_page_and_static_files_are_served(local: Local) -> None:

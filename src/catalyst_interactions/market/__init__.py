@@ -46,7 +46,23 @@ _WHERE = {
     "Timeframe": "timeframe",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Bars",
+    "CachedProvider",
+    "DemoProvider",
+    "MarketDataError",
+    "MarketDataProvider",
+    "NoBarsYet",
+    "PolygonProvider",
+    "ProviderRateLimited",
+    "ProviderUnavailable",
+    "Quote",
+    "TiingoProvider",
+    "Timeframe",
+    "UnknownTicker",
+    "normalize_ticker",
+    "search_tickers",
+]
 
 
 def __getattr__(name: str) -> Any:
