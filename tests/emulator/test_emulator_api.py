@@ -17,6 +17,7 @@ import pytest
 from nacl.signing import VerifyKey
 
 from browser.demo_bot import chart_png, demo_registry
+from catalyst_interactions.discord.rest import DiscordRest
 from catalyst_interactions.discord.snowflake import snowflake_time_ms
 from catalyst_interactions.emulator import BucketRule, RateLimitRules
 from catalyst_interactions.emulator.world import ADMIN_ROLE_ID, GUILD_ID
@@ -346,26 +347,31 @@ def test_client_refuses_what_discords_client_refuses(local: Local) -> None:
         assert response.status_code == 400 and why in response.json()["error"]
 
 
+def set_endpoint(local: Local, url: str) -> None:
+    """PATCH /applications/@me with the real REST client (it waits out a 429)."""
+
+    async def patch() -> None:
+        async with DiscordRest(
+            base_url=local.stack.api_base,
+            application_id=local.stack.emulator.world.application_id,
+            bot_token=local.stack.emulator.bot_token,
+        ) as rest:
+            await rest.edit_application({"interactions_endpoint_url": url})
+
+    asyncio.run(patch())
+
+
 @pytest.fixture
 def stub(local: Local) -> Iterator[StubEndpoint]:
     """Point the application at a programmable endpoint (through PATCH /applications/@me,
     which makes the emulator verify it), and back at the real edge afterwards."""
     endpoint = StubEndpoint(local.stack.emulator.public_key_hex)
     with serve_in_thread(endpoint) as url:
-        patched = local.api.patch(
-            "/applications/@me",
-            headers=local.bot_headers(),
-            json={"interactions_endpoint_url": url + "/"},
-        )
-        assert patched.status_code == 200, patched.text
+        set_endpoint(local, url + "/")
         try:
             yield endpoint
         finally:
-            local.api.patch(
-                "/applications/@me",
-                headers=local.bot_headers(),
-                json={"interactions_endpoint_url": local.stack.edge_url + "/interactions"},
-            )
+            set_endpoint(local, local.stack.edge_url + "/interactions")
 
 
 def test_endpoint_that_accepts_forged_signatures_is_refused(local: Local) -> None:
