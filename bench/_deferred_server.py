@@ -16,6 +16,9 @@ Configuration comes from the environment like ``serve``: ``DISCORD_PUBLIC_KEY``,
 ``CATALYST_QUEUE_URL``, ``CATALYST_WORKER_CONCURRENCY``, ``CATALYST_LOG_LEVEL``.
 
     taskset -c 0 python bench/_deferred_server.py --port P --records /tmp/records.json
+
+``--no-workers`` serves the edge and the queue alone (``serve --no-workers``): jobs are
+enqueued and acknowledged but never run, which isolates the acknowledgement path.
 """
 
 from __future__ import annotations
@@ -91,8 +94,8 @@ def record_claims(runtime: Runtime, records: Records) -> None:
     queue.claim = claim_and_note
 
 
-def build(settings: Settings, records: Records, records_path: Path) -> Runtime:
-    runtime = build_runtime(settings, registry=build_registry(records))
+def build(settings: Settings, records: Records, records_path: Path, *, workers: bool) -> Runtime:
+    runtime = build_runtime(settings, workers=workers, registry=build_registry(records))
     record_claims(runtime, records)
 
     async def freeze_heap() -> None:
@@ -114,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--records", type=Path, required=True, help="JSON written at shutdown")
+    parser.add_argument(
+        "--no-workers", dest="workers", action="store_false", help="edge + queue only"
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(env_file=None)
         secrets = [s.reveal() for s in (settings.bot_token, settings.state_secret) if s]
         configure_logging(settings.log_level, settings.log_format, secrets)
-        runtime = build(settings, Records(), args.records)
+        runtime = build(settings, Records(), args.records, workers=args.workers)
     except ConfigError as exc:
         print(f"_deferred_server: {exc}", file=sys.stderr)
         return 2

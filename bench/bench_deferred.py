@@ -20,7 +20,7 @@ Every request carries its own interaction id and token (the token encodes its in
 each edit is matched to its request; a missing, duplicated or wrong edit fails the run.
 
     .venv/bin/python bench/bench_deferred.py [--rate 500] [--duration 10]
-        [--queue sqlite|redis] [--json] [--strict] [--no-baseline] [--spin]
+        [--queue sqlite|redis] [--json] [--strict] [--no-baseline] [--spin] [--no-workers]
 
 ``--queue redis`` uses a fresh key prefix on 127.0.0.1:6379 and deletes it afterwards.
 Figures drift on a shared machine: compare the ratios printed by one run.
@@ -207,10 +207,21 @@ def generate(argv: list[str]) -> int:
         send_lag_p99_ms=_percentile(generator.send_lag, 99),
         first_bad=generator.first_bad,
     )
+    interval = 1.0 / args.rate
+    # The generator's own warm-up test, in its own floating point: the first request it
+    # counts, so that the other figures leave out exactly the same requests.
+    first = next(
+        (
+            i
+            for i in range(generator.next_index)
+            if generator.start + i * interval - generator.start >= warmup_s
+        ),
+        generator.next_index,
+    )
     out = asdict(result) | {
         "p95_ms": _percentile(generator.latencies, 95),
         "start_wall": generator.start + wall_minus_perf,
-        "warmup_s": warmup_s,
+        "first_measured": first,
         "sent": generator.next_index,
     }
     sys.stdout.write(json.dumps(out) + "\n")
@@ -354,7 +365,7 @@ def match_requests(
     rate = float(run["rate"])
     start_wall = float(run["start_wall"])
     sent = int(run["sent"])
-    first = math.ceil(float(run["warmup_s"]) * rate - 1e-9)
+    first = int(run["first_measured"])
     starts: dict[str, float] = records["starts"]
     claims: dict[str, list[float]] = records["claims"]
     by_index: dict[int, list[Any]] = {}
@@ -419,7 +430,8 @@ def render(report: Report) -> str:
     gen = report.generator
     lines = [
         f"deferred path, {c['queue']} queue, {c['rate']:g} req/s for {c['duration_s']:g} s"
-        f" (server on core {c['server_core']}, load + sink on core {c['load_core']})",
+        f", workers {c['workers']} (server on core {c['server_core']},"
+        f" load + sink on core {c['load_core']})",
         f"load average before: {report.load_before}   after: {report.load_after}",
         "",
         f"{'figure':<34} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}",
@@ -434,10 +446,13 @@ def render(report: Report) -> str:
             f"ack from actual send: p50 {gen['service_p50_ms']:.2f} ms, p99"
             f" {gen['service_p99_ms']:.2f} ms; generator send lag p99 {gen['send_lag_p99_ms']:.2f} ms"
         )
-    lines.append(
-        f"edits at the sink: {report.edits} ({report.duplicate_edits} duplicates); last edit"
-        f" {report.drain_s * 1000:.0f} ms after the last request was due"
-    )
+    if c["workers"] == "none":
+        lines.append("no workers: jobs were enqueued and acknowledged, never run")
+    else:
+        lines.append(
+            f"edits at the sink: {report.edits} ({report.duplicate_edits} duplicates); last edit"
+            f" {report.drain_s * 1000:.0f} ms after the last request was due"
+        )
     for phase, cpu in report.server_cpu.items():
         lines.append(
             f"server CPU, {phase}: {cpu['utilisation']:.0%} of one core,"
@@ -571,6 +586,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 "{port}",
                 "--records",
                 str(records_path),
+                *(() if args.workers else ("--no-workers",)),
             ),
             env,
         )
@@ -591,9 +607,11 @@ def run(args: argparse.Namespace, report: Report) -> None:
                 )
                 report.figures.append(baseline)
             _log(f"/{COMMAND}: {args.rate:g} req/s for {args.duration:g} s ({args.queue} queue)")
-            with server_cpu(server.process.pid, report, "deferred (until all edits)", size):
+            phase = "deferred (until all edits)" if args.workers else "deferred, no workers"
+            with server_cpu(server.process.pid, report, phase, size):
                 deferred = open_loop(server.port, defer_pool.path, 5, args)
-                wait_for_edits(sink.port, int(deferred["sent"]), args.drain_timeout)
+                if args.workers:
+                    wait_for_edits(sink.port, int(deferred["sent"]), args.drain_timeout)
             report.generator = deferred
             report.figures.append(
                 Figure(
@@ -607,6 +625,10 @@ def run(args: argparse.Namespace, report: Report) -> None:
             )
             sink_data = _get_json(sink.port, "/arrivals")
         report.load_after = _loadavg()
+        if not args.workers:
+            report.edits = int(sink_data["edits"])
+            judge(report, baseline)
+            return
         # The server has stopped: its shutdown hook wrote what the worker side saw.
         try:
             records = msgspec.json.decode(records_path.read_bytes())
@@ -643,6 +665,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8, help="worker concurrency")
+    parser.add_argument(
+        "--no-workers",
+        dest="workers",
+        action="store_false",
+        help="edge + queue only (serve --no-workers): isolates the ack path; no pickup/e2e",
+    )
     parser.add_argument("--spin", action="store_true", help="generator busy-waits (less lag)")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds for edits")
     parser.add_argument("--server-core", type=int, default=0)
@@ -679,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             "server_core": args.server_core,
             "load_core": args.load_core,
             "spin": args.spin,
+            "workers": "in-process" if args.workers else "none",
             "cpus": os.cpu_count(),
         }
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -63,6 +64,9 @@ class Row:
     p99_ms: float
     responses: int
     rps_rounds: list[int]
+    cpu_us_per_request: float
+    """workerd CPU time (user + system, the Worker's process and the sink's) per answer:
+    much less disturbed by other load on a shared machine than requests/s."""
 
 
 def _log(message: str) -> None:
@@ -75,6 +79,7 @@ def bench(args: argparse.Namespace) -> list[Row]:
     shared machine then hits both alike."""
     key = new_signing_key()
     samples: dict[tuple[str, str], list[WrkResult]] = {}
+    cpu_us: dict[tuple[str, str], list[float]] = {}
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="workerbench-")))
         manifest = folder / "manifest.json"
@@ -87,13 +92,14 @@ def bench(args: argparse.Namespace) -> list[Row]:
         sink = WorkerSpec("sink", SINK_JS, None, {}, secrets={})
         backend = stack.enter_context(running_workerd([sink], secrets={}, core=args.server_core))
         variables = {"BACKEND_URL": backend.urls["sink"], "DISCORD_API_BASE": backend.urls["sink"]}
-        urls = {}
+        urls, pids = {}, {}
         for worker, module in (("ours", WORKER_JS), ("naive", NAIVE_JS)):
             spec = WorkerSpec(worker, module, manifest if worker == "ours" else None, variables)
             run = stack.enter_context(
                 running_workerd([spec], secrets=secrets, core=args.server_core)
             )
             urls[worker] = run.urls[worker] + "/interactions"
+            pids[worker] = run.process.pid
         order = list(urls)
         for name, (_, expected) in WORKLOADS.items():
             for worker in order:  # warm-up: JIT, connection pools
@@ -109,6 +115,7 @@ def bench(args: argparse.Namespace) -> list[Row]:
             for name, (_, expected) in WORKLOADS.items():
                 for worker in order if round_ % 2 == 0 else reversed(order):
                     _log(f"round {round_ + 1}: {worker} {name} for {args.duration:g} s")
+                    cpu_before = cpu_seconds(pids[worker]) + cpu_seconds(backend.process.pid)
                     result = run_wrk(
                         urls[worker],
                         pools[name],
@@ -117,7 +124,9 @@ def bench(args: argparse.Namespace) -> list[Row]:
                         duration_s=args.duration,
                         core=args.load_core,
                     )
+                    cpu = cpu_seconds(pids[worker]) + cpu_seconds(backend.process.pid) - cpu_before
                     samples.setdefault((worker, name), []).append(result)
+                    cpu_us.setdefault((worker, name), []).append(1e6 * cpu / result.responses)
     rows = []
     for (worker, name), results in samples.items():
         rows.append(
@@ -129,15 +138,20 @@ def bench(args: argparse.Namespace) -> list[Row]:
                 statistics.median(r.p99_ms for r in results),
                 sum(r.responses for r in results),
                 [round(r.rps) for r in results],
+                statistics.median(cpu_us[(worker, name)]),
             )
         )
     return rows
 
 
 def render(rows: list[Row]) -> str:
-    lines = [f"{'worker':<7} {'workload':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"]
+    head = (
+        f"{'worker':<7} {'workload':<9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10}"
+    )
+    lines = [head + "  req/s by round"]
     lines += [
-        f"{r.worker:<7} {r.workload:<9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}"
+        f"{r.worker:<7} {r.workload:<9} {r.rps:>7.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f}"
+        f" {r.cpu_us_per_request:>10.0f}  {r.rps_rounds}"
         for r in rows
     ]
     by = {(r.worker, r.workload): r for r in rows}
@@ -145,10 +159,17 @@ def render(rows: list[Row]) -> str:
         ours, naive = by.get(("ours", name)), by.get(("naive", name))
         if ours and naive:
             lines.append(
-                f"{name}: ours/naive throughput x{ours.rps / naive.rps:.2f}, "
+                f"{name}: ours/naive requests/s x{ours.rps / naive.rps:.2f}, CPU per request "
+                f"x{ours.cpu_us_per_request / naive.cpu_us_per_request:.2f}, "
                 f"p99 {ours.p99_ms:.2f} vs {naive.p99_ms:.2f} ms"
             )
     return "\n".join(lines)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (fields 14 and 15 of /proc/PID/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -481,7 +481,7 @@ def test_user_and_attachment_options_arrive_resolved(local: Local) -> None:
             }
         },
     )
-    assert sent["ok"] is True
+    assert sent["ok"] is True, sent
     assert local.store.messages[sent["message_id"]]["content"] == "t.csv: 14 bytes, text/csv"
     attachment = next(
         iter(
@@ -512,3 +512,32 @@ def test_state_lists_messages_and_commands(local: Local, tmp_path: Path) -> None
     assert {c["name"] for c in state["commands"]} >= {"echo", "quote", "feedback"}
     assert state["personas"] == ["regular", "admin"]
     assert all(m["channel_id"] for m in state["messages"])
+
+
+def test_channel_messages_need_the_bot_token_and_a_known_channel(local: Local) -> None:
+    alerts = local.stack.emulator.world.channels[1]["id"]
+    created = local.api.post(
+        f"/channels/{alerts}/messages",
+        headers=local.bot_headers(),
+        json={"content": "AAPL crossed $200", "flags": EPHEMERAL},
+    )
+    assert created.status_code == 200
+    message = created.json()
+    assert message["channel_id"] == alerts and message["flags"] & EPHEMERAL == 0
+    assert message["author"]["bot"] is True and "interaction_metadata" not in message
+    edited = local.api.patch(
+        f"/channels/{alerts}/messages/{message['id']}",
+        headers=local.bot_headers(),
+        json={"content": "AAPL at $201"},
+    )
+    assert edited.status_code == 200 and edited.json()["content"] == "AAPL at $201"
+    assert local.store.messages[message["id"]]["content"] == "AAPL at $201"
+
+    anonymous = local.api.post(f"/channels/{alerts}/messages", json={"content": "x"})
+    assert anonymous.status_code == 401
+    unknown = local.api.post(
+        "/channels/42/messages", headers=local.bot_headers(), json={"content": "x"}
+    )
+    assert unknown.status_code == 404 and unknown.json()["code"] == 10003
+    empty = local.api.post(f"/channels/{alerts}/messages", headers=local.bot_headers(), json={})
+    assert empty.status_code == 400 and empty.json()["code"] == 50006

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nacl.signing import SigningKey
 
@@ -78,6 +80,16 @@ class Emulator:
     @property
     def public_key_hex(self) -> str:
         return self._key.verify_key.encode().hex()
+
+    def export_signing_key(self, path: Path) -> None:
+        """Write the private seed (hex, mode 0600) for ``catalyst-interactions send``.
+
+        A throwaway local key: it signs for this emulator only and changes every run.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._key.encode().hex() + "\n")
 
     @property
     def public_base(self) -> str:

@@ -111,6 +111,8 @@ class DevStack:
         self._sockets: list[socket.socket] = []
         self.url = ""
         self.edge_url = ""
+        self.key_file = settings.data_dir / "dev-signing-key"
+        """The emulator's private seed, for ``catalyst-interactions send --key-file``."""
 
     def __repr__(self) -> str:
         return f"DevStack(url={self.url!r}, edge_url={self.edge_url!r})"
@@ -140,6 +142,7 @@ class DevStack:
             admin_user_ids=self._settings_in.admin_user_ids | {ADMIN_USER_ID},
             admin_role_ids=self._settings_in.admin_role_ids | {ADMIN_ROLE_ID},
         )
+        self.emulator.export_signing_key(self.key_file)
         self.runtime = build_runtime(
             self.settings, registry=self._registry, state=self._state, workers=True
         )
@@ -308,7 +311,7 @@ def ready_message(stack: DevStack) -> str:
     commands = len(stack.emulator.store.all_commands())
     return (
         f"Local Discord ready: {stack.url}/\n"
-        f"  edge: {stack.edge_url}/interactions (signed by the emulator's key)\n"
+        f"  edge: {stack.edge_url}/interactions (signing key: {stack.key_file})\n"
         f"  REST: {stack.api_base} · {commands} command(s) registered · data: {data_dir}\n"
         "  Ctrl-C stops everything."
     )

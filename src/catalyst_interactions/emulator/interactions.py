@@ -151,6 +151,8 @@ def command_interaction(
     for definition in definitions:
         name = definition["name"]
         raw = values.get(name)
+        if definition["type"] == ATTACHMENT and files and name in files:
+            raw = name  # the value is the upload itself, sent beside the options
         if name == focused:
             leaf.append(
                 {

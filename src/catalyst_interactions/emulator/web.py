@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 from importlib import resources
-from typing import Any
 
 from .events import Event
 from .http import Receive, Request, Response, Router, Scope, Send
@@ -27,7 +26,7 @@ from .interactions import (
     modal_interaction,
 )
 from .sender import InteractionSender
-from .store import JSON, Store
+from .store import JSON, InteractionRecord, Store
 from .world import Persona
 
 __all__ = ["WebUi"]
@@ -191,7 +190,7 @@ class WebUi:
         result = await self._sender.send(payload, record)
         return Response.json(result.to_json())
 
-    def _build(self, body: JSON) -> tuple[JSON, Any]:
+    def _build(self, body: JSON) -> tuple[JSON, InteractionRecord]:
         store = self._store
         persona = self._persona(body.get("persona"))
         kind = body.get("kind")

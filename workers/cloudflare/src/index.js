@@ -27,6 +27,7 @@ const UNAVAILABLE_TEXT =
 const EPHEMERAL = 64;
 const JSON_TYPE = { "content-type": "application/json" };
 const PONG = '{"type":1}';
+const HANDOVER_TIMEOUT_MS = 10_000;
 const TIMEOUT = Symbol("timeout");
 const FAILED = Symbol("failed");
 
@@ -104,6 +105,12 @@ function log(level, event, fields) {
   const line = JSON.stringify({ level, event, ...fields });
   if (level === "error") console.error(line);
   else console.log(line);
+}
+
+// Reading a (small) body to its end lets the connection go back to the pool; cancelling it
+// closes the connection, and the next hop pays for a new one.
+async function drain(response) {
+  await response.arrayBuffer().catch(() => {});
 }
 
 function sleep(ms) {
@@ -238,7 +245,7 @@ async function forwardWithin(env, verified, deadlineMs) {
     async (response) => {
       if (response.status === 200) return response;
       log("warn", "backend_refused", { interaction_id: verified.interaction.id, status: response.status });
-      await response.body?.cancel();
+      await drain(response);
       return FAILED;
     },
     () => FAILED,
@@ -258,25 +265,19 @@ async function handoverOnce(env, verified, ackJson) {
   const hopTs = String(Math.floor(Date.now() / 1000));
   const message = `${hopTs}.${ackJson}.${await sha256Hex(verified.body)}`;
   const mac = await crypto.subtle.sign("HMAC", await handoverKey(env), new TextEncoder().encode(message));
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
-  try {
-    const response = await fetch(`${env.BACKEND_URL}/handover`, {
-      method: "POST",
-      headers: {
-        ...discordHeaders(verified),
-        "x-catalyst-ack": ackJson,
-        "x-catalyst-handover-timestamp": hopTs,
-        "x-catalyst-handover-signature": bytesToHex(mac),
-      },
-      body: verified.body,
-      signal: controller.signal,
-    });
-    await response.body?.cancel();
-    return response.status;
-  } finally {
-    clearTimeout(timer);
-  }
+  const response = await fetch(`${env.BACKEND_URL}/handover`, {
+    method: "POST",
+    headers: {
+      ...discordHeaders(verified),
+      "x-catalyst-ack": ackJson,
+      "x-catalyst-handover-timestamp": hopTs,
+      "x-catalyst-handover-signature": bytesToHex(mac),
+    },
+    body: verified.body,
+    signal: AbortSignal.timeout(HANDOVER_TIMEOUT_MS),
+  });
+  await drain(response);
+  return response.status;
 }
 
 /** Hand the work over with retries; a 202 (enqueued) or 409 (already enqueued) is done. */
@@ -292,7 +293,7 @@ async function handOver(env, verified, ack, why) {
     try {
       status = await handoverOnce(env, verified, ackJson);
     } catch (exc) {
-      last = exc.name === "AbortError" ? "timeout" : "unreachable";
+      last = exc.name === "TimeoutError" || exc.name === "AbortError" ? "timeout" : "unreachable";
       continue;
     }
     if (status === 202 || status === 409) {
@@ -330,7 +331,7 @@ async function tellUser(env, interaction, ack) {
       continue;
     }
     if (response.ok) {
-      await response.body?.cancel();
+      await drain(response);
       log("warn", "user_told_unavailable", { interaction_id: interaction.id });
       return;
     }
@@ -339,7 +340,7 @@ async function tellUser(env, interaction, ack) {
       const info = await response.json().catch(() => ({}));
       wait = Math.min(5000, Math.ceil(1000 * (Number(info.retry_after) || 1)));
     } else {
-      await response.body?.cancel();
+      await drain(response);
       if (response.status < 500) break; // 401/404: the token is gone; retrying cannot help
     }
     await sleep(wait);
