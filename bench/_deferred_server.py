@@ -66,7 +66,9 @@ class Records:
 def build_registry(records: Records) -> Registry:
     registry = Registry()
 
-    @registry.command(COMMAND, "Benchmark: a deferred command that returns at once", mode=Mode.DEFERRED)
+    @registry.command(
+        COMMAND, "Benchmark: a deferred command that returns at once", mode=Mode.DEFERRED
+    )
     async def defer(ctx: CommandContext) -> Message:
         interaction_id = ctx.interaction.id
         records.starts.append((interaction_id, time.time()))

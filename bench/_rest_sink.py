@@ -96,10 +96,12 @@ def make_app(sink: Sink) -> App:
             try:
                 edit = decode_edit(body or b"")
             except msgspec.DecodeError:
-                await _respond(send, 400, b'{"message": "Cannot send an empty message", "code": 50006}')
+                await _respond(
+                    send, 400, b'{"message": "Cannot send an empty message", "code": 50006}'
+                )
                 return
             message_id = sink.record(match.group(2), arrived, edit.content)
-            reply = {
+            reply: dict[str, object] = {
                 "id": message_id,
                 "type": 20,
                 "channel_id": "1100000000000000002",

@@ -378,18 +378,20 @@ def match_requests(
     problems: list[str] = []
     for index in range(first, sent):
         job_id = pool.interaction_id(index)
-        start, claim, arrival = starts.get(job_id), claims.get(job_id), by_index.get(index)
-        if start is None or claim is None or arrival is None:
-            problems.append(f"request {index}: handler ran {start is not None}, edit {arrival}")
+        start, claim, edit = starts.get(job_id), claims.get(job_id), by_index.get(index)
+        if start is None or claim is None or edit is None:
+            problems.append(
+                f"request {index}: handler ran {start is not None}, edited {edit is not None}"
+            )
             continue
-        if arrival[1] != f"done {job_id}":
-            problems.append(f"request {index}: edit carried {arrival[1]!r}")
+        if edit[1] != f"done {job_id}":
+            problems.append(f"request {index}: edit carried {edit[1]!r}")
             continue
         enqueued_at, claimed_at = claim
         out["pickup"].append(start - enqueued_at)
         out["claim"].append(claimed_at - enqueued_at)
-        out["rest"].append(arrival[0] - start)
-        out["e2e"].append(arrival[0] - (start_wall + index / rate))
+        out["rest"].append(edit[0] - start)
+        out["e2e"].append(edit[0] - (start_wall + index / rate))
     if problems:
         raise BenchError(f"{len(problems)} requests incomplete, first: {problems[0]}")
     return out
@@ -443,8 +445,9 @@ def render(report: Report) -> str:
         )
     if gen:
         lines.append(
-            f"ack from actual send: p50 {gen['service_p50_ms']:.2f} ms, p99"
-            f" {gen['service_p99_ms']:.2f} ms; generator send lag p99 {gen['send_lag_p99_ms']:.2f} ms"
+            f"ack from actual send: p50 {gen['service_p50_ms']:.2f} ms,"
+            f" p99 {gen['service_p99_ms']:.2f} ms;"
+            f" generator send lag p99 {gen['send_lag_p99_ms']:.2f} ms"
         )
     if c["workers"] == "none":
         lines.append("no workers: jobs were enqueued and acknowledged, never run")
@@ -564,7 +567,9 @@ def run(args: argparse.Namespace, report: Report) -> None:
         url = stack.enter_context(queue_url(args.queue, args.redis_url))
         sink, _ = stack.enter_context(
             running(
-                ServerSpec("sink", (sys.executable, str(BENCH / "_rest_sink.py"), "--port", "{port}")),
+                ServerSpec(
+                    "sink", (sys.executable, str(BENCH / "_rest_sink.py"), "--port", "{port}")
+                ),
                 args.load_core,
             )
         )
@@ -633,7 +638,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         try:
             records = msgspec.json.decode(records_path.read_bytes())
         except (OSError, msgspec.DecodeError) as exc:
-            raise BenchError(f"the server left no records (did it shut down cleanly?): {exc}")
+            raise BenchError(f"the server left no records (a clean shutdown?): {exc}") from exc
         arrivals: dict[str, list[Any]] = sink_data["arrivals"]
         report.edits = int(sink_data["edits"])
         report.duplicate_edits = report.edits - len(arrivals)

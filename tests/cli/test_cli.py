@@ -21,21 +21,31 @@ from support.signing import Signer, ping
 CLI = [sys.executable, "-m", "catalyst_interactions"]
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("DISCORD_", "CATALYST_"))}
-    return subprocess.run([*CLI, *args], env=base | (env or {}), cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CATALYST_"))}
+    return subprocess.run(
+        [*CLI, *args],
+        env=base | (env or {}),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
     ("key", "message"),
-    [(None, "error: DISCORD_PUBLIC_KEY is not set"),
-     ("abc", "error: DISCORD_PUBLIC_KEY must be 64 hexadecimal characters (32 bytes); got 3")],
+    [
+        (None, "error: DISCORD_PUBLIC_KEY is not set"),
+        ("abc", "error: DISCORD_PUBLIC_KEY must be 64 hexadecimal characters (32 bytes); got 3"),
+    ],
 )
-def test_serve_refuses_to_start_without_a_valid_key(tmp_path: Path, key: str | None,
-                                                    message: str) -> None:
+def test_serve_refuses_to_start_without_a_valid_key(
+    tmp_path: Path, key: str | None, message: str
+) -> None:
     env = {"CATALYST_DATA_DIR": str(tmp_path)} | ({"DISCORD_PUBLIC_KEY": key} if key else {})
     result = run("serve", env=env, cwd=tmp_path)
     assert result.returncode == 2
@@ -46,8 +56,9 @@ def test_serve_refuses_to_start_without_a_valid_key(tmp_path: Path, key: str | N
 def test_every_command_has_help() -> None:
     result = run("--help")
     assert result.returncode == 0
-    commands = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines()
-                if line.strip()]
+    commands = [
+        line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()
+    ]
     assert {"serve", "worker", "register", "endpoint", "jobs", "keys", "manifest"} <= set(commands)
     for name in commands:
         assert run(name, "--help").returncode == 0, name
@@ -63,8 +74,11 @@ def test_register_json_needs_no_credentials(tmp_path: Path) -> None:
 @pytest.mark.loopback
 def test_register_shows_the_diff_and_applies_it_once(tmp_path: Path) -> None:
     with FakeDiscord(bot_token="bot-token-value") as fake:
-        env = {"DISCORD_APPLICATION_ID": fake.application_id, "DISCORD_API_BASE": fake.base_url,
-               "DISCORD_BOT_TOKEN": "bot-token-value"}
+        env = {
+            "DISCORD_APPLICATION_ID": fake.application_id,
+            "DISCORD_API_BASE": fake.base_url,
+            "DISCORD_BOT_TOKEN": "bot-token-value",
+        }
         dry = run("register", "--guild", "42", "--dry-run", env=env, cwd=tmp_path)
         assert dry.returncode == 0, dry.stderr
         assert "+ /help" in dry.stdout and "dry run: nothing applied" in dry.stdout
@@ -82,17 +96,28 @@ def test_register_shows_the_diff_and_applies_it_once(tmp_path: Path) -> None:
 def test_register_without_credentials_is_one_clear_line(tmp_path: Path) -> None:
     result = run("register", "--guild", "42", env={"DISCORD_APPLICATION_ID": "1"}, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: DISCORD_BOT_TOKEN is not set (Developer Portal, Bot, Reset Token)"
+    assert (
+        result.stderr.strip()
+        == "error: DISCORD_BOT_TOKEN is not set (Developer Portal, Bot, Reset Token)"
+    )
 
 
 @pytest.mark.loopback
 def test_serve_answers_and_shuts_down_gracefully_on_sigterm(tmp_path: Path) -> None:
     signer = Signer(SigningKey.generate())
     port = free_port()
-    env = os.environ | {"DISCORD_PUBLIC_KEY": signer.public_key_hex,
-                        "DISCORD_APPLICATION_ID": "123", "CATALYST_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                            stderr=subprocess.PIPE, text=True)
+    env = os.environ | {
+        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+        "DISCORD_APPLICATION_ID": "123",
+        "CATALYST_DATA_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:

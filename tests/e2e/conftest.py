@@ -50,7 +50,7 @@ class Hybrid:
 
 
 @pytest.fixture
-def start_hybrid(hybrid_settings: Settings, signer: Signer):  # type: ignore[no-untyped-def]
+def start_hybrid(hybrid_settings: Settings, signer: Signer):
     """Start the system with a given registry (and optional settings overrides)."""
     stack: list[Any] = []
 

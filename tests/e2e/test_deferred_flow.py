@@ -57,7 +57,7 @@ def registry() -> Registry:
     return reg
 
 
-def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -65,7 +65,7 @@ def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-unt
         time.sleep(0.01)
 
 
-def queue_idle(hybrid) -> bool:  # type: ignore[no-untyped-def]
+def queue_idle(hybrid) -> bool:
     queue = hybrid.runtime.extras["queue"]
     loop = asyncio.new_event_loop()
     try:
@@ -78,7 +78,7 @@ def queue_idle(hybrid) -> bool:  # type: ignore[no-untyped-def]
 
 def test_deferred_command_edits_the_original_with_json_and_file(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry())
     payload = command("render", [{"name": "ticker", "type": 3, "value": "AAPL"}])
@@ -102,7 +102,7 @@ def test_deferred_command_edits_the_original_with_json_and_file(
 
 def test_deferred_component_acks_6_and_edits_the_clicked_message(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry())
     assert hybrid.send(component("tf:MSFT:1Y")).json() == {"type": 6}
@@ -114,7 +114,7 @@ def test_deferred_component_acks_6_and_edits_the_clicked_message(
 
 def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     fake_discord.enqueue(
         "edit_original",
@@ -139,7 +139,7 @@ def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
 
 def test_expired_token_is_dead_lettered_without_a_call(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry())
     old_id = make_snowflake(int((time.time() - 16 * 60) * 1000))
@@ -158,7 +158,7 @@ def test_expired_token_is_dead_lettered_without_a_call(
 
 def test_token_refused_by_discord_is_dead_lettered_after_one_call(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry())
     payload = command("render", [{"name": "ticker", "type": 3, "value": "TSLA"}])
@@ -171,7 +171,7 @@ def test_token_refused_by_discord_is_dead_lettered_after_one_call(
 
 def test_handler_bug_is_retried_then_delivered(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     calls.clear()
     hybrid = start_hybrid(registry())
@@ -183,7 +183,7 @@ def test_handler_bug_is_retried_then_delivered(
 
 def test_handler_that_always_fails_tells_the_user_and_is_dead(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry(), job_max_attempts=2)
     payload = command("broken")
@@ -198,7 +198,7 @@ def test_handler_that_always_fails_tells_the_user_and_is_dead(
 
 def test_duplicate_delivery_to_two_edges_makes_one_job(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     # Two edge processes share one queue (as replicas would); each has its own replay memory,
     # so only the queue's dedupe by interaction id stands between a duplicate and a 2nd run.
@@ -216,7 +216,7 @@ def test_duplicate_delivery_to_two_edges_makes_one_job(
 
 def test_auto_mode_inline_when_fast_deferred_when_slow(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry(), auto_budget_s=0.3)
     fast = hybrid.send(command("auto", [{"name": "delay", "type": 10, "value": 0.0}]))
@@ -229,5 +229,5 @@ def test_auto_mode_inline_when_fast_deferred_when_slow(
     assert fake_discord.requests_for("edit_original")[0].json["content"] == "slept 0.6"
 
 
-async def _dead(hybrid):  # type: ignore[no-untyped-def]
+async def _dead(hybrid):
     return await hybrid.runtime.extras["queue"].list("dead", 10)

@@ -23,7 +23,7 @@ def handover(
     payload,
     *,
     ack: str = '{"type":5}',
-    secret: str = SECRET,  # type: ignore[no-untyped-def]
+    secret: str = SECRET,
     hop_ts: int | None = None,
     discord_ts: int | None = None,
 ):
@@ -43,7 +43,7 @@ def render(ticker: str) -> dict[str, object]:
 
 def test_authentic_handover_is_enqueued_once_and_delivered(
     start_hybrid,
-    fake_discord: FakeDiscord,  # type: ignore[no-untyped-def]
+    fake_discord: FakeDiscord,
 ) -> None:
     hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
     payload = render("QQQ")
@@ -69,7 +69,7 @@ def test_invalid_handovers_are_refused_and_enqueue_nothing(
     start_hybrid,
     fake_discord: FakeDiscord,
     kwargs,
-    status,  # type: ignore[no-untyped-def]
+    status,
 ) -> None:
     hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
     response = handover(hybrid, render("IWM"), **kwargs)
@@ -81,7 +81,7 @@ def test_invalid_handovers_are_refused_and_enqueue_nothing(
     assert asyncio.run(queue.depth()) == 0
 
 
-def test_tampered_body_fails_discords_signature(start_hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_body_fails_discords_signature(start_hybrid) -> None:
     hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
     body, headers = hybrid.signer.signed(render("DIA"))
     body = body.replace(b"DIA", b"XYZ")
@@ -96,6 +96,6 @@ def test_tampered_body_fails_discords_signature(start_hybrid) -> None:  # type: 
     assert hybrid.client.post("/handover", content=body, headers=headers).status_code == 401
 
 
-def test_without_a_secret_there_is_no_handover_route(start_hybrid) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_secret_there_is_no_handover_route(start_hybrid) -> None:
     hybrid = start_hybrid(registry())
     assert handover(hybrid, render("GLD")).status_code == 404

@@ -36,7 +36,7 @@ def prefix() -> Iterator[str]:
 
 
 def test_two_edges_one_redis_queue_one_job(
-    start_hybrid, fake_discord: FakeDiscord, prefix: str  # type: ignore[no-untyped-def]
+    start_hybrid, fake_discord: FakeDiscord, prefix: str
 ) -> None:
     calls.clear()
     url = f"{REDIS}?prefix={prefix}"
@@ -50,7 +50,7 @@ def test_two_edges_one_redis_queue_one_job(
 
 
 def test_deferred_component_with_retry_on_redis(
-    start_hybrid, fake_discord: FakeDiscord, prefix: str  # type: ignore[no-untyped-def]
+    start_hybrid, fake_discord: FakeDiscord, prefix: str
 ) -> None:
     fake_discord.enqueue("edit_original", Reply(503, {"message": "unavailable"}))
     hybrid = start_hybrid(registry(), queue_url=f"{REDIS}?prefix={prefix}", redis_url=REDIS)

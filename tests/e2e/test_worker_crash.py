@@ -43,7 +43,7 @@ def spawn_worker(settings: Settings, runs_file: Path) -> subprocess.Popen[str]:
     return proc
 
 
-def wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -90,7 +90,7 @@ def test_sigkilled_worker_job_completes_once_after_restart(
                 proc.wait(10)
 
 
-def _idle(runtime) -> bool:  # type: ignore[no-untyped-def]
+def _idle(runtime) -> bool:
     import asyncio
 
     async def check() -> bool:

@@ -12,7 +12,7 @@ from support.signing import Signer
 
 
 @pytest.fixture
-def edge_settings(signer: Signer, tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+def edge_settings(signer: Signer, tmp_path) -> Settings:
     return Settings(
         public_key_hex=signer.public_key_hex,
         application_id="1",

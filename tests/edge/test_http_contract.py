@@ -140,7 +140,7 @@ def test_streamed_body_over_the_cap_is_413_without_content_length(
 ) -> None:
     body, headers = signer.signed(ping() | {"padding": "x" * (200 * 1024)})
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         for i in range(0, len(body), 8192):
             yield body[i : i + 8192]
 

@@ -39,8 +39,8 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from catalyst_interactions.redaction import TokenPathFilter
 from catalyst_interactions.discord.snowflake import make_snowflake
+from catalyst_interactions.redaction import TokenPathFilter
 
 API_PREFIX = "/api/v10"
 LOADING = 1 << 7

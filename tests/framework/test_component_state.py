@@ -41,7 +41,7 @@ async def test_round_trip_fits_a_custom_id_and_survives_a_new_store_object() -> 
         lambda s: s.replace(".", ""),  # shape broken
     ],
 )
-async def test_forged_or_tampered_ids_are_refused(mutate) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_or_tampered_ids_are_refused(mutate) -> None:
     store = ComponentStateStore(MemoryStateBackend(), SECRET)
     sid = await store.save({"a": 1})
     with pytest.raises(StateForged, match="not valid"):

@@ -112,7 +112,7 @@ def dispatcher(**kw: Any) -> Dispatcher:
     return Dispatcher(build(), access=AccessPolicy(admin_user_ids=frozenset({"1"})), **kw)
 
 
-def load(payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+def load(payload: dict[str, Any]):
     return decode_interaction(json.dumps(payload).encode())
 
 

@@ -124,7 +124,7 @@ def test_duplicates_are_refused() -> None:
         (lambda r: r.command("ok", "x" * 101), "description must be 1-100"),
     ],
 )
-def test_invalid_declarations_fail_at_start(declare, message) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_declarations_fail_at_start(declare, message) -> None:
     async def handler(ctx: CommandContext) -> Message:
         return Message(content="x")
 

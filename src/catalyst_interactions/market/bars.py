@@ -19,6 +19,7 @@ from .timeframe import Timeframe
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+
 @dataclass(frozen=True, eq=False)
 class Bars:
     """OHLCV bars, oldest first.

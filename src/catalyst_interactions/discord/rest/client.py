@@ -26,6 +26,7 @@ import msgspec
 from catalyst_interactions import __version__
 from catalyst_interactions.secret import Secret
 
+from ...redaction import install_httpx_redaction, scrub
 from . import routes
 from .errors import (
     INTERACTION_ALREADY_ACKNOWLEDGED,
@@ -50,7 +51,6 @@ from .errors import (
 from .metrics import NullMetrics, RestMetrics
 from .multipart import FileLike, encode_multipart
 from .ratelimit import MemoryRateLimitStore, RateLimitHeaders, RateLimitStore
-from ...redaction import install_httpx_redaction, scrub
 
 __all__ = ["DiscordRest"]
 
