@@ -580,8 +580,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
             "CATALYST_DATA_DIR": str(data_dir),
             "CATALYST_LOG_LEVEL": "warning",
             "CATALYST_WORKER_CONCURRENCY": str(args.concurrency),
+            "CATALYST_QUEUE_URL": url or "",  # empty: SQLite in the data dir
         }
-        env["CATALYST_QUEUE_URL"] = url or ""  # empty: SQLite in the data dir
         server_spec = ServerSpec(
             "deferred",
             (

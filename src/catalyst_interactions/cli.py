@@ -54,7 +54,11 @@ def serve(host: str, port: int, no_workers: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the page listens.")
 @click.option("--port", default=8081, show_default=True, type=int, help="The page's port.")
 @click.option(
-    "--edge-port", default=0, type=int, help="The edge's loopback port (default: any free port)."
+    "--edge-port",
+    default=8082,
+    show_default=True,
+    type=int,
+    help="The edge's loopback port (0: any free port); `send` talks to it.",
 )
 def dev(host: str, port: int, edge_port: int) -> None:
     """Run everything locally: edge, workers and the local Discord page (no account needed)."""
@@ -96,11 +100,12 @@ def keys(out: Path | None) -> None:
 
 @main.command()
 @click.argument("what", type=click.Choice(["ping", "help"]), default="ping")
-@click.option("--url", default="http://127.0.0.1:8081/interactions", show_default=True)
+@click.option("--url", default="http://127.0.0.1:8082/interactions", show_default=True,
+              help="The edge's endpoint (`make run` puts it on port 8082).")
 @click.option(
     "--key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=Path("data/dev-signing-key"),
+    default=Path("data/dev/dev-signing-key"),
     show_default=True,
     help="Private seed (hex) written by `make run` / `keys --out`.",
 )
@@ -277,7 +282,7 @@ def manifest(out: Path | None) -> None:
 @click.option(
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("data/dev-signing-key"),
+    default=Path("data/dev/dev-signing-key"),
     show_default=True,
     help="Staging private seed (hex); both endpoints must trust its public key.",
 )

@@ -1,7 +1,7 @@
-"""Take docs/screenshot.png: the page after real interactions with the demo bot.
+"""Take docs/screenshot.png: the page after real interactions with the Catalyst bot.
 
-Run from the repository root: ``.venv/bin/python -m browser.screenshot`` with
-``PYTHONPATH=tests`` (it is not a test; it writes a file in docs/).
+Run from the repository root: ``PYTHONPATH=tests .venv/bin/python -m browser.screenshot``
+(it is not a test; it writes a file in docs/).
 """
 
 from __future__ import annotations
@@ -16,37 +16,36 @@ from catalyst_interactions.emulator import build_dev
 from catalyst_interactions.settings import Settings
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .demo_bot import demo_registry
 
 
 def main(out: Path) -> None:
-    stack = build_dev(Settings(data_dir=Path(tempfile.mkdtemp())), demo_registry(), port=0)
+    # None: the bot's own registry and services, on the simulated demo market data.
+    stack = build_dev(Settings(data_dir=Path(tempfile.mkdtemp())), None, port=0)
     with stack.background(), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 960})
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(stack.url + "/")
         page.wait_for_selector("#conn.live")
         box = page.locator("#composer-input")
-        box.fill("/echo")
-        box.press("Enter")
-        page.locator("#opt-text").fill("Hello from the local Discord")
-        page.locator("#opt-text").press("Enter")
-        expect(page.locator(".content strong").first).to_be_visible()
-        box.fill("/quote")
-        box.press("Enter")
+
+        def use(command: str) -> None:
+            box.click()
+            box.fill("/" + command)
+            expect(page.locator(f".popup-item[data-path='{command}']")).to_be_visible()
+            box.press("Enter")
+
+        use("watchlist add")
         page.locator("#opt-ticker").fill("NVDA")
-        page.locator("#opt-ticker").press("Enter")
-        expect(page.locator(".embed-image")).to_be_visible()
-        page.locator("button[data-custom-id='tf:NVDA:5D']").click()
-        expect(page.locator(".embed-title", has_text="NVDA · 5D")).to_be_visible()
-        box.fill("/whoami")
-        box.press("Enter")
         page.locator("#composer-send").click()
-        expect(page.get_by_text("Only you can see this")).to_be_visible()
-        box.fill("/quote")
-        box.press("Enter")
-        page.locator("#opt-ticker").fill("A")
-        expect(page.locator(".suggestion[data-value='AMD']")).to_be_visible()
+        expect(page.get_by_text("Only you can see this").first).to_be_visible()
+        use("chart")
+        page.locator("#opt-ticker").fill("AAPL")
+        page.locator("#composer-send").click()
+        chart = page.locator("article.message", has=page.locator(".embed-title", has_text="AAPL"))
+        expect(chart.locator(".embed-image")).to_be_visible(timeout=60_000)
+        chart.locator("button", has_text="5D").click()
+        expect(chart.locator("button", has_text="5D")).to_be_disabled(timeout=60_000)
+        page.wait_for_timeout(500)  # let the image finish painting
         page.mouse.move(150, 400)
         page.screenshot(path=str(out))
         browser.close()

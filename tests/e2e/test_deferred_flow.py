@@ -132,9 +132,9 @@ def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
     assert second.at - first.at >= 0.4
     wait_until(lambda: queue_idle(hybrid))
     assert len(fake_discord.requests_for("edit_original")) == 3
-    metrics = hybrid.client.get("/metrics").text
-    assert 'catalyst_jobs_total{outcome="delivered",reason=""} 1.0' in metrics
-    assert "catalyst_discord_ratelimited_total" in metrics
+    delivered = 'catalyst_jobs_total{outcome="delivered",reason=""} 1.0'
+    wait_until(lambda: delivered in hybrid.client.get("/metrics").text)
+    assert "catalyst_discord_ratelimited_total" in hybrid.client.get("/metrics").text
 
 
 def test_expired_token_is_dead_lettered_without_a_call(
@@ -151,9 +151,8 @@ def test_expired_token_is_dead_lettered_without_a_call(
     dead = asyncio.run(_dead(hybrid))
     assert [(d.id, d.reason) for d in dead] == [(old_id, "token expired")]
     assert fake_discord.requests_for("edit_original") == []
-    assert 'catalyst_jobs_total{outcome="dead",reason="token expired"} 1.0' in (
-        hybrid.client.get("/metrics").text
-    )
+    dead_metric = 'catalyst_jobs_total{outcome="dead",reason="token expired"} 1.0'
+    wait_until(lambda: dead_metric in hybrid.client.get("/metrics").text)
 
 
 def test_token_refused_by_discord_is_dead_lettered_after_one_call(
