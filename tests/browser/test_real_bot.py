@@ -13,7 +13,7 @@ from .test_local_discord_page import send, use
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
 
-def test_chart_then_timeframe_button_then_admin_refusal(browser: Browser, tmp_path: Path) -> None:
+def test_chart_then_timeframe_button_then_admin_only_command(browser: Browser, tmp_path: Path) -> None:
     for stack in running(tmp_path, None):  # None: the bot's own registry and services
         for page in open_page(browser, stack):
             use(page, "chart")
@@ -33,7 +33,15 @@ def test_chart_then_timeframe_button_then_admin_refusal(browser: Browser, tmp_pa
             expect(chart.locator("button", has_text="1D")).to_be_enabled()
             expect(page.locator(".embed-title", has_text="AAPL")).to_have_count(1)
 
-            use(page, "admin report")  # report_id is optional: list the reports
+            # Like Discord, /admin (default_member_permissions=8) is not offered to a regular
+            # member; the admin member sees it and can run it.
+            box = page.locator("#composer-input")
+            box.click()
+            box.fill("/adm")
+            expect(page.locator(".popup-item[data-path='admin report']")).to_have_count(0)
+            box.fill("")
+            page.locator("#persona").select_option("admin")
+            use(page, "admin report")
             send(page)
-            refusal = page.locator("article.message.ephemeral", has_text="Only Catalyst admins")
-            expect(refusal).to_be_visible(timeout=15_000)
+            listing = page.locator("article.message.ephemeral", has_text="No reports yet")
+            expect(listing).to_be_visible(timeout=15_000)
