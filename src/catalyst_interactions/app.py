@@ -164,49 +164,91 @@ def build_runtime(
             # now. An edge alone opens it on first use and stays small and quick to start.
             runtime.app.startup_hooks.append(_warm_up(services))
     if workers:
-        # The REST client (httpx) and the worker are imported only where they run.
-        from .discord.rest import DiscordRest
-        from .jobs.delivery import Deliverer
-        from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
-        from .jobs.worker import RetryPolicy, Worker
-
-        ratelimits = None
-        ledger: DeliveryLedger
-        if settings.redis_url:
-            from .discord.rest.redis_ratelimit import RedisRateLimitStore
-
-            ratelimits = RedisRateLimitStore.from_url(
-                settings.redis_url, prefix="catalyst:ratelimit"
-            )
-            ledger = RedisLedger(settings.redis_url)
-        else:
-            ledger = SqliteLedger(settings.data_dir / "ledger.db")
-        rest = DiscordRest(
-            base_url=settings.api_base,
-            application_id=settings.application_id or "0",
-            bot_token=settings.bot_token,
-            transport=rest_transport,
-            ratelimits=ratelimits,
-            metrics=PrometheusRestMetrics(metrics),
-        )
-        policy = RetryPolicy(
-            max_attempts=settings.job_max_attempts, base_s=settings.job_retry_base_s
-        )
-        worker = Worker(
-            queue,
-            runtime.dispatcher,
-            Deliverer(rest, ledger),
-            metrics=metrics,
-            concurrency=settings.worker_concurrency,
-            lease_s=settings.job_lease_s,
-            policy=policy,
-        )
-
-        async def start_worker() -> None:
-            worker.start()
-
-        runtime.app.startup_hooks.append(start_worker)
-        # Shutdown hooks run in reverse: the worker stops first, then REST, ledger and queue.
-        runtime.app.shutdown_hooks.extend([ledger.close, rest.aclose, worker.stop])
-        runtime.extras |= {"worker": worker, "rest": rest}
+        backend = build_backend(settings, queue, runtime.dispatcher, metrics, rest_transport)
+        runtime.app.startup_hooks.extend(backend.startup)
+        runtime.app.shutdown_hooks.extend(backend.shutdown)
+        runtime.extras |= {"worker": backend.worker, "rest": backend.rest}
     return runtime
+
+
+@dataclass(slots=True)
+class Backend:
+    """Workers delivering through Discord REST, with what starts and stops them."""
+
+    worker: Any
+    rest: Any
+    startup: list[Hook]
+    shutdown: list[Hook]
+    """Run in reverse order, like every shutdown hook: the worker stops first."""
+
+
+def build_backend(
+    settings: Settings,
+    queue: Any,
+    dispatcher: Dispatcher,
+    metrics: Metrics,
+    rest_transport: Any = None,
+) -> Backend:
+    # The REST client (httpx) and the worker are imported only where they run.
+    from .discord.rest import DiscordRest
+    from .jobs.delivery import Deliverer
+    from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
+    from .jobs.worker import RetryPolicy, Worker
+
+    ratelimits = None
+    ledger: DeliveryLedger
+    if settings.redis_url:
+        from .discord.rest.redis_ratelimit import RedisRateLimitStore
+
+        ratelimits = RedisRateLimitStore.from_url(settings.redis_url, prefix="catalyst:ratelimit")
+        ledger = RedisLedger(settings.redis_url)
+    else:
+        ledger = SqliteLedger(settings.data_dir / "ledger.db")
+    rest = DiscordRest(
+        base_url=settings.api_base,
+        application_id=settings.application_id or "0",
+        bot_token=settings.bot_token,
+        transport=rest_transport,
+        ratelimits=ratelimits,
+        metrics=PrometheusRestMetrics(metrics),
+    )
+    policy = RetryPolicy(max_attempts=settings.job_max_attempts, base_s=settings.job_retry_base_s)
+    worker = Worker(
+        queue,
+        dispatcher,
+        Deliverer(rest, ledger),
+        metrics=metrics,
+        concurrency=settings.worker_concurrency,
+        lease_s=settings.job_lease_s,
+        policy=policy,
+    )
+
+    async def start_worker() -> None:
+        worker.start()
+
+    return Backend(worker, rest, [start_worker], [ledger.close, rest.aclose, worker.stop])
+
+
+def build_worker_process(settings: Settings) -> Backend:
+    """Workers alone (``catalyst-interactions worker``): no HTTP endpoint, so no public key
+    is needed; the queue, database and REST client are the same as under ``serve``."""
+    from .bot.services import build_services
+    from .jobs import open_queue
+
+    if not settings.application_id:
+        raise ConfigError(
+            "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
+            "(Developer Portal, General Information)"
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+    services = build_services(settings)
+    dispatcher = Dispatcher(
+        build_registry(),
+        state=services,
+        access=AccessPolicy(settings.admin_user_ids, settings.admin_role_ids),
+    )
+    backend = build_backend(settings, queue, dispatcher, Metrics())
+    backend.startup.insert(0, _warm_up(services))
+    backend.shutdown[:0] = [queue.close, services.close]
+    return backend

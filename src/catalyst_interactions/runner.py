@@ -50,26 +50,25 @@ def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
     """Workers alone (scale-out), stopping gracefully on SIGTERM / SIGINT."""
     import dataclasses
 
-    from .app import build_runtime
+    from .app import build_worker_process
 
     secrets = [s.reveal() for s in (settings.bot_token, settings.state_secret) if s]
     configure_logging(settings.log_level, settings.log_format, secrets)
     if concurrency is not None:
         settings = dataclasses.replace(settings, worker_concurrency=concurrency)
-    # The worker verifies nothing itself, but shares the edge's composition; a missing key is
-    # still reported clearly rather than papered over.
-    runtime = build_runtime(settings, workers=True)
+    backend = build_worker_process(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        for hook in runtime.app.startup_hooks:
+        for hook in backend.startup:
             await hook()
-        log.info("worker process running", extra={"queue": type(runtime.extras["queue"]).__name__})
+        await _freeze_heap()
+        log.info("worker process running")
         await stop.wait()
-        for hook in reversed(runtime.app.shutdown_hooks):
+        for hook in reversed(backend.shutdown):
             await hook()
 
     try:

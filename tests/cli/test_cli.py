@@ -165,3 +165,31 @@ def test_jobs_cli_lists_retries_and_drops(tmp_path: Path) -> None:
     assert run("jobs", "drop", "1576643190008578048", env=env, cwd=tmp_path).returncode == 0
     missing = run("jobs", "drop", "1576643190008578048", env=env, cwd=tmp_path)
     assert missing.returncode == 2 and "no job" in missing.stderr
+
+
+@pytest.mark.loopback
+def test_worker_runs_without_a_public_key_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = os.environ | {"DISCORD_APPLICATION_ID": "123", "CATALYST_DATA_DIR": str(tmp_path)}
+    env.pop("DISCORD_PUBLIC_KEY", None)
+    proc = subprocess.Popen(
+        [*CLI, "worker"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 20
+        while not any("worker process running" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+            lines.append(proc.stderr.readline())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert '"msg":"worker stopped"' in "".join(lines) + proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_worker_without_application_id_is_one_clear_line(tmp_path: Path) -> None:
+    result = run("worker", env={"CATALYST_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DISCORD_APPLICATION_ID is not set")

@@ -1,0 +1,136 @@
+"""The worker loop itself: bounded concurrency, graceful stop, and the token's deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from catalyst_interactions.discord.messages import Message
+from catalyst_interactions.discord.snowflake import make_snowflake
+from catalyst_interactions.edge.metrics import Metrics
+from catalyst_interactions.framework.context import CommandContext
+from catalyst_interactions.framework.dispatch import Dispatcher
+from catalyst_interactions.framework.modes import Mode
+from catalyst_interactions.framework.registry import Registry
+from catalyst_interactions.jobs import Job, SqliteJobQueue
+from catalyst_interactions.jobs.worker import Worker
+
+
+class RecordingDeliverer:
+    """Stands in for Discord REST: records what the worker would send."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+        self.failures: list[str] = []
+
+    async def deliver(self, job: Job, interaction: Any, delivery: Any) -> None:
+        self.delivered.append(delivery.message.content)
+
+    async def tell_failure(self, job: Job, interaction: Any, text: str) -> None:
+        self.failures.append(text)
+
+
+class Blocker:
+    def __init__(self) -> None:
+        self.running = 0
+        self.peak = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+
+def registry(blocker: Blocker) -> Registry:
+    reg = Registry()
+
+    @reg.command("block", "Waits until released", mode=Mode.DEFERRED)
+    async def block(ctx: CommandContext) -> Message:
+        blocker.running += 1
+        blocker.peak = max(blocker.peak, blocker.running)
+        blocker.started.set()
+        try:
+            await blocker.release.wait()
+        finally:
+            blocker.running -= 1
+        return Message(content="released")
+
+    return reg
+
+
+def job(created_ms: int, n: int = 0) -> Job:
+    interaction_id = make_snowflake(created_ms, n)
+    body = json.dumps(
+        {
+            "id": interaction_id,
+            "application_id": "1",
+            "type": 2,
+            "token": "t",
+            "data": {"id": "9", "name": "block", "type": 1},
+            "member": {"user": {"id": "5", "username": "u"}},
+        }
+    ).encode()
+    return Job.for_interaction(interaction_id, "command:block", body, ack_type=5)
+
+
+async def run_worker(tmp_path: Path, blocker: Blocker, **kw: Any):  # type: ignore[no-untyped-def]
+    queue = SqliteJobQueue(tmp_path / "queue.db")
+    deliverer = RecordingDeliverer()
+    worker = Worker(queue, Dispatcher(registry(blocker)), deliverer, metrics=Metrics(), **kw)  # type: ignore[arg-type]
+    worker.start()
+    return queue, deliverer, worker
+
+
+async def test_concurrency_is_bounded(tmp_path: Path) -> None:
+    blocker = Blocker()
+    queue, deliverer, worker = await run_worker(tmp_path, blocker, concurrency=2)
+    now = int(time.time() * 1000)
+    for n in range(5):
+        assert await queue.enqueue(job(now, n))
+    await asyncio.wait_for(blocker.started.wait(), 5)
+    await asyncio.sleep(0.3)  # time for more claims, if the bound did not hold
+    assert blocker.running == 2
+    blocker.release.set()
+    for _ in range(200):
+        if len(deliverer.delivered) == 5:
+            break
+        await asyncio.sleep(0.02)
+    assert deliverer.delivered == ["released"] * 5
+    assert blocker.peak == 2
+    await worker.stop()
+    await queue.close()
+
+
+async def test_graceful_stop_releases_a_job_still_running(tmp_path: Path) -> None:
+    blocker = Blocker()
+    queue, deliverer, worker = await run_worker(tmp_path, blocker)
+    assert await queue.enqueue(job(int(time.time() * 1000)))
+    await asyncio.wait_for(blocker.started.wait(), 5)
+    await worker.stop(grace_s=0.1)
+    pending = await queue.list("pending", 10)
+    assert [(p.last_error, p.attempts) for p in pending] == [("released at shutdown", 1)]
+    assert deliverer.delivered == []
+    await queue.close()
+
+
+async def test_work_that_cannot_finish_before_the_token_dies_tells_the_user(
+    tmp_path: Path,
+) -> None:
+    blocker = Blocker()
+    queue, deliverer, worker = await run_worker(tmp_path, blocker)
+    # Created 14 min 40 s ago: 20 s of token life left, less than the margin kept for telling
+    # the user, so the handler is not even started.
+    created = int((time.time() - 14 * 60 - 40) * 1000)
+    assert await queue.enqueue(job(created))
+    for _ in range(200):
+        if await queue.list("dead", 5):
+            break
+        await asyncio.sleep(0.02)
+    dead = await queue.list("dead", 5)
+    assert [d.reason for d in dead] == ["timed out"]
+    assert deliverer.failures == [
+        "Sorry, this is taking too long. Please try again in a few minutes."
+    ]
+    assert not blocker.started.is_set()
+    await worker.stop()
+    await queue.close()
