@@ -2,7 +2,8 @@
 
 The bodies are captured by the fake server (so this checks what was sent, after encoding
 and multipart packing), then validated against the request schema of the matching
-operation in /work/shared/discord-openapi/openapi.json (OpenAPI 3.1 = JSON Schema 2020-12).
+operation in tests/data/discord-openapi/openapi.json (Discord's spec, vendored from the
+project's shared material with its MIT licence; OpenAPI 3.1 = JSON Schema 2020-12).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .test_multipart import Upload
 
 pytestmark = pytest.mark.loopback
 
-SPEC = Path("/work/shared/discord-openapi/openapi.json")
+SPEC = Path(__file__).resolve().parents[1] / "data" / "discord-openapi" / "openapi.json"
 SPEC_URI = "urn:discord-openapi"
 
 # (fake route name) -> (OpenAPI path, method)
