@@ -100,8 +100,12 @@ def keys(out: Path | None) -> None:
 
 @main.command()
 @click.argument("what", type=click.Choice(["ping", "help"]), default="ping")
-@click.option("--url", default="http://127.0.0.1:8082/interactions", show_default=True,
-              help="The edge's endpoint (`make run` puts it on port 8082).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8082/interactions",
+    show_default=True,
+    help="The edge's endpoint (`make run` puts it on port 8082).",
+)
 @click.option(
     "--key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -13,13 +13,17 @@ from .test_local_discord_page import send, use
 pytestmark = [pytest.mark.browser, pytest.mark.loopback]
 
 
-def test_chart_then_timeframe_button_then_admin_only_command(browser: Browser, tmp_path: Path) -> None:
+def test_chart_then_timeframe_button_then_admin_only_command(
+    browser: Browser, tmp_path: Path
+) -> None:
     for stack in running(tmp_path, None):  # None: the bot's own registry and services
         for page in open_page(browser, stack):
             use(page, "chart")
             page.locator("#opt-ticker").fill("AAPL")
             send(page)
-            chart = page.locator("article.message", has=page.locator(".embed-title", has_text="AAPL"))
+            chart = page.locator(
+                "article.message", has=page.locator(".embed-title", has_text="AAPL")
+            )
             # Deferred: "thinking…" first, then the edit with the rendered chart.
             image = chart.locator(".embed-image")
             expect(image).to_be_visible(timeout=30_000)
