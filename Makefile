@@ -30,8 +30,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+## Every DESIGN.md budget, each printed as a ratio against its same-run baseline (~8 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/edge_throughput.py
+	$(BIN)/python bench/bench_deferred.py --queue sqlite --no-workers
+	$(BIN)/python bench/bench_deferred.py --queue sqlite
+	$(BIN)/python bench/bench_charts.py
+	$(BIN)/python bench/bench_click.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache data
