@@ -24,7 +24,7 @@ from catalyst_interactions.charts.render import render_gauge
 from catalyst_interactions.market import Timeframe
 from catalyst_interactions.ops.admin_cli import import_legacy_command
 from catalyst_interactions.secret import Secret
-from support.local_discord import Local, Shown
+from support.local_discord import Local
 from support.servers import serve_in_thread
 
 from .conftest import SAMPLES, data_dir, demo_data, start_bot
@@ -52,9 +52,7 @@ def llm() -> Iterator[tuple[FakeLLM, str]]:
 
 
 @pytest.fixture(scope="module")
-def local(
-    tmp_path_factory: pytest.TempPathFactory, llm: tuple[FakeLLM, str]
-) -> Iterator[Local]:
+def local(tmp_path_factory: pytest.TempPathFactory, llm: tuple[FakeLLM, str]) -> Iterator[Local]:
     for local in start_bot(
         tmp_path_factory.mktemp("commands"),
         watchlist_max=WATCHLIST_MAX,
@@ -69,7 +67,8 @@ def local(
 def import_samples(data: Path, cwd: Path) -> None:
     """The operator's ``catalyst-interactions import-legacy`` against the bot's database."""
     env = {"CATALYST_DATA_DIR": str(data), "CATALYST_DATABASE_URL": ""}
-    with CliRunner().isolated_filesystem(temp_dir=cwd):  # no stray .env
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)  # no stray .env
         result = CliRunner().invoke(
             import_legacy_command, ["--alerts", str(SAMPLES / "alerts.jsonl")], env=env
         )
@@ -79,15 +78,6 @@ def import_samples(data: Path, cwd: Path) -> None:
 
 def field(embed: dict[str, Any], name: str) -> str:
     return str(next(f["value"] for f in embed.get("fields", []) if f["name"] == name))
-
-
-def private(shown: Shown, local: Local) -> str:
-    """The text of an ephemeral answer, after checking only its member can see it."""
-    assert shown.ok and shown.ephemeral, shown.result
-    assert shown.message is not None
-    mine = {m["id"] for m in local.timeline(shown.message["interaction_metadata"]["user"]["key"])}
-    assert shown.message["id"] in mine
-    return shown.content
 
 
 def session_close(ticker: str, posted: datetime) -> tuple[list[float], int]:
@@ -138,9 +128,9 @@ def test_watchlist_add_list_remove_clear_and_limits(local: Local) -> None:
     # Suggestions while typing the ticker to remove: only the member's own tickers.
     mine = local.autocomplete("watchlist remove", "ticker", "")
     assert {c["value"] for c in mine["choices"]} == {"AAPL", "MSFT", "NVDA"}
-    assert [c["value"] for c in local.autocomplete("watchlist remove", "ticker", "m")["choices"]] == [
-        "MSFT"
-    ]
+    assert [
+        c["value"] for c in local.autocomplete("watchlist remove", "ticker", "m")["choices"]
+    ] == ["MSFT"]
     theirs = local.autocomplete("watchlist remove", "ticker", "", persona="admin")
     assert [c["value"] for c in theirs["choices"]] == ["META"]
 

@@ -121,7 +121,8 @@ class Local:
 
     def message(self, message_id: str) -> JSON:
         """A message as the page loads it (``GET /ui/state``)."""
-        found = next((m for m in self.state()["messages"] if m["id"] == message_id), None)
+        messages: list[JSON] = self.state()["messages"]
+        found = next((m for m in messages if m["id"] == message_id), None)
         assert found is not None, f"no message {message_id} in the page's state"
         return found
 
@@ -131,9 +132,7 @@ class Local:
         channel = channel_id or str(state["channels"][0]["id"])
         user_id = next(str(m["user"]["id"]) for m in state["members"] if m["key"] == persona)
         return [
-            m
-            for m in state["messages"]
-            if m["channel_id"] == channel and visible_to(m, user_id)
+            m for m in state["messages"] if m["channel_id"] == channel and visible_to(m, user_id)
         ]
 
     def attachment(self, url: str) -> httpx.Response:
@@ -206,7 +205,7 @@ class Local:
         result = self.interact(
             kind="modal", persona=persona, interaction_id=opener_id, values=values
         )
-        source = self.store.interactions[opener_id].source_message_id
+        source: str | None = self.store.interactions[opener_id].source_message_id
         return self._settle(result, since, source)
 
     def _settle(self, result: JSON, since: int, source_id: str | None) -> Shown:
@@ -217,24 +216,29 @@ class Local:
         if kind == DEFERRED_MESSAGE:
             message_id = str(result["message_id"])
             event = self.wait_for(
-                lambda e: e["kind"] == "message_update"
-                and e["data"]["id"] == message_id
-                and not int(e["data"]["flags"]) & LOADING,
+                lambda e: (
+                    e["kind"] == "message_update"
+                    and e["data"]["id"] == message_id
+                    and not int(e["data"]["flags"]) & LOADING
+                ),
                 since,
             )
             return Shown(result, event["data"])
         if kind == DEFERRED_UPDATE:
             event = self.wait_for(
-                lambda e: (e["kind"] == "message_update" and e["data"]["id"] == source_id)
-                or (
-                    e["kind"] == "message_create"
-                    and (e["data"].get("interaction_metadata") or {}).get("id") == interaction_id
+                lambda e: (
+                    (e["kind"] == "message_update" and e["data"]["id"] == source_id)
+                    or (
+                        e["kind"] == "message_create"
+                        and (e["data"].get("interaction_metadata") or {}).get("id")
+                        == interaction_id
+                    )
                 ),
                 since,
             )
             return Shown(result, event["data"])
-        message_id = result.get("message_id")
-        return Shown(result, self.message(str(message_id)) if message_id else None)
+        created = result.get("message_id")
+        return Shown(result, self.message(str(created)) if created else None)
 
     def wait_for(
         self, predicate: Callable[[JSON], bool], since: int, timeout: float = 10.0

@@ -7,6 +7,7 @@ interaction sender, and every visible change is published to the page as an even
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,7 +116,9 @@ class Store:
     # -- messages ---------------------------------------------------------------------------
     def put_message(self, message: JSON, *, created: bool) -> None:
         self.messages[message["id"]] = message
-        self.hub.publish("message_create" if created else "message_update", message)
+        # A snapshot: later edits change ``message`` in place, and an event must keep showing
+        # the message as it was (a reconnecting page replays the backlog).
+        self.hub.publish("message_create" if created else "message_update", copy.deepcopy(message))
 
     def delete_message(self, message_id: str) -> JSON | None:
         message = self.messages.pop(message_id, None)
