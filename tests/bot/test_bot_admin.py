@@ -346,9 +346,21 @@ def test_custom_form_holds_five_fields_and_validates_before_applying(
     assert history(bot) == []
     assert bot.with_store(lambda s: s.reports.get("big-1")).status.value == "pending"
 
-    good = bot.send(modal_submit("admin_modal_big-1", values, user=ADMIN))
-    assert good["type"] == 4 and is_ephemeral(good)
-    assert "Only the first 5 changes fit in a form; the other 1 were not applied" in content(good)
+    # Submitted from the report message's Custom button: the report message itself is updated.
+    report_message = {
+        "id": "777",
+        "channel_id": "600",
+        "content": "",
+        "embeds": [],
+        "components": [],
+    }
+    good = bot.send(modal_submit("admin_modal_big-1", values, user=ADMIN, message=report_message))
+    assert good["type"] == 7 and not is_ephemeral(good)
+    status = field_value(embed(good), "Status")
+    assert status.startswith(f"Applied by <@{ADMIN_ID}>")
+    assert "Not applied: `p6` (not in the form)" in status
+    buttons = [b["label"] for row in good["data"]["components"] for b in row["components"]]
+    assert buttons == ["Details"]  # decided: no Approve / Reject / Custom any more
     assert [param(bot, f"p{i}") for i in range(1, 7)] == [1, 2, 3, 4, 5, 1]
     assert bot.with_store(lambda s: s.reports.get("big-1")).status.value == "partially_applied"
     assert audit(bot, "report.custom")[0].detail["not_in_form"] == ["p6"]

@@ -116,13 +116,18 @@ def component(
 
 
 def modal_submit(
-    custom_id: str, values: dict[str, str], *, user: dict[str, Any] | None = None
+    custom_id: str,
+    values: dict[str, str],
+    *,
+    user: dict[str, Any] | None = None,
+    message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``message``: the message whose component opened the modal, as Discord sends it."""
     comps = [
         {"type": 18, "component": {"type": 4, "custom_id": k, "value": v}}
         for k, v in values.items()
     ]
-    return {
+    payload = {
         "id": new_id(),
         "application_id": "1",
         "type": 5,
@@ -133,3 +138,6 @@ def modal_submit(
         "channel_id": "600",
         "member": user or member(),
     }
+    if message is not None:
+        payload["message"] = message
+    return payload

@@ -489,8 +489,10 @@ def register(registry: Registry) -> None:
             inputs=inputs,
         )
 
-    @registry.modal(MODAL[0], ephemeral=True, checks=CHECKS)
-    @registry.modal(MODAL[1], ephemeral=True, checks=CHECKS)
+    # Submitted from the report's Custom button: the answer replaces the report message (its
+    # buttons go, its status shows what was applied); errors stay private and change nothing.
+    @registry.modal(MODAL[0], updates_message=True, checks=CHECKS)
+    @registry.modal(MODAL[1], updates_message=True, checks=CHECKS)
     async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
         store = await open_store(ctx)
         stored, parsed = await _load_report(store, report_id)
@@ -527,13 +529,7 @@ def register(registry: Registry) -> None:
                 "not_in_form": [*rest],
             },
         )
-        text = _outcome(actor, applied, skipped)
-        if rest:
-            text += (
-                f"\nOnly the first {MODAL_FIELDS_MAX} changes fit in a form; the "
-                f"other {len(rest)} were not applied (report marked partially applied)."
-            )
-        return Message(content=truncate(text, 2000), ephemeral=True)
+        return report_message(parsed, status=status, outcome=_outcome(actor, applied, skipped))
 
     # -- autocomplete (admins only: names are not for everyone) ------------------------
     async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:

@@ -318,7 +318,8 @@ class Dispatcher:
             values=data.values(),
         )
         # A modal opened from a component may update that component's message.
-        return _Routed(spec, ctx, dict(fields))
+        updates = spec.updates_message and interaction.message is not None
+        return _Routed(spec, ctx, dict(fields), updates_message=updates)
 
     async def _autocomplete(self, interaction: Interaction) -> Respond:
         def result(choices: Sequence[Choice]) -> Respond:

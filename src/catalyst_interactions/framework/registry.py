@@ -56,6 +56,9 @@ class ComponentSpec(HandlerSpec):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModalSpec(HandlerSpec):
     template: CustomIdTemplate
+    updates_message: bool = False
+    """True: when the modal was opened from a component, the reply replaces that component's
+    message (type 7 / 6), as Discord allows; from a command it is a new message."""
 
 
 T = TypeVar("T", ComponentSpec, ModalSpec)
@@ -271,6 +274,7 @@ class Registry:
         *,
         mode: Mode = Mode.INLINE,
         ephemeral: bool = False,
+        updates_message: bool = False,
         checks: tuple[Check, ...] = (),
     ) -> Callable[[F], F]:
         """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
@@ -284,6 +288,7 @@ class Registry:
                 ephemeral=ephemeral,
                 checks=checks,
                 template=tpl,
+                updates_message=updates_message,
             )
             self._add_templated(spec, self._modals)
             return func
