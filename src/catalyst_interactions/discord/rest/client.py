@@ -20,13 +20,12 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Final, Self
 
-import httpx
 import msgspec
 
 from catalyst_interactions import __version__
 from catalyst_interactions.secret import Secret
 
-from ...redaction import install_httpx_redaction, scrub
+from ...redaction import scrub
 from . import routes
 from .errors import (
     INTERACTION_ALREADY_ACKNOWLEDGED,
@@ -51,6 +50,7 @@ from .errors import (
 from .metrics import NullMetrics, RestMetrics
 from .multipart import FileLike, encode_multipart
 from .ratelimit import MemoryRateLimitStore, RateLimitHeaders, RateLimitStore
+from .transport import AiohttpTransport, RawResponse, Transport, TransportError
 
 __all__ = ["DiscordRest"]
 
@@ -65,13 +65,12 @@ _ORIGINAL_GRACE_S: Final = 2.0
 _ORIGINAL_RETRIES: Final = 4
 _ORIGINAL_FIRST_DELAY_S: Final = 0.1
 # Errors raised before the request could have reached Discord: safe to resend any method.
-_UNSENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _decode = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
 
 
 class DiscordRest:
-    """Discord REST over one ``httpx.AsyncClient``; pass ``transport`` to swap the network.
+    """Discord REST over one pooled HTTP transport (aiohttp); pass ``transport`` to swap it.
 
     ``ratelimits`` defaults to a per-process :class:`MemoryRateLimitStore`; give every
     worker the same ``RedisRateLimitStore`` to share limits between processes.
@@ -85,7 +84,7 @@ class DiscordRest:
         bot_token: Secret | None,
         user_agent_url: str = DEFAULT_USER_AGENT_URL,
         version: str = __version__,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Transport | None = None,
         timeout_s: float = 10.0,
         ratelimits: RateLimitStore | None = None,
         metrics: RestMetrics | None = None,
@@ -112,12 +111,8 @@ class DiscordRest:
         self._backoff_base_s = backoff_base_s
         self._backoff_cap_s = backoff_cap_s
         self._max_ratelimit_wait_s = max_ratelimit_wait_s
-        install_httpx_redaction()
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout_s,
-            follow_redirects=False,
-            headers={"User-Agent": f"DiscordBot ({user_agent_url}, {version})"},
+        self._http: Transport = transport or AiohttpTransport(
+            user_agent=f"DiscordBot ({user_agent_url}, {version})"
         )
 
     def __repr__(self) -> str:
@@ -297,7 +292,7 @@ class DiscordRest:
         body: object = None,
         files: Sequence[FileLike] = (),
         deadline: float | None = None,
-    ) -> httpx.Response:
+    ) -> RawResponse:
         compiled = route.compile(**values)
         name = compiled.name
         secrets = [values["token"]] if "token" in values else []
@@ -321,14 +316,11 @@ class DiscordRest:
         while True:
             await self._take_slot(compiled, deadline, last)
             timeout = self._timeout_until(deadline, last, name)
-            request = self._http.build_request(
-                route.method, url, content=content, headers=headers, timeout=timeout
-            )
             sent_at = time.perf_counter()
-            network: httpx.RequestError | None = None
+            network: TransportError | None = None
             try:
-                response = await self._http.send(request)
-            except httpx.RequestError as exc:
+                response = await self._http.send(route.method, url, headers, content, timeout)
+            except TransportError as exc:
                 network = exc
             elapsed = time.perf_counter() - sent_at
             attempts += 1
@@ -336,9 +328,9 @@ class DiscordRest:
             if network is not None:
                 self._metrics.observe(name, 0, elapsed)
                 last = _network_error(network, name, secrets)
-                if not (route.idempotent or isinstance(network, _UNSENT)):
+                if not (route.idempotent or network.unsent):
                     raise last
-                _log.warning("%s: %s (attempt %d)", name, type(network).__name__, attempts)
+                _log.warning("%s: %s (attempt %d)", name, network.kind, attempts)
                 await self._backoff(attempts, started, deadline, last)
                 continue
 
@@ -403,7 +395,7 @@ class DiscordRest:
             await self._sleep(wait, deadline, reason)
 
     async def _on_429(
-        self, compiled: routes.CompiledRoute, error: RateLimited, response: httpx.Response
+        self, compiled: routes.CompiledRoute, error: RateLimited, response: RawResponse
     ) -> None:
         self._metrics.ratelimited(compiled.name, error.scope)
         _log.warning(
@@ -442,20 +434,20 @@ class DiscordRest:
         return min(self._timeout_s, left)
 
 
-def _body(response: httpx.Response, route: routes.Route) -> Any:
+def _body(response: RawResponse, route: routes.Route) -> Any:
     try:
         return _decode.decode(response.content)
     except msgspec.DecodeError:
         raise HTTPError(response.status_code, 0, "invalid JSON in response", str(route)) from None
 
 
-def _network_error(exc: httpx.RequestError, name: str, secrets: Sequence[str]) -> NetworkError:
+def _network_error(exc: TransportError, name: str, secrets: Sequence[str]) -> NetworkError:
     detail = scrub(str(exc), secrets)[:200]
-    message = f"{type(exc).__name__} on {name}" + (f": {detail}" if detail else "")
-    return NetworkError(message, route=name, timeout=isinstance(exc, httpx.TimeoutException))
+    message = f"{exc.kind} on {name}" + (f": {detail}" if detail else "")
+    return NetworkError(message, route=name, timeout=exc.timeout)
 
 
-def _http_error(response: httpx.Response, route: routes.Route, secrets: Sequence[str]) -> HTTPError:
+def _http_error(response: RawResponse, route: routes.Route, secrets: Sequence[str]) -> HTTPError:
     status, name = response.status_code, str(route)
     try:
         data = _decode.decode(response.content)
@@ -490,7 +482,7 @@ def _http_error(response: httpx.Response, route: routes.Route, secrets: Sequence
     return cls(status, code, message, name, errors=errors)
 
 
-def _retry_after(body: JSON, response: httpx.Response) -> float:
+def _retry_after(body: JSON, response: RawResponse) -> float:
     for raw in (body.get("retry_after"), response.headers.get("retry-after")):
         try:
             value = float(raw) if raw is not None else None
