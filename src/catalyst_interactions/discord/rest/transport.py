@@ -8,7 +8,6 @@ that tests or another client library can stand in for it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -95,7 +94,7 @@ class AiohttpTransport:
             raise TransportError("ConnectTimeout", str(exc), unsent=True, timeout=True) from None
         except aiohttp.ClientConnectorError as exc:
             raise TransportError("ConnectError", str(exc), unsent=True, timeout=False) from None
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise TransportError("ReadTimeout", str(exc), unsent=False, timeout=True) from None
         except aiohttp.ClientError as exc:
             raise TransportError(
