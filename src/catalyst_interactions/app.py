@@ -16,7 +16,7 @@ from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
 from .edge.metrics import Metrics, PrometheusRestMetrics
-from .edge.replay import MemoryReplayGuard
+from .edge.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
@@ -35,6 +35,16 @@ class Runtime:
     dispatcher: Dispatcher
     metrics: Metrics
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _replay_guard(settings: Settings) -> ReplayGuard:
+    """In-process memory for one edge; Redis when configured, so that every replica refuses
+    an id another one has already seen."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        return RedisReplayGuard(Redis.from_url(settings.redis_url), settings.timestamp_window_s)
+    return MemoryReplayGuard(settings.timestamp_window_s)
 
 
 def build_edge(
@@ -62,10 +72,11 @@ def build_edge(
 
         recorder = InteractionRecorder(settings.record_path)
         on_shutdown = [*(on_shutdown or []), recorder.aclose]
+    replay = _replay_guard(settings)
     endpoint = InteractionEndpoint(
         verifier=verifier,
         dispatcher=dispatcher,
-        replay=MemoryReplayGuard(settings.timestamp_window_s),
+        replay=replay,
         metrics=metrics,
         jobs=jobs,
         recorder=recorder,
@@ -96,6 +107,8 @@ def build_edge(
             "commands": str(sum(1 for _ in registry.commands())),
         },
     )
+    if isinstance(replay, RedisReplayGuard):
+        app.shutdown_hooks.append(replay.aclose)
     return Runtime(app, settings, registry, dispatcher, metrics)
 
 

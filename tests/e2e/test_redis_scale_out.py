@@ -69,3 +69,18 @@ def test_deferred_component_with_retry_on_redis(
             await queue.close()
 
     wait_until(lambda: asyncio.run(idle()))
+
+
+def test_inline_replay_to_another_edge_is_refused_through_redis(
+    start_hybrid, fake_discord: FakeDiscord, prefix: str
+) -> None:
+    # An inline answer never reaches the queue, so only the shared replay memory can tell the
+    # second replica that this id was already answered.
+    url = f"{REDIS}?prefix={prefix}"
+    first = start_hybrid(registry(), queue_url=url, redis_url=REDIS)
+    second = start_hybrid(registry(), queue_url=url, redis_url=REDIS)
+    payload = command("auto", [{"name": "delay", "type": 10, "value": 0.0}])
+    assert first.send(payload).json()["data"]["content"] == "slept 0.0"
+    replayed = second.send(payload)
+    assert replayed.status_code == 409
+    assert replayed.json() == {"error": "interaction already received"}

@@ -62,3 +62,6 @@ class RedisReplayGuard:
     async def first_seen(self, interaction_id: str) -> bool:
         created = await self._redis.set(self._prefix + interaction_id, b"1", nx=True, ex=self._ttl)
         return bool(created)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
