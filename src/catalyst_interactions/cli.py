@@ -40,14 +40,17 @@ def main() -> None:
 @click.option("--no-workers", is_flag=True, help="Run the edge only (workers run elsewhere).")
 def serve(host: str, port: int, no_workers: bool) -> None:
     """Run the edge (POST /interactions) and, unless --no-workers, the workers."""
+    from .jobs import QueueError
     from .runner import run_server
 
     settings = _settings()
     try:
         settings.public_key()
+        run_server(settings, host=host, port=port, workers=not no_workers)
     except ConfigError as exc:
         _fail(str(exc))
-    run_server(settings, host=host, port=port, workers=not no_workers)
+    except QueueError as exc:
+        _fail(f"CATALYST_QUEUE_URL: {exc}")
 
 
 @main.command()
@@ -242,6 +245,7 @@ def endpoint_cmd(url: str) -> None:
 @click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
 def worker(concurrency: int | None) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
+    from .jobs import QueueError
     from .runner import run_worker
 
     settings = _settings()
@@ -249,6 +253,8 @@ def worker(concurrency: int | None) -> None:
         run_worker(settings, concurrency=concurrency)
     except ConfigError as exc:
         _fail(str(exc))
+    except QueueError as exc:
+        _fail(f"CATALYST_QUEUE_URL: {exc}")
 
 
 @main.command()
@@ -320,9 +326,12 @@ def jobs() -> None:
 
 
 def _queue(settings: Settings) -> Any:
-    from .jobs import open_queue
+    from .jobs import QueueError, open_queue
 
-    return open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+    try:
+        return open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+    except QueueError as exc:
+        _fail(f"CATALYST_QUEUE_URL: {exc}")
 
 
 @jobs.command("list")

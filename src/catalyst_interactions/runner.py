@@ -26,8 +26,7 @@ async def _freeze_heap() -> None:
 
 
 def run_server(settings: Settings, *, host: str, port: int, workers: bool) -> None:
-    secrets = [s.reveal() for s in (settings.bot_token, settings.state_secret) if s]
-    configure_logging(settings.log_level, settings.log_format, secrets)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     runtime = build_runtime(settings, workers=workers)
     runtime.app.startup_hooks.append(_freeze_heap)
     config = uvicorn.Config(
@@ -52,8 +51,7 @@ def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
 
     from .app import build_worker_process
 
-    secrets = [s.reveal() for s in (settings.bot_token, settings.state_secret) if s]
-    configure_logging(settings.log_level, settings.log_format, secrets)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     if concurrency is not None:
         settings = dataclasses.replace(settings, worker_concurrency=concurrency)
     backend = build_worker_process(settings)

@@ -77,6 +77,31 @@ class Settings:
         except ValueError as exc:
             raise ConfigError(f"DISCORD_PUBLIC_KEY {exc}") from None
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log scrubber: tokens, keys, and the passwords of
+        service URLs."""
+        from urllib.parse import urlsplit
+
+        values = [
+            v.reveal()
+            for v in (
+                self.bot_token,
+                self.state_secret,
+                self.handover_secret,
+                self.tiingo_api_key,
+                self.polygon_api_key,
+                self.llm_api_key,
+                self.s3_access_key,
+                self.s3_secret_key,
+            )
+            if v
+        ]
+        for url in (self.database_url, self.queue_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                values.append(password)
+        return values
+
     # -- loading --------------------------------------------------------------------------
     @classmethod
     def from_env(

@@ -26,8 +26,14 @@ from nacl.signing import SigningKey
 
 from catalyst_interactions.app import Runtime, build_runtime
 from catalyst_interactions.discord.messages import ActionRow, Button, Embed, Message
-from catalyst_interactions.framework.context import AccessPolicy, CommandContext, ComponentContext
+from catalyst_interactions.framework.context import (
+    AccessPolicy,
+    CommandContext,
+    ComponentContext,
+    Context,
+)
 from catalyst_interactions.framework.dispatch import Dispatcher
+from catalyst_interactions.framework.errors import CheckFailure
 from catalyst_interactions.framework.modes import Mode
 from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.ops.manifest import build_manifest
@@ -95,6 +101,17 @@ def make_registry(calls: Calls) -> Registry:
     async def timeframe(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         calls.add("tf")
         return Message(content=f"{ticker} {tf}")
+
+    async def admins_only(ctx: Context) -> None:
+        if not ctx.is_admin:
+            raise CheckFailure("Only admins can do that.")
+
+    @reg.command(
+        "secret", "Admins only, deferred", mode=Mode.DEFERRED, ephemeral=True, checks=(admins_only,)
+    )
+    async def secret(ctx: CommandContext) -> Message:
+        calls.add("secret")
+        return Message(content="classified")
 
     return reg
 

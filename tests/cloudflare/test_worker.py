@@ -12,7 +12,7 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from support.signing import Signer, command, component, ping
+from support.signing import Signer, command, component, member, ping
 
 from .conftest import BUDGET_MS, SLOW_S, Stack
 
@@ -124,6 +124,23 @@ def test_slow_inline_handler_falls_back_to_a_deferred_answer_with_one_message(cf
     cf.fake.wait_for_requests(1, "edit_original")
     routes = [r.route for r in cf.fake.requests]
     assert routes == ["edit_original"]
+
+
+def test_handed_over_work_still_passes_the_backend_checks(cf: Stack) -> None:
+    # An ephemeral deferred command (the ack JSON's key order differs between JS and Python)
+    # from a regular member: the Worker acknowledges at once, the backend's admin check
+    # refuses the hand-over, and the user reads the refusal in place of "thinking…".
+    before = cf.calls.runs.count("secret")
+    response = cf.send("edge", command("secret", user=member("21")))
+    assert response.json() == {"type": 5, "data": {"flags": 64}}
+    cf.fake.wait_for_requests(1, "edit_original")
+    assert cf.fake.requests_for("edit_original")[0].json["content"] == "Only admins can do that."
+    cf.fake.reset()
+    response = cf.send("edge", command("secret", user=member("22", permissions=8)))
+    assert response.json() == {"type": 5, "data": {"flags": 64}}
+    cf.fake.wait_for_requests(1, "edit_original")
+    assert cf.fake.requests_for("edit_original")[0].json["content"] == "classified"
+    assert cf.calls.runs.count("secret") == before + 1
 
 
 # -- failures ------------------------------------------------------------------------------------

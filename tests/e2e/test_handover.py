@@ -7,10 +7,14 @@ import time
 
 import pytest
 
+from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.edge.handover import handover_signature
+from catalyst_interactions.framework.errors import CheckFailure
+from catalyst_interactions.framework.modes import Mode
+from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.secret import Secret
 from fakes.fake_discord import FakeDiscord
-from support.signing import command
+from support.signing import command, member
 
 from .test_deferred_flow import registry
 
@@ -99,3 +103,36 @@ def test_tampered_body_fails_discords_signature(start_hybrid) -> None:
 def test_without_a_secret_there_is_no_handover_route(start_hybrid) -> None:
     hybrid = start_hybrid(registry())
     assert handover(hybrid, render("GLD")).status_code == 404
+
+
+def test_ephemeral_ack_is_accepted_whatever_the_key_order(start_hybrid, fake_discord) -> None:
+    # JavaScript's JSON.stringify of the manifest's sorted ack puts "data" before "type".
+    hybrid = start_hybrid(registry(), handover_secret=Secret(SECRET))
+    response = handover(hybrid, render("EFA"), ack='{"data":{"flags":64},"type":5}')
+    assert response.status_code == 202
+
+
+def test_checks_run_on_handed_over_work_and_refusals_come_back_for_the_user(
+    start_hybrid, fake_discord
+) -> None:
+    ran: list[str] = []
+
+    async def admins_only(ctx) -> None:
+        if not ctx.is_admin:
+            raise CheckFailure("Only Catalyst admins can do that.")
+
+    reg = Registry()
+
+    @reg.command("approve", "Admins only", mode=Mode.DEFERRED, checks=(admins_only,))
+    async def approve(ctx) -> Message:
+        ran.append(ctx.user.id)
+        return Message(content="approved")
+
+    hybrid = start_hybrid(reg, handover_secret=Secret(SECRET))
+    refused = handover(hybrid, command("approve", user=member("2")))
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "refused", "message": "Only Catalyst admins can do that."}
+    admin = handover(hybrid, command("approve", user=member("3", permissions=8)))
+    assert admin.status_code == 202
+    fake_discord.wait_for_requests(1, "edit_original")
+    assert ran == ["3"]

@@ -79,8 +79,8 @@ def test_tampered_body_is_401(client: httpx.Client, signer: Signer) -> None:
 
 @pytest.mark.parametrize(
     "signature",
-    ["zz" * 64, "ab" * 63, "ab" * 65, "", "é" * 64, "0x" + "ab" * 63],
-    ids=["not-hex", "short", "long", "empty", "non-ascii", "prefixed"],
+    ["zz" * 64, "ab" * 63, "ab" * 65, "", "é" * 64, "0x" + "ab" * 63, "00 " * 42 + "00"],
+    ids=["not-hex", "short", "long", "empty", "non-ascii", "prefixed", "spaced-hex"],
 )
 def test_malformed_signature_hex_is_401(
     client: httpx.Client, signer: Signer, signature: str
@@ -206,3 +206,22 @@ def test_secrets_do_not_reach_logs_or_metrics(
     logged = "\n".join(formatter.format(r) for r in caplog.records)
     assert f'"interaction_id":"{payload["id"]}"' in logged  # the correlation id is there ...
     assert payload["token"] not in logged + client.get("/metrics").text  # ... the token is not
+
+
+def test_replay_memory_outage_fails_open_instead_of_500(signer: Signer, tmp_path) -> None:
+    from catalyst_interactions.app import build_edge
+    from catalyst_interactions.settings import Settings
+    from support.servers import serve_in_thread
+
+    # Nothing listens on port 1: the shared replay memory is down.
+    settings = Settings(
+        public_key_hex=signer.public_key_hex,
+        application_id="1",
+        data_dir=tmp_path,
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    with serve_in_thread(build_edge(settings).app) as url, httpx.Client(base_url=url) as c:
+        response = post(c, *signer.signed(command("help")))
+        assert response.status_code == 200
+        assert response.json()["type"] == 4
+        assert 'reason="replay_memory_unavailable"} 1.0' in c.get("/metrics").text

@@ -18,7 +18,11 @@ from support.signing import Signer, new_id
 
 pytestmark = pytest.mark.loopback
 
-header_value = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=140)
+# Printable ASCII plus inner spaces (httpx refuses leading/trailing whitespace in values):
+# bytes.fromhex skips spaces, which once let a 128-character header decode to too few bytes.
+header_value = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=140
+).map(str.strip) | st.builds(lambda n: "00 " * n + "00", st.integers(0, 60))
 json_scalar = (
     st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats() | st.text(max_size=30)
 )

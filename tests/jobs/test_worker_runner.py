@@ -134,3 +134,72 @@ async def test_work_that_cannot_finish_before_the_token_dies_tells_the_user(
     assert not blocker.started.is_set()
     await worker.stop()
     await queue.close()
+
+
+class FailingDeliverer(RecordingDeliverer):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.attempts = 0
+
+    async def deliver(self, job: Job, interaction: Any, delivery: Any) -> None:
+        self.attempts += 1
+        raise self.error
+
+
+async def wait_dead(queue: SqliteJobQueue) -> list[Any]:
+    for _ in range(300):
+        dead = await queue.list("dead", 5)
+        if dead:
+            return dead
+        await asyncio.sleep(0.02)
+    raise AssertionError("no dead job")
+
+
+async def test_answer_refused_by_discord_is_dead_and_the_user_is_told(tmp_path: Path) -> None:
+    from catalyst_interactions.discord.rest import HTTPError
+
+    blocker = Blocker()
+    blocker.release.set()
+    queue = SqliteJobQueue(tmp_path / "queue.db")
+    deliverer = FailingDeliverer(HTTPError(400, 50035, "Invalid Form Body", "PATCH @original"))
+    worker = Worker(queue, Dispatcher(registry(blocker)), deliverer, metrics=Metrics())  # type: ignore[arg-type]
+    worker.start()
+    assert await queue.enqueue(job(int(time.time() * 1000)))
+    dead = await wait_dead(queue)
+    assert dead[0].reason is not None and dead[0].reason.startswith("delivery failed")
+    assert deliverer.attempts == 1  # a permanent refusal is not retried
+    assert deliverer.failures == [
+        f"Sorry, the answer could not be shown. Reference: `{dead[0].id}`."
+    ]
+    await worker.stop()
+    await queue.close()
+
+
+async def test_unexpected_error_in_delivery_is_retried_then_dead_never_stuck(
+    tmp_path: Path,
+) -> None:
+    from catalyst_interactions.jobs.worker import RetryPolicy
+
+    blocker = Blocker()
+    blocker.release.set()
+    queue = SqliteJobQueue(tmp_path / "queue.db")
+    deliverer = FailingDeliverer(ValueError("ledger broke"))
+    policy = RetryPolicy(max_attempts=3, base_s=0.01, cap_s=0.02)
+    worker = Worker(
+        queue,
+        Dispatcher(registry(blocker)),
+        deliverer,
+        metrics=Metrics(),  # type: ignore[arg-type]
+        policy=policy,
+        lease_s=30,
+    )
+    worker.start()
+    assert await queue.enqueue(job(int(time.time() * 1000)))
+    dead = await wait_dead(queue)
+    assert dead[0].reason == "worker error: ValueError"
+    assert deliverer.attempts == 3  # retried inside the policy, not replayed by lease expiry
+    assert await queue.list("running", 5) == []
+    assert len(deliverer.failures) == 1
+    await worker.stop()
+    await queue.close()

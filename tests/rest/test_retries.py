@@ -217,3 +217,12 @@ async def test_connection_refused_is_retried_then_network_error(make_rest: MakeR
     assert info.value.permanent is False
     assert info.value.timeout is False
     assert [status for _, status, _ in metrics.observed] == [0, 0, 0]
+
+
+async def test_new_message_is_not_resent_after_a_5xx(rest: DiscordRest, fake: FakeDiscord) -> None:
+    # A 502 from the proxy in front of Discord may come after the followup was posted: a second
+    # POST could show the user the same message twice, so it is reported instead.
+    fake.enqueue("create_followup", err(502))
+    with pytest.raises(ServerError):
+        await rest.create_followup(TOKEN, {"content": "once"})
+    assert len(fake.requests_for("create_followup")) == 1

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from nacl.exceptions import BadSignatureError
+from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.signing import VerifyKey
 
-SIGNATURE_HEX_LENGTH: Final = 128  # 64-byte signature
+SIGNATURE_BYTES: Final = 64
+SIGNATURE_HEX_LENGTH: Final = 2 * SIGNATURE_BYTES
 PUBLIC_KEY_HEX_LENGTH: Final = 64  # 32-byte key
 
 
@@ -64,11 +65,14 @@ class SignatureVerifier:
             signature = bytes.fromhex(signature_hex.decode("ascii"))
         except ValueError:  # UnicodeDecodeError is a ValueError too
             raise VerificationError("malformed_signature", "invalid request signature") from None
+        # fromhex skips whitespace: "00 00 …" is 128 characters but fewer than 64 bytes.
+        if len(signature) != SIGNATURE_BYTES:
+            raise VerificationError("malformed_signature", "invalid request signature")
         if not timestamp.isdigit() or len(timestamp) > 12:
             raise VerificationError("malformed_timestamp", "invalid request timestamp")
         try:
             self._key.verify(timestamp + body, signature)
-        except BadSignatureError:
+        except (BadSignatureError, CryptoError):
             raise VerificationError("bad_signature", "invalid request signature") from None
         # Checked after the signature so that an attacker cannot probe our clock cheaply,
         # and so the reason label of a forged request is always "bad_signature".

@@ -105,7 +105,7 @@ class InteractionEndpoint:
         if itype == InteractionType.PING:
             self._ping_ok.inc()
             return _PONG_RESULT
-        if not await self._replay.first_seen(interaction.id):
+        if not await self._first_seen(interaction.id):
             self._rejected.labels("replay").inc()
             log.warning("replayed interaction refused", extra={"interaction_id": interaction.id})
             return error_result(409, "interaction already received")
@@ -135,6 +135,19 @@ class InteractionEndpoint:
                 },
             )
         return result
+
+    async def _first_seen(self, interaction_id: str) -> bool:
+        try:
+            return await self._replay.first_seen(interaction_id)
+        except Exception:  # noqa: BLE001 - an outage of the shared memory must not stop the bot
+            # Fail open, as the shared rate limits do (D11): verification still holds, deferred
+            # work is still deduplicated by the queue; only inline replays go unnoticed.
+            self._rejected.labels("replay_memory_unavailable").inc()
+            log.warning(
+                "replay memory unavailable; answering without the replay check",
+                extra={"interaction_id": interaction_id},
+            )
+            return True
 
     def _count(self, type_label: str, handler: str, outcome: str) -> None:
         key = (type_label, handler, outcome)

@@ -25,6 +25,7 @@ import msgspec
 from ..discord.payloads import PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Dispatcher
+from ..framework.errors import NoHandler, UserFacingError
 from .asgi import BodyTooLarge, Receive, Route, Scope, Send, read_body, send_result
 from .endpoint import EndpointResult, JobSink, error_result
 from .metrics import Metrics
@@ -32,7 +33,21 @@ from .metrics import Metrics
 log = logging.getLogger("catalyst_interactions.handover")
 
 HANDOVER_WINDOW_S = 60.0
-_ACKS = {b'{"type":5}': 5, b'{"type":6}': 6, b'{"type":5,"data":{"flags":64}}': 5}
+_ACKS: list[tuple[dict[str, object], int]] = [
+    ({"type": 5}, 5),
+    ({"type": 6}, 6),
+    ({"type": 5, "data": {"flags": 64}}, 5),
+]
+
+
+def ack_type_of(raw: bytes) -> int | None:
+    """5 or 6 for an acknowledgement the edge may have sent; compared as JSON, not as bytes
+    (the HMAC already covers the exact bytes, and key order differs between languages)."""
+    try:
+        ack = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return next((kind for shape, kind in _ACKS if ack == shape), None)
 
 
 def handover_signature(secret: bytes, timestamp: str, ack: str, body: bytes) -> str:
@@ -83,15 +98,24 @@ class HandoverEndpoint:
         if not hop_ts.isdigit() or abs(self._clock() - int(hop_ts)) > HANDOVER_WINDOW_S:
             rejected.labels("handover_stale").inc()
             return error_result(401, "hand-over timestamp outside the allowed window")
-        ack_type = _ACKS.get(ack)
+        ack_type = ack_type_of(ack)
         if ack_type is None:
             return error_result(400, "X-Catalyst-Ack must be a type 5 or 6 acknowledgement")
         try:
             interaction = decode_interaction(body)
         except PayloadError as exc:
             return error_result(400, str(exc))
-        handler = await self._dispatcher.deferred_handler_key(interaction)
-        if handler is None:
+        # The same routing and checks (admin-only, cooldowns ...) as on our own edge: work
+        # that arrives acknowledged must not skip them.
+        try:
+            handler = await self._dispatcher.admit(interaction)
+        except UserFacingError as exc:
+            rejected.labels("handover_refused").inc()
+            # The edge shows this text to the user in place of its "thinking…".
+            return EndpointResult(
+                403, msgspec.json.encode({"error": "refused", "message": exc.message})
+            )
+        except NoHandler:
             return error_result(400, "no handler can run this interaction as a job")
         if not await self._jobs.submit(interaction, body, handler, ack_type):
             return error_result(409, "interaction already received")

@@ -84,12 +84,16 @@ class WebUi:
         stored = self._store.files.get(request.params["attachment_id"])
         if stored is None:
             return Response.json({"message": "404: Not Found", "code": 0}, 404)
-        return Response(
-            200,
-            stored.data,
-            stored.content_type,
-            {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
-        )
+        headers = {
+            "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+            # Files come from bots and users but are served from the page's own origin (Discord
+            # uses a separate CDN domain): nothing in them may run as the page.
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+        }
+        if not stored.content_type.startswith("image/"):
+            headers["Content-Disposition"] = "attachment"
+        return Response(200, stored.data, stored.content_type, headers)
 
     # -- state and events -------------------------------------------------------------------
     async def state(self, request: Request) -> Response:

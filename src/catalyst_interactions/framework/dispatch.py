@@ -135,11 +135,22 @@ class Dispatcher:
                 outcome="refused",
                 handler=_key_of(self, interaction),
             )
+        except Exception as exc:  # a failing check (store down ...) is our error
+            log.error("check failed", extra={"interaction_id": interaction.id}, exc_info=exc)
+            return Respond(
+                ephemeral_message(
+                    f"Something went wrong on our side. Reference: `{interaction.id}`."
+                ),
+                outcome="error",
+                handler=_key_of(self, interaction),
+            )
         spec = routed.spec
         if spec.mode is Mode.DEFERRED:
             return self._defer(routed)
         if spec.mode is Mode.AUTO:
-            remaining = self.auto_budget_s - self._age_s(interaction)
+            # Counted from the interaction's creation; never more than the budget itself, even
+            # when our clock is behind Discord's.
+            remaining = min(self.auto_budget_s, self.auto_budget_s - self._age_s(interaction))
             if remaining <= 0:
                 return self._defer(routed)
             task = asyncio.ensure_future(spec.func(routed.ctx, **routed.args))
@@ -166,21 +177,28 @@ class Dispatcher:
             reply = await routed.spec.func(routed.ctx, **routed.args)
         except UserFacingError as exc:
             return Delivery(Message(content=exc.message), ephemeral_notice=routed.updates_message)
+        if isinstance(reply, Modal):
+            # A form can only answer the interaction itself; once acknowledged (an edge in
+            # front of us ran out of time) the user has to press again.
+            notice = "This took too long to open. Please press the button again."
+            return Delivery(Message(content=notice), ephemeral_notice=True)
         if not isinstance(reply, Message):
             raise TypeError(
                 f"{routed.spec.key} returned {type(reply).__name__}; a deferred handler must "
-                "return a Message (a modal cannot follow an acknowledgement)"
+                "return a Message"
             )
         return Delivery(reply)
 
-    async def deferred_handler_key(self, interaction: Interaction) -> str | None:
-        """The key of the handler a worker would run for this interaction, if any."""
+    async def admit(self, interaction: Interaction) -> str:
+        """Route and run the checks exactly as :meth:`handle` does before answering, for work
+        that arrives already acknowledged (the Worker's hand-over): the handler key, or
+        :class:`NoHandler` / :class:`UserFacingError` (a refused permission or cooldown)."""
         if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
-            return None
-        try:
-            return self._route(interaction).spec.key
-        except (NoHandler, UserFacingError):
-            return None
+            raise NoHandler("autocomplete is answered inline, never handed over")
+        routed = self._route(interaction)
+        for check in routed.spec.checks:
+            await check(routed.ctx)
+        return routed.spec.key
 
     # -- internals ------------------------------------------------------------------------
     def _age_s(self, interaction: Interaction) -> float:

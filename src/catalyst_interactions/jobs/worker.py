@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
-from ..discord.rest import DiscordError, InvalidToken
+from ..discord.rest import DiscordError, InvalidToken, UnknownInteraction
 from ..edge.metrics import Metrics
 from ..framework.dispatch import Dispatcher
 from .delivery import Deliverer
@@ -141,6 +141,13 @@ class Worker:
             await self._run(claimed, interaction, started, extra)
         except LeaseLost:
             log.warning("lease lost; another worker owns the job now", extra=extra)
+        except Exception as exc:  # anything else (ledger, queue, a bug) ends here
+            # Never leave the job "running" for the lease to replay it until the token dies:
+            # account for it now, as a retry or a dead letter with the user told.
+            log.exception("job failed outside the handler", extra=extra)
+            await self._give_up_or_retry(
+                claimed, interaction, f"worker error: {type(exc).__name__}", extra
+            )
         finally:
             renewer.cancel()
 
@@ -180,18 +187,43 @@ class Worker:
             return
         try:
             await self._deliverer.deliver(job, interaction, delivery)
-        except InvalidToken:
+        except (InvalidToken, UnknownInteraction):
             await self._dead(claimed, TOKEN_EXPIRED, extra)
             return
         except DiscordError as exc:
             reason = f"delivery failed: {exc!r}"
             if exc.permanent or not await self._retry(claimed, reason, extra):
+                # Discord refused the answer (too large, invalid ...): the user still gets one.
+                await self._tell(
+                    job,
+                    interaction,
+                    f"Sorry, the answer could not be shown. Reference: `{job.id}`.",
+                    extra,
+                )
                 await self._dead(claimed, reason, extra)
             return
         await self._queue.ack(claimed)
         self._metrics.jobs.labels("delivered", "").inc()
         self._metrics.job_run.observe(self._clock() - started)
         log.info("job delivered", extra=extra | {"ms": round((self._clock() - started) * 1000, 1)})
+
+    async def _give_up_or_retry(
+        self,
+        claimed: ClaimedJob,
+        interaction: Interaction,
+        reason: str,
+        extra: dict[str, object],
+    ) -> None:
+        with contextlib.suppress(QueueError):
+            if await self._retry(claimed, reason, extra):
+                return
+            await self._tell(
+                claimed.job,
+                interaction,
+                f"Sorry, something went wrong on our side. Reference: `{claimed.job.id}`.",
+                extra,
+            )
+            await self._dead(claimed, reason, extra)
 
     async def _retry(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> bool:
         """Schedule another attempt if one fits before the token's end; False otherwise."""
@@ -223,10 +255,18 @@ class Worker:
             log.warning("could not tell the user", extra=extra | {"error": repr(exc)})
 
     async def _renew(self, claimed: ClaimedJob) -> None:
+        delay = self._lease_s / 3
         while True:
-            await asyncio.sleep(self._lease_s / 3)
+            await asyncio.sleep(delay)
             try:
                 claimed = await self._queue.renew(claimed, self._lease_s)
+                delay = self._lease_s / 3
+            except LeaseLost:
+                return  # someone else owns it now; _run finds out at ack
             except QueueError:
-                log.warning("lease renewal failed", extra={"interaction_id": claimed.job.id})
-                return
+                # A blip (SQLite busy, Redis reconnecting): try again sooner, while the lease
+                # still holds, rather than let it lapse and the job run twice.
+                log.warning(
+                    "lease renewal failed; retrying", extra={"interaction_id": claimed.job.id}
+                )
+                delay = max(0.05, self._lease_s / 10)

@@ -59,7 +59,11 @@ async def build_manifest(
         for spec in _ordered(registry, "component")
     ]
     modals = [
-        _entry(spec) | {"prefix": spec.template.prefix, "regex": js_regex(spec.template.regex)}
+        _entry(spec)
+        | {"prefix": spec.template.prefix, "regex": js_regex(spec.template.regex)}
+        # Opened from a component, a form whose handler updates that message is acknowledged
+        # with 6 (its message edited later), not with a new "thinking…" message.
+        | ({"ack_from_component": {"type": 6}} if spec.updates_message else {})
         for spec in _ordered(registry, "modal")
     ]
     return {

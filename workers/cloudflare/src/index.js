@@ -211,7 +211,11 @@ function decide(interaction) {
     }
     case 5: {
       const entry = match(MODALS, String(data.custom_id ?? ""));
-      return entry ? { mode: entry.mode, ack: entry.ack } : { mode: "inline", ack: { type: 5 } };
+      if (!entry) return { mode: "inline", ack: { type: 5 } };
+      // A form opened from a button may update that button's message (6), as the backend
+      // would answer with 7; opened from a command it can only be a new message (5).
+      const fromComponent = interaction.message && entry.ack_from_component;
+      return { mode: entry.mode, ack: fromComponent ? entry.ack_from_component : entry.ack };
     }
     default: // 4: autocomplete cannot be deferred; an empty list is its fallback
       return { mode: "inline", ack: null };
@@ -276,8 +280,13 @@ async function handoverOnce(env, verified, ackJson) {
     body: verified.body,
     signal: AbortSignal.timeout(HANDOVER_TIMEOUT_MS),
   });
+  if (response.status === 403) {
+    // Refused by the backend's checks (admin-only, cooldown ...): its text is for the user.
+    const info = await response.json().catch(() => ({}));
+    return { status: 403, message: typeof info.message === "string" ? info.message : null };
+  }
   await drain(response);
-  return response.status;
+  return { status: response.status, message: null };
 }
 
 /** Hand the work over with retries; a 202 (enqueued) or 409 (already enqueued) is done. */
@@ -289,15 +298,20 @@ async function handOver(env, verified, ack, why) {
   let last = "not tried";
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await sleep(backoff * 4 ** (attempt - 1));
-    let status;
+    let status, message;
     try {
-      status = await handoverOnce(env, verified, ackJson);
+      ({ status, message } = await handoverOnce(env, verified, ackJson));
     } catch (exc) {
       last = exc.name === "TimeoutError" || exc.name === "AbortError" ? "timeout" : "unreachable";
       continue;
     }
     if (status === 202 || status === 409) {
       log("info", "handed_over", { interaction_id: id, status, attempt: attempt + 1, why });
+      return;
+    }
+    if (status === 403 && message) {
+      log("info", "handover_refused", { interaction_id: id, why });
+      await tellUser(env, verified.interaction, ack, message);
       return;
     }
     last = `status ${status}`;
@@ -311,10 +325,10 @@ async function handOver(env, verified, ack, why) {
 // -- telling the user --------------------------------------------------------------------------
 /** After a 5 the "thinking…" message is ours to edit; after a 6 @original is the clicked
  *  message, which must not be overwritten, so an ephemeral followup carries the news. */
-async function tellUser(env, interaction, ack) {
+async function tellUser(env, interaction, ack, text = UNAVAILABLE_TEXT) {
   const base = (env.DISCORD_API_BASE || DEFAULT_API_BASE).replace(/\/+$/, "");
   const hook = `${base}/webhooks/${interaction.application_id}/${interaction.token}`;
-  const content = { content: UNAVAILABLE_TEXT, allowed_mentions: { parse: [] } };
+  const content = { content: text, allowed_mentions: { parse: [] } };
   const [method, url, payload] =
     ack.type === 6 ? ["POST", hook, { ...content, flags: EPHEMERAL }] : ["PATCH", `${hook}/messages/@original`, content];
   const attempts = Math.max(1, intVar(env, "DISCORD_ATTEMPTS", 3));

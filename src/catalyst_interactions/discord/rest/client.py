@@ -349,7 +349,9 @@ class DiscordRest:
                 if attempts >= self._max_attempts or last.retry_after > self._max_ratelimit_wait_s:
                     raise last
                 await self._sleep(last.retry_after, deadline, last)
-            elif isinstance(last, ServerError):
+            elif isinstance(last, ServerError) and route.idempotent:
+                # A 5xx after a POST of a new message may mean it was posted (502/504 from
+                # the proxy in front): only requests that are safe to repeat are resent.
                 _log.warning("%s -> %d (attempt %d)", name, status, attempts)
                 await self._backoff(attempts, started, deadline, last)
             elif (

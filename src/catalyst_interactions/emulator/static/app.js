@@ -133,7 +133,15 @@ class App {
       if (note.channelId === this.channelId && note.persona === this.persona) items.push({ id: note.id, node: () => note.render() });
     }
     items.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-    const nodes = items.map((item) => item.node());
+    // One message that fails to render must not take the whole channel down with it.
+    const nodes = items.map((item) => {
+      try {
+        return item.node();
+      } catch (error) {
+        console.error("could not render message", item.id, error);
+        return el("article", { class: "message local" }, `(message ${item.id} could not be shown)`);
+      }
+    });
     if (!nodes.length) nodes.push(this.welcome());
     this.list.replaceChildren(...nodes);
     if (nearBottom) this.list.scrollTop = this.list.scrollHeight;

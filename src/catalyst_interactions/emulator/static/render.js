@@ -94,6 +94,8 @@ export function markdown(text, ctx = {}) {
 
 export function formatUnix(secs, style = "f") {
   const d = new Date(secs * 1000);
+  // Out-of-range timestamps (e.g. <t:99999999999999:R>) are shown as written, like Discord.
+  if (Number.isNaN(d.getTime())) return `<t:${secs}:${style}>`;
   const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   switch (style) {
     case "t": return time;
