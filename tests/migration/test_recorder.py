@@ -140,3 +140,41 @@ def test_the_edge_records_verified_interactions_when_enabled(
     lines = [json.loads(line) for line in corpus.read_text().splitlines()]
     assert [line["interaction"]["data"]["name"] for line in lines] == ["hello", "hello"]
     assert corpus.stat().st_mode & 0o077 == 0  # owner-only
+
+
+def test_mentions_in_embeds_components_and_dm_recipients_are_replaced() -> None:
+    from catalyst_interactions.ops.recorder import Pseudonyms
+
+    secret_id, secret_name = "81234567890123456", "real.person"
+    payload = {
+        "id": "1",
+        "application_id": "2",
+        "type": 3,
+        "token": "secret-token-xyz",
+        "channel": {
+            "id": "9",
+            "type": 1,
+            "recipients": [{"id": secret_id, "username": secret_name}],
+        },
+        "message": {
+            "id": "3",
+            "content": "",
+            "embeds": [
+                {
+                    "title": "Report",
+                    "fields": [{"name": "Status", "value": f"Approved by <@{secret_id}>"}],
+                }
+            ],
+            "components": [{"type": 10, "content": f"cc <@!{secret_id}>"}],
+            "interaction_metadata": {
+                "id": "4",
+                "type": 2,
+                "target_user": {"id": secret_id, "username": secret_name},
+            },
+        },
+        "data": {"custom_id": "x", "component_type": 2},
+    }
+    text = json.dumps(Pseudonyms().interaction(payload))
+    assert secret_id not in text
+    assert secret_name not in text
+    assert "secret-token-xyz" not in text

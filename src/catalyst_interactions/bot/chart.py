@@ -16,6 +16,7 @@ This module is imported by the edge: it must not import matplotlib (rendering ha
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,10 +48,12 @@ from ..market.symbols import search_tickers
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
 from .charting import ChartRenderError, chart_service
+from .services import BotServices, cooldown, services
 
 if TYPE_CHECKING:
     from ..market.bars import Bars, FloatArray, Quote
-from .services import BotServices, cooldown, services
+
+log = logging.getLogger("catalyst_interactions.bot.chart")
 
 UP_COLOR = 0x26A69A
 DOWN_COLOR = 0xEF5350
@@ -357,7 +360,9 @@ def compare_message(a: Bars, b: Bars, timeframe: Timeframe, png: bytes) -> Messa
 def _user_error(exc: Exception) -> UserFacingError:
     if isinstance(exc, MarketDataError):
         return UserFacingError(exc.user_message)
-    return UserFacingError(f"Cannot draw that chart: {exc}")
+    # Anything else comes from the renderer's internals: logged, not shown.
+    log.warning("chart could not be drawn", exc_info=exc)
+    return UserFacingError("That chart cannot be drawn right now. Try another timeframe.")
 
 
 async def build_chart(

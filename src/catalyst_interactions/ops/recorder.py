@@ -118,7 +118,25 @@ class Pseudonyms:
                 out[key] = meta
         if "content" in out:
             out["content"] = self.text(out["content"])
+        # Mentions hide in every text a message carries: embeds (a report's "Approved by
+        # <@…>"), components (V2 text displays), a target user.
+        for key in ("embeds", "components"):
+            if key in out:
+                out[key] = self._texts(out[key])
+        meta = out.get("interaction_metadata")
+        if isinstance(meta, dict) and "target_user" in meta:
+            out["interaction_metadata"] = {**meta, "target_user": self.user(meta["target_user"])}
         return out
+
+    def _texts(self, value: Any) -> Any:
+        """Every string inside ``value`` with its mentions pseudonymised."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self._texts(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._texts(v) for k, v in value.items()}
+        return value
 
     def interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A copy of a raw interaction payload without tokens or user identifiers."""
@@ -131,6 +149,13 @@ class Pseudonyms:
             out["user"] = self.user(out["user"])
         if "message" in out:
             out["message"] = self.message(out["message"])
+        channel = out.get("channel")
+        if isinstance(channel, dict) and isinstance(channel.get("recipients"), list):
+            # DMs and group DMs name their members.
+            out["channel"] = {
+                **channel,
+                "recipients": [self.user(u) for u in channel["recipients"]],
+            }
         owners = out.get("authorizing_integration_owners")
         if isinstance(owners, dict) and _USER_INSTALL in owners:
             out["authorizing_integration_owners"] = {
