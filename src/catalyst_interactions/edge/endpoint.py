@@ -36,9 +36,19 @@ class EndpointResult:
     status: int
     body: bytes
     content_type: bytes = JSON
+    start_message: dict[str, Any] | None = None
+    """The ASGI response start, prepared once for results sent again and again (PONG)."""
+
+    def prepared(self) -> EndpointResult:
+        headers = [
+            (b"content-type", self.content_type),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        start = {"type": "http.response.start", "status": self.status, "headers": headers}
+        return EndpointResult(self.status, self.body, self.content_type, start)
 
 
-_PONG_RESULT = EndpointResult(200, _PONG)
+_PONG_RESULT = EndpointResult(200, _PONG).prepared()
 
 
 def error_result(status: int, message: str) -> EndpointResult:
