@@ -6,7 +6,7 @@ import time
 
 from ..discord.enums import MessageFlags
 from ..discord.payloads import Interaction
-from ..discord.rest import DiscordRest
+from ..discord.rest import DiscordRest, HTTPError
 from ..framework.dispatch import Delivery
 from .job import Job
 from .ledger import DeliveryLedger
@@ -28,24 +28,34 @@ class Deliverer:
             interaction.token, message.to_dict(edit=True), message.files, deadline=job.deadline
         )
 
-    async def notice(self, job: Job, interaction: Interaction, text: str) -> None:
-        """An ephemeral followup, posted at most once per job."""
-        if not await self._ledger.first(f"{job.id}:notice", ttl_s=job.deadline - time.time()):
+    async def notice(
+        self, job: Job, interaction: Interaction, text: str, *, kind: str = "notice"
+    ) -> None:
+        """An ephemeral followup, posted at most once per job and kind."""
+        key = f"{job.id}:{kind}"
+        if not await self._ledger.first(key, ttl_s=job.deadline - time.time()):
             return
-        await self._rest.create_followup(
-            interaction.token,
-            {
-                "content": text,
-                "flags": int(MessageFlags.EPHEMERAL),
-                "allowed_mentions": {"parse": []},
-            },
-            deadline=job.deadline,
-        )
+        try:
+            await self._rest.create_followup(
+                interaction.token,
+                {
+                    "content": text,
+                    "flags": int(MessageFlags.EPHEMERAL),
+                    "allowed_mentions": {"parse": []},
+                },
+                deadline=job.deadline,
+            )
+        except HTTPError as exc:
+            # A 4xx answer (429 included) proves nothing was posted: a retry may post it.
+            # After a 5xx or a network error it may have been, so the record stays.
+            if exc.status < 500:
+                await self._ledger.forget(key)
+            raise
 
     async def tell_failure(self, job: Job, interaction: Interaction, text: str) -> None:
         """Replace "thinking…" with an explanation; for a clicked message, a private notice."""
         if job.ack_type == 6:
-            await self.notice(job, interaction, text)
+            await self.notice(job, interaction, text, kind="failure")
         else:
             await self._rest.edit_original(
                 interaction.token,

@@ -19,6 +19,10 @@ class DeliveryLedger(Protocol):
         """True the first time ``key`` is offered (within ``ttl_s``), False afterwards."""
         ...
 
+    async def forget(self, key: str) -> None:
+        """Undo :meth:`first` when the side effect provably did not happen."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -51,6 +55,15 @@ class SqliteLedger:
         async with self._lock:
             return await asyncio.to_thread(self._first, key, ttl_s)
 
+    def _forget(self, key: str) -> None:
+        conn = self._connect()
+        with conn:
+            conn.execute("DELETE FROM delivered WHERE key = ?", (key,))
+
+    async def forget(self, key: str) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._forget, key)
+
     async def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -66,6 +79,9 @@ class RedisLedger:
 
     async def first(self, key: str, ttl_s: float) -> bool:
         return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=max(1, int(ttl_s))))
+
+    async def forget(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
 
     async def close(self) -> None:
         await self._redis.aclose()
