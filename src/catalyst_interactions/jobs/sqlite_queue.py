@@ -262,9 +262,14 @@ class _SqliteThread:
                 )
                 self._full_sync = full_sync
             conn.execute("BEGIN IMMEDIATE")
-            results = [self._attempt(op, conn) for op in writes]
-            if not conn.in_transaction:
-                raise sqlite3.OperationalError("transaction rolled back by an error")
+            results = []
+            for op in writes:
+                results.append(self._attempt(op, conn))
+                # Some errors (disk full, I/O) roll the transaction back by themselves; the
+                # next operation would then run in autocommit and persist alone while the
+                # whole batch is reported failed. Stop here instead.
+                if not conn.in_transaction:
+                    raise sqlite3.OperationalError("transaction rolled back by an error")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
