@@ -28,6 +28,7 @@ log = logging.getLogger("catalyst_interactions.worker")
 
 # Leave this much of the token's life to tell the user when the work cannot finish.
 NOTICE_MARGIN_S = 45.0
+_CLAIM_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,9 @@ class Worker:
         while not self._stopping.is_set():
             await self._slots.acquire()
             try:
-                claimed = await self._queue.claim(self.consumer, self._lease_s, timeout_s=1.0)
+                claimed = await self._queue.claim(
+                    self.consumer, self._lease_s, timeout_s=_CLAIM_TIMEOUT_S
+                )
             except QueueError:
                 self._slots.release()
                 if self._stopping.is_set():
@@ -89,6 +92,11 @@ class Worker:
                 continue
             if claimed is None:
                 self._slots.release()
+            elif self._stopping.is_set():
+                # Claimed while stopping: hand it straight back rather than hold it for a lease.
+                self._slots.release()
+                with contextlib.suppress(QueueError):
+                    await self._queue.retry(claimed, 0.0, "released at shutdown")
             else:
                 task = asyncio.create_task(self._process(claimed))
                 self._inflight[task] = claimed
@@ -106,9 +114,13 @@ class Worker:
         """Stop claiming; let running jobs finish for ``grace_s``, then release the rest."""
         self._stopping.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            # Let a claim in flight finish (it waits at most its 1 s timeout) so its job is
+            # handed back, not left leased; cancel only a loop that is stuck beyond that.
+            done, _ = await asyncio.wait({self._loop_task}, timeout=_CLAIM_TIMEOUT_S + 0.5)
+            if not done:
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop_task
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=grace_s)
         for task, claimed in list(self._inflight.items()):
