@@ -28,7 +28,7 @@ log = logging.getLogger("catalyst_interactions.worker")
 
 # Leave this much of the token's life to tell the user when the work cannot finish.
 NOTICE_MARGIN_S = 45.0
-_CLAIM_TIMEOUT_S = 1.0
+_CLAIM_TIMEOUT_S = 0.25  # also bounds how long a stop waits for a claim in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,7 @@ class Worker:
         """Stop claiming; let running jobs finish for ``grace_s``, then release the rest."""
         self._stopping.set()
         if self._loop_task is not None:
-            # Let a claim in flight finish (it waits at most its 1 s timeout) so its job is
+            # Let a claim in flight finish (it waits at most its short timeout) so its job is
             # handed back, not left leased; cancel only a loop that is stuck beyond that.
             done, _ = await asyncio.wait({self._loop_task}, timeout=_CLAIM_TIMEOUT_S + 0.5)
             if not done:
