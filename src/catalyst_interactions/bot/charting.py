@@ -109,6 +109,7 @@ class ChartService:
             indicators=indicators,
             version=bars.version,
             quote_figures=figures,
+            as_of=f"{bars.as_of:%Y-%m-%dT%H:%M}",
         )
         job = partial(_render_chart, bars, bars.ticker, bars.timeframe, indicators, quote)
         return await self.cache.get_or_render(key, lambda: self._run(job))

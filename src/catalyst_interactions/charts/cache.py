@@ -47,10 +47,17 @@ def chart_key(
     indicators: Iterable[str],
     version: str,
     quote_figures: tuple[float, float, float] | None = None,
+    as_of: str | None = None,
 ) -> str:
-    """``charts/v1/{TICKER}/{TF}/{digest}.png``: a path-safe, deterministic key."""
+    """``charts/v1/{TICKER}/{TF}/{digest}.png``: a path-safe, deterministic key.
+
+    ``as_of`` is the time printed on the image (to the minute): without it a cached chart
+    would keep showing the time of its first render.
+    """
     symbol = normalize_ticker(ticker)
     parts = [version, ",".join(sorted(i.lower() for i in indicators))]
+    if as_of is not None:
+        parts.append(as_of)
     if quote_figures is not None:
         parts.append(",".join(f"{v:.6g}" for v in quote_figures))
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
