@@ -145,7 +145,8 @@ def register(registry: Registry) -> None:
         counts = Counter(a.ticker for a in sample)
         tickers = [t for t, _ in counts.most_common(OUTCOME_TICKERS)]
         bars = await _bars_by_ticker(services(ctx).market, tickers)
-        result = outcomes([a for a in sample if a.ticker in set(tickers)], bars)
+        evaluated = [a for a in sample if a.ticker in set(tickers)]
+        result = outcomes(evaluated, bars)
         average = "n/a" if summary.average_score is None else f"{summary.average_score:.2f}"
         fields = [
             EmbedField("Alerts posted", str(summary.count), True),
@@ -154,7 +155,14 @@ def register(registry: Registry) -> None:
             EmbedField("Outcomes", _outcome_text(result)),
             EmbedField("Most alerted", ", ".join(f"{t} ({n})" for t, n in counts.most_common(5))),
         ]
-        footer = f"Outcomes from the newest {len(sample)} alerts of the period."
+        # Say exactly what was measured: the newest alerts of the period, for its most alerted
+        # tickers only (price data is fetched per ticker).
+        footer = f"Outcomes and most alerted: the newest {len(sample)} alerts of the period" + (
+            f"; outcomes for the {len(evaluated)} of them on the {len(tickers)} most "
+            "alerted tickers."
+            if len(evaluated) < len(sample)
+            else "."
+        )
         if result.simulated:
             footer += f"\n{SIMULATED_NOTE}"
         return Message(embeds=[Embed(title=title, color=BRAND_COLOR, fields=fields, footer=footer)])
