@@ -83,3 +83,15 @@ async def test_list_filters_by_status_newest_first(store: Store, clock: FakeCloc
     assert [r.report_id for r in await store.reports.list()] == ["c", "b", "a"]
     assert [r.report_id for r in await store.reports.list(ReportStatus.PENDING)] == ["c", "a"]
     assert [r.report_id for r in await store.reports.list(limit=1)] == ["c"]
+
+
+async def test_an_approved_report_can_be_marked_partially_applied(store: Store) -> None:
+    await store.reports.create("r2", PAYLOAD)
+    await store.reports.decide("r2", ReportStatus.APPROVED, "42")
+    marked = await store.reports.mark_partially_applied("r2")
+    assert marked.status is ReportStatus.PARTIALLY_APPLIED and marked.decided_by == "42"
+    await store.reports.create("r3", PAYLOAD)
+    await store.reports.decide("r3", ReportStatus.REJECTED, "42")
+    assert (await store.reports.mark_partially_applied("r3")).status is ReportStatus.REJECTED
+    with pytest.raises(ReportNotFound):
+        await store.reports.mark_partially_applied("nope")

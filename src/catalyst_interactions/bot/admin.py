@@ -173,6 +173,15 @@ async def _apply(
     return applied
 
 
+async def _settle_status(store: Store, report_id: str, status: str, applied: _Applied) -> str:
+    """A value that failed when applied (changed underneath, bounds moved) makes an approved
+    report partially applied; the status shown and the one stored agree."""
+    if status == "approved" and applied.failed:
+        await store.reports.mark_partially_applied(report_id)
+        return "partially_applied"
+    return status
+
+
 async def _decide(store: Store, report_id: str, status: str, actor: str) -> None:
     from ..store import ReportAlreadyDecided, ReportStatus
 
@@ -395,6 +404,7 @@ def register(registry: Registry) -> None:
         status = "approved" if not problems else "partially_applied"
         await _decide(store, report_id, status, actor)
         applied = await _apply(store, actor, report_id, values, f"report {report_id}")
+        status = await _settle_status(store, report_id, status, applied)
         await store.audit.record(
             actor,
             "report.approve",
@@ -518,6 +528,7 @@ def register(registry: Registry) -> None:
         applied = await _apply(
             store, actor, report_id, values, f"report {report_id} (custom values)"
         )
+        status = await _settle_status(store, report_id, status, applied)
         skipped = [f"`{name}` (not in the form)" for name in rest]
         await store.audit.record(
             actor,

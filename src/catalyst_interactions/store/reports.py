@@ -101,6 +101,23 @@ class Reports:
                 )
             return _report(row)
 
+    async def mark_partially_applied(self, report_id: str) -> Report:
+        """An approved report some of whose values failed when applied: say so. Only
+        ``approved`` becomes ``partially_applied``; any other status is left as it is."""
+        async with self._db.write() as session:
+            await session.execute(
+                update(ReportRow)
+                .where(
+                    ReportRow.report_id == report_id,
+                    ReportRow.status == ReportStatus.APPROVED.value,
+                )
+                .values(status=ReportStatus.PARTIALLY_APPLIED.value)
+            )
+            row = await session.get(ReportRow, report_id, populate_existing=True)
+            if row is None:
+                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+            return _report(row)
+
     async def attach_message(self, report_id: str, channel_id: str, message_id: str) -> None:
         """Remember where the report was posted (set after the Discord message exists)."""
         async with self._db.write() as session:
