@@ -193,6 +193,7 @@ class Backend:
     startup: list[Hook]
     shutdown: list[Hook]
     """Run in reverse order, like every shutdown hook: the worker stops first."""
+    metrics: Metrics | None = None
 
 
 def build_backend(
@@ -239,7 +240,7 @@ def build_backend(
     async def start_worker() -> None:
         worker.start()
 
-    return Backend(worker, rest, [start_worker], [ledger.close, rest.aclose, worker.stop])
+    return Backend(worker, rest, [start_worker], [ledger.close, rest.aclose, worker.stop], metrics)
 
 
 def build_worker_process(settings: Settings) -> Backend:

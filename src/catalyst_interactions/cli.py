@@ -243,14 +243,21 @@ def endpoint_cmd(url: str) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
-def worker(concurrency: int | None) -> None:
+@click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
     from .jobs import QueueError
     from .runner import run_worker
 
     settings = _settings()
     try:
-        run_worker(settings, concurrency=concurrency)
+        run_worker(
+            settings,
+            concurrency=concurrency,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
+        )
     except ConfigError as exc:
         _fail(str(exc))
     except QueueError as exc:

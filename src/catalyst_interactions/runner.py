@@ -45,8 +45,15 @@ def run_server(settings: Settings, *, host: str, port: int, workers: bool) -> No
     uvicorn.Server(config).run()
 
 
-def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
-    """Workers alone (scale-out), stopping gracefully on SIGTERM / SIGINT."""
+def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int | None = None,
+) -> None:
+    """Workers alone (scale-out), stopping gracefully on SIGTERM / SIGINT; with
+    ``metrics_port``, their Prometheus metrics (jobs, queue depth, REST calls) are served there."""
     import dataclasses
 
     from .app import build_worker_process
@@ -63,8 +70,13 @@ def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         for hook in backend.startup:
             await hook()
+        if metrics_port is not None and backend.metrics is not None:
+            # prometheus_client's own exporter: a small HTTP server on a daemon thread.
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, metrics_host, registry=backend.metrics.registry)
         await _freeze_heap()
-        log.info("worker process running")
+        log.info("worker process running", extra={"metrics_port": metrics_port})
         await stop.wait()
         for hook in reversed(backend.shutdown):
             await hook()

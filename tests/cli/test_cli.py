@@ -168,11 +168,18 @@ def test_jobs_cli_lists_retries_and_drops(tmp_path: Path) -> None:
 
 
 @pytest.mark.loopback
-def test_worker_runs_without_a_public_key_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_worker_runs_without_a_public_key_serves_metrics_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
     env = os.environ | {"DISCORD_APPLICATION_ID": "123", "CATALYST_DATA_DIR": str(tmp_path)}
     env.pop("DISCORD_PUBLIC_KEY", None)
     proc = subprocess.Popen(
-        [*CLI, "worker"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+        [*CLI, "worker", "--metrics-port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stderr is not None
@@ -181,6 +188,8 @@ def test_worker_runs_without_a_public_key_and_stops_on_sigterm(tmp_path: Path) -
         while not any("worker process running" in line for line in lines):
             assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
             lines.append(proc.stderr.readline())
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert "catalyst_queue_depth" in scraped and "catalyst_jobs_total" in scraped
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
         assert '"msg":"worker stopped"' in "".join(lines) + proc.stderr.read()
