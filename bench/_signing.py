@@ -84,17 +84,19 @@ def ping_body(snowflake: str, application_id: str) -> bytes:
     )
 
 
-def help_body(snowflake: str, application_id: str) -> bytes:
-    """``/help`` in a guild, with the fields Discord sends for a chat-input command."""
+def command_body(
+    snowflake: str, application_id: str, *, name: str = "help", token: str = "bench-token"
+) -> bytes:
+    """``/name`` in a guild, with the fields Discord sends for a chat-input command."""
     guild_id = "1100000000000000001"
     return _encoder.encode(
         {
             "type": 2,
             "id": snowflake,
             "application_id": application_id,
-            "token": "bench-token",
+            "token": token,
             "version": 1,
-            "data": {"id": "1200000000000000001", "name": "help", "type": 1},
+            "data": {"id": "1200000000000000001", "name": name, "type": 1},
             "guild_id": guild_id,
             "channel_id": "1100000000000000002",
             "member": {
@@ -119,6 +121,11 @@ def help_body(snowflake: str, application_id: str) -> bytes:
             "context": 0,
         }
     )
+
+
+def help_body(snowflake: str, application_id: str) -> bytes:
+    """``/help`` in a guild."""
+    return command_body(snowflake, application_id)
 
 
 def _body(spec: PoolSpec, index: int) -> bytes:

@@ -51,6 +51,7 @@ import nacl.signing
 from _servers import BENCH, HOST, ServerError, ServerSpec, pinned, running
 from _signing import (
     Workload,
+    command_body,
     interaction_id,
     make_spec,
     new_signing_key,
@@ -71,7 +72,6 @@ _TOKEN_DIGITS = 8
 # Real interaction tokens are about 200 characters; the body's size is part of the cost.
 _TOKEN_FILLER = "x" * 180
 _POLL_S = 0.02
-_encoder = msgspec.json.Encoder()
 
 
 class BenchError(RuntimeError):
@@ -94,40 +94,8 @@ def index_of(token: str) -> int | None:
 
 
 def defer_body(snowflake: str, application_id: str, token: str) -> bytes:
-    """``/defer`` in a guild, with the fields Discord sends for a chat-input command."""
-    guild_id = "1100000000000000001"
-    return _encoder.encode(
-        {
-            "type": 2,
-            "id": snowflake,
-            "application_id": application_id,
-            "token": token,
-            "version": 1,
-            "data": {"id": "1200000000000000002", "name": COMMAND, "type": 1},
-            "guild_id": guild_id,
-            "channel_id": "1100000000000000002",
-            "member": {
-                "user": {
-                    "id": "1100000000000000003",
-                    "username": "bench",
-                    "discriminator": "0",
-                    "global_name": "Bench",
-                },
-                "roles": [],
-                "permissions": "2147483648",
-                "joined_at": "2024-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            },
-            "app_permissions": "2147534848",
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": guild_id},
-            "context": 0,
-        }
-    )
+    """``/defer`` in a guild; the token carries the request index (see ``token_for``)."""
+    return command_body(snowflake, application_id, name=COMMAND, token=token)
 
 
 @dataclass(frozen=True)
