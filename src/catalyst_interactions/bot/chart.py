@@ -44,9 +44,9 @@ from ..framework.modes import Mode
 from ..framework.options import Param
 from ..framework.registry import Registry
 from ..market.errors import MarketDataError
-from ..market.symbols import search_tickers
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
+from ._shared import DOWN_COLOR, UP_COLOR, ticker_choices
 from .charting import ChartRenderError, chart_service
 from .services import BotServices, cooldown, services
 
@@ -55,8 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("catalyst_interactions.bot.chart")
 
-UP_COLOR = 0x26A69A
-DOWN_COLOR = 0xEF5350
 FILENAME = "chart.png"
 SIMULATED_NOTE = "⚠️ **Simulated data**: generated for demos, not real market prices."
 
@@ -432,13 +430,6 @@ async def chart_options_check(ctx: Context) -> None:
 
 
 # -- autocomplete ----------------------------------------------------------------------------
-def ticker_choices(typed: str) -> list[Choice]:
-    return [
-        Choice(name=truncate(f"{symbol} · {name}", 100), value=symbol)
-        for symbol, name in search_tickers(typed, 25)
-    ]
-
-
 def indicator_choices(typed: str) -> list[Choice]:
     """Presets for a first word; for a list, completions of its last item."""
     head, _, last = typed.lower().rpartition(",")

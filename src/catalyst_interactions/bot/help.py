@@ -11,8 +11,8 @@ from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
 from ..framework.registry import CommandSpec, Registry
+from ._shared import BRAND_COLOR
 
-BRAND_COLOR = 0x5865F2
 _TYPE_NAMES = {
     OptionType.STRING: "text",
     OptionType.INTEGER: "whole number",

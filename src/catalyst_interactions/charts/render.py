@@ -419,16 +419,21 @@ def _title(tl: TextLayer, bars: Bars, ticker: str, label: str, quote: Quote | No
         va="top",
     )
     if bars.simulated or (quote is not None and quote.simulated):
-        tl.add(
-            _RIGHT,
-            top - 38,
-            "SIMULATED DATA — NOT REAL PRICES",
-            color=theme.WATERMARK,
-            size=theme.LABEL_SIZE,
-            bold=True,
-            va="top",
-            ha="right",
-        )
+        _simulated_label(tl, top)
+
+
+def _simulated_label(tl: TextLayer, top: float) -> None:
+    """The header's warning that the prices are not real (with the watermark, below)."""
+    tl.add(
+        _RIGHT,
+        top - 38,
+        "SIMULATED DATA — NOT REAL PRICES",
+        color=theme.WATERMARK,
+        size=theme.LABEL_SIZE,
+        bold=True,
+        va="top",
+        ha="right",
+    )
 
 
 def _watermark(tl: TextLayer, panel: cv.Panel) -> None:
@@ -534,16 +539,7 @@ def render_compare(bars_a: Bars, bars_b: Bars, *, timeframe: Timeframe | None = 
     sources = " · ".join(sorted({bars_a.source, bars_b.source}))
     tl.add(_LEFT, top - 38, sources, color=theme.MUTED, size=theme.LABEL_SIZE, va="top")
     if bars_a.simulated or bars_b.simulated:
-        tl.add(
-            _RIGHT,
-            top - 38,
-            "SIMULATED DATA — NOT REAL PRICES",
-            color=theme.WATERMARK,
-            size=theme.LABEL_SIZE,
-            bold=True,
-            va="top",
-            ha="right",
-        )
+        _simulated_label(tl, top)
         _watermark(wm, panel)
     wm.draw_into(fig, zorder=0.8)
     tl.draw_into(fig)
