@@ -14,7 +14,6 @@ from ..framework.errors import UserFacingError
 from .services import services
 
 if TYPE_CHECKING:
-    from ..market.bars import Quote
     from ..store import Alert, Store
 
 BRAND_COLOR = 0x5865F2
@@ -37,17 +36,6 @@ def parse_ticker(text: str) -> str:
 
 async def open_store(ctx: Context) -> Store:
     return await services(ctx).store.get()
-
-
-async def get_quote(ctx: Context, ticker: str) -> Quote:
-    """The ticker's quote; provider failures become the provider's user-facing message."""
-    from ..market.errors import MarketDataError
-
-    try:
-        quote: Quote = await services(ctx).market.quote(ticker)
-    except MarketDataError as exc:
-        raise UserFacingError(exc.user_message) from None
-    return quote
 
 
 def ticker_choices(typed: str) -> list[Choice]:

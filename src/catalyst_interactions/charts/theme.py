@@ -4,7 +4,6 @@ the image down on a phone)."""
 from __future__ import annotations
 
 BACKGROUND = "#131722"
-PANEL = "#131722"
 GRID = "#2a2e39"
 TEXT = "#d1d4dc"
 MUTED = "#868b98"

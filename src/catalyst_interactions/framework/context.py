@@ -74,10 +74,6 @@ class CommandContext(Context):
     path: tuple[str, ...] = ()
     """The invoked command path, e.g. ``("watchlist", "add")``."""
 
-    @property
-    def qualified_name(self) -> str:
-        return " ".join(self.path)
-
 
 @dataclass(slots=True)
 class ComponentContext(Context):

@@ -57,9 +57,6 @@ class CachedProvider:
             (symbol, "quote"), self._quote_ttl, lambda: self._inner.quote(symbol)
         )
 
-    def invalidate(self) -> None:
-        self._entries.clear()
-
     async def _get(self, key: _Key, ttl: float, fetch: Callable[[], Awaitable[T]]) -> T:
         hit = self._entries.get(key)
         if hit is not None:

@@ -79,10 +79,6 @@ class DemoProvider:
         self._anchors: dict[str, tuple[FloatArray, FloatArray]] = {}
         self._sessions: dict[tuple[str, int], _Session] = {}
 
-    @staticmethod
-    def symbols() -> list[str]:
-        return list(DEMO_SYMBOLS)
-
     def _symbol(self, ticker: str) -> str:
         symbol = normalize_ticker(ticker)
         if symbol not in DEMO_SYMBOLS:

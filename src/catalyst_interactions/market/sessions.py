@@ -15,7 +15,6 @@ import numpy.typing as npt
 MARKET_TZ = ZoneInfo("America/New_York")
 OPEN = time(9, 30)
 CLOSE = time(16, 0)
-SESSION_SECONDS = 6 * 3600 + 1800
 
 
 def session_open_utc(day: date) -> int:
