@@ -15,11 +15,12 @@ from .bot import build_registry
 from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
-from .edge.metrics import Metrics, PrometheusRestMetrics
+from .edge.ops import OpsApp, OpsListener, Readiness
 from .edge.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
+from .metrics import Metrics, PrometheusRestMetrics
 from .settings import ConfigError, Settings
 
 log = logging.getLogger("catalyst_interactions.app")
@@ -57,8 +58,11 @@ def build_edge(
     on_startup: list[Hook] | None = None,
     on_shutdown: list[Hook] | None = None,
     metrics: Metrics | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> Runtime:
-    """The edge alone; raises ConfigError when the public key is missing or bad."""
+    """The edge alone; raises ConfigError when the public key is missing or bad. With
+    ``metrics_address`` (host, port), ``/metrics`` and ``/ready`` move off the public port to
+    a listener of their own there."""
     verifier = SignatureVerifier(settings.public_key(), window_s=settings.timestamp_window_s)
     registry = registry or build_registry()
     metrics = metrics or Metrics()
@@ -93,12 +97,14 @@ def build_edge(
             metrics=metrics,
         )
         routes[("POST", "/handover")] = handover_route(handover, settings.max_body_bytes)
+    ready = Readiness(readiness or {})
     app = EdgeApp(
         endpoint,
         extra_routes=routes,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        readiness=readiness,
+        readiness=ready,
+        ops_routes=metrics_address is None,
         on_startup=on_startup or [],
         on_shutdown=on_shutdown or [],
         info={
@@ -109,7 +115,14 @@ def build_edge(
     )
     if isinstance(replay, RedisReplayGuard):
         app.shutdown_hooks.append(replay.aclose)
-    return Runtime(app, settings, registry, dispatcher, metrics)
+    runtime = Runtime(app, settings, registry, dispatcher, metrics)
+    if metrics_address is not None:
+        listener = OpsListener(OpsApp(metrics, ready), *metrics_address)
+        # Up first and down last: /ready keeps answering (503) while the rest stops.
+        app.startup_hooks.insert(0, listener.start)
+        app.shutdown_hooks.insert(0, listener.stop)
+        runtime.extras["metrics_listener"] = listener
+    return runtime
 
 
 def _warm_up(services: Any) -> Hook:
@@ -137,6 +150,7 @@ def build_runtime(
     registry: Registry | None = None,
     state: Any = None,
     rest_transport: Any = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> Runtime:
     """Edge + durable queue + (optionally) in-process workers delivering through Discord REST."""
     from .jobs import open_queue
@@ -168,6 +182,7 @@ def build_runtime(
         readiness=readiness,
         on_shutdown=shutdown,
         metrics=metrics,
+        metrics_address=metrics_address,
     )
     runtime.extras["queue"] = queue
     if services is not None:
@@ -194,6 +209,8 @@ class Backend:
     shutdown: list[Hook]
     """Run in reverse order, like every shutdown hook: the worker stops first."""
     metrics: Metrics | None = None
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    """What ``/ready`` of a worker process checks (on its ``--metrics-port``)."""
 
 
 def build_backend(
@@ -265,4 +282,5 @@ def build_worker_process(settings: Settings) -> Backend:
     backend = build_backend(settings, queue, dispatcher, Metrics())
     backend.startup.insert(0, _warm_up(services))
     backend.shutdown[:0] = [queue.close, services.close]
+    backend.readiness = {"queue": queue.ping, "database": services.store.ping}
     return backend

@@ -38,7 +38,15 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True, type=int)
 @click.option("--no-workers", is_flag=True, help="Run the edge only (workers run elsewhere).")
-def serve(host: str, port: int, no_workers: bool) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Serve /metrics and /ready on this port only (not on --port).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def serve(
+    host: str, port: int, no_workers: bool, metrics_port: int | None, metrics_host: str
+) -> None:
     """Run the edge (POST /interactions) and, unless --no-workers, the workers."""
     from .jobs import QueueError
     from .runner import run_server
@@ -46,7 +54,14 @@ def serve(host: str, port: int, no_workers: bool) -> None:
     settings = _settings()
     try:
         settings.public_key()
-        run_server(settings, host=host, port=port, workers=not no_workers)
+        run_server(
+            settings,
+            host=host,
+            port=port,
+            workers=not no_workers,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
+        )
     except ConfigError as exc:
         _fail(str(exc))
     except QueueError as exc:
@@ -243,7 +258,7 @@ def endpoint_cmd(url: str) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
-@click.option("--metrics-port", type=int, help="Serve Prometheus metrics on this port.")
+@click.option("--metrics-port", type=int, help="Serve /metrics and /ready on this port.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 def worker(concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""

@@ -25,9 +25,19 @@ async def _freeze_heap() -> None:
     gc.freeze()
 
 
-def run_server(settings: Settings, *, host: str, port: int, workers: bool) -> None:
+def run_server(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: bool,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int | None = None,
+) -> None:
+    """With ``metrics_port``, ``/metrics`` and ``/ready`` are served there and not on ``port``."""
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
-    runtime = build_runtime(settings, workers=workers)
+    address = None if metrics_port is None else (metrics_host, metrics_port)
+    runtime = build_runtime(settings, workers=workers, metrics_address=address)
     runtime.app.startup_hooks.append(_freeze_heap)
     config = uvicorn.Config(
         runtime.app,
@@ -53,7 +63,8 @@ def run_worker(
     metrics_port: int | None = None,
 ) -> None:
     """Workers alone (scale-out), stopping gracefully on SIGTERM / SIGINT; with
-    ``metrics_port``, their Prometheus metrics (jobs, queue depth, REST calls) are served there."""
+    ``metrics_port``, their Prometheus metrics (jobs, queue, REST calls, process) and a cached
+    ``/ready`` (queue and database) are served there."""
     import dataclasses
 
     from .app import build_worker_process
@@ -68,18 +79,22 @@ def run_worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        listener = None
+        if metrics_port is not None and backend.metrics is not None:
+            from .edge.ops import OpsApp, OpsListener, Readiness
+
+            ops = OpsApp(backend.metrics, Readiness(backend.readiness))
+            listener = OpsListener(ops, metrics_host, metrics_port)
+            await listener.start()
         for hook in backend.startup:
             await hook()
-        if metrics_port is not None and backend.metrics is not None:
-            # prometheus_client's own exporter: a small HTTP server on a daemon thread.
-            from prometheus_client import start_http_server
-
-            start_http_server(metrics_port, metrics_host, registry=backend.metrics.registry)
         await _freeze_heap()
         log.info("worker process running", extra={"metrics_port": metrics_port})
         await stop.wait()
         for hook in reversed(backend.shutdown):
             await hook()
+        if listener is not None:
+            await listener.stop()
 
     try:
         import uvloop

@@ -189,7 +189,9 @@ def test_worker_runs_without_a_public_key_serves_metrics_and_stops_on_sigterm(
             assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
             lines.append(proc.stderr.readline())
         scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-        assert "catalyst_queue_depth" in scraped and "catalyst_jobs_total" in scraped
+        assert (
+            "catalyst_queue_pending_jobs" in scraped and "catalyst_jobs_delivered_total" in scraped
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
         assert '"msg":"worker stopped"' in "".join(lines) + proc.stderr.read()

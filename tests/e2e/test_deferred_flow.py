@@ -132,9 +132,9 @@ def test_injected_429_and_5xx_are_retried_and_retry_after_honoured(
     assert second.at - first.at >= 0.4
     wait_until(lambda: queue_idle(hybrid))
     assert len(fake_discord.requests_for("edit_original")) == 3
-    delivered = 'catalyst_jobs_total{outcome="delivered",reason=""} 1.0'
+    delivered = "catalyst_jobs_delivered_total 1.0"
     wait_until(lambda: delivered in hybrid.client.get("/metrics").text)
-    assert "catalyst_discord_ratelimited_total" in hybrid.client.get("/metrics").text
+    assert "catalyst_discord_rest_ratelimited_total" in hybrid.client.get("/metrics").text
 
 
 def test_expired_token_is_dead_lettered_without_a_call(
@@ -151,7 +151,7 @@ def test_expired_token_is_dead_lettered_without_a_call(
     dead = asyncio.run(_dead(hybrid))
     assert [(d.id, d.reason) for d in dead] == [(old_id, "token expired")]
     assert fake_discord.requests_for("edit_original") == []
-    dead_metric = 'catalyst_jobs_total{outcome="dead",reason="token expired"} 1.0'
+    dead_metric = 'catalyst_jobs_dead_lettered_total{reason="token_expired"} 1.0'
     wait_until(lambda: dead_metric in hybrid.client.get("/metrics").text)
 
 

@@ -126,7 +126,7 @@ def test_replayed_interaction_id_is_409_and_runs_nothing(
     second = post(client, *signer.signed(payload))
     assert_clean_error(second, 409)
     metrics = client.get("/metrics").text
-    assert 'catalyst_rejected_requests_total{reason="replay"} 1.0' in metrics
+    assert 'catalyst_interaction_requests_rejected_total{reason="replay"} 1.0' in metrics
     assert 'handler="command:help",outcome="ok",type="application_command"} 1.0' in metrics
 
 
@@ -184,7 +184,9 @@ def test_operational_routes(client: httpx.Client, signer: Signer) -> None:
     post(client, b"{}", {"X-Signature-Ed25519": "ab" * 64, "X-Signature-Timestamp": "1"})
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
-    assert 'catalyst_rejected_requests_total{reason="bad_signature"} 1.0' in metrics.text
+    assert (
+        'catalyst_interaction_requests_rejected_total{reason="bad_signature"} 1.0' in metrics.text
+    )
 
 
 def test_unknown_command_gets_a_clear_ephemeral_answer(

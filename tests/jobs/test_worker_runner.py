@@ -10,13 +10,13 @@ from typing import Any
 
 from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.discord.snowflake import make_snowflake
-from catalyst_interactions.edge.metrics import Metrics
 from catalyst_interactions.framework.context import CommandContext
 from catalyst_interactions.framework.dispatch import Dispatcher
 from catalyst_interactions.framework.modes import Mode
 from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.jobs import Job, SqliteJobQueue
 from catalyst_interactions.jobs.worker import Worker
+from catalyst_interactions.metrics import Metrics
 
 
 class RecordingDeliverer:

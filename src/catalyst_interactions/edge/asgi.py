@@ -6,14 +6,14 @@ No web framework: on the hot path every microsecond counts against the bare-ASGI
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
+from ..metrics import Metrics
 from .endpoint import JSON, EndpointResult, InteractionEndpoint, error_result, health_body
-from .metrics import Metrics
+from .ops import Readiness, ReadinessCheck, metrics_result
 
 log = logging.getLogger("catalyst_interactions.edge")
 
@@ -21,8 +21,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ReadinessCheck = Callable[[], Awaitable[None]]
-"""Raises when the dependency it checks is unreachable."""
 Hook = Callable[[], Awaitable[None]]
 Route = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -42,7 +40,8 @@ class EdgeApp:
         *,
         metrics: Metrics,
         max_body_bytes: int,
-        readiness: Mapping[str, ReadinessCheck] | None = None,
+        readiness: Readiness | None = None,
+        ops_routes: bool = True,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
         info: Mapping[str, str] | None = None,
@@ -51,17 +50,21 @@ class EdgeApp:
         self._endpoint = endpoint
         self._metrics = metrics
         self._max_body = max_body_bytes
-        self._readiness = dict(readiness or {})
+        self.readiness = readiness or Readiness({})
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
         self._info = dict(info or {})
         self._routes: dict[tuple[str, str], Route] = {
             ("GET", "/health"): self._health,
-            ("GET", "/ready"): self._ready,
-            ("GET", "/metrics"): self._metrics_route,
             ("GET", "/"): self._index,
             **(extra_routes or {}),
         }
+        if ops_routes:  # otherwise they are on the metrics listener only (--metrics-port)
+            self._routes |= {
+                ("GET", "/ready"): self._ready,
+                ("GET", "/metrics"): self._metrics_route,
+            }
+        self._ops_routes = ops_routes
         self._paths = {path for _, path in self._routes} | {"/interactions"}
 
     @property
@@ -126,41 +129,27 @@ class EdgeApp:
         await send_result(send, EndpointResult(200, health_body(status="ok")))
 
     async def _ready(self, scope: Scope, receive: Receive, send: Send) -> None:
-        failing: list[str] = []
-        for name, check in self._readiness.items():
-            try:
-                await asyncio.wait_for(check(), timeout=2.0)
-            except Exception as exc:  # noqa: BLE001 - any failure means not ready
-                log.warning(
-                    "readiness check failed", extra={"check": name, "error": type(exc).__name__}
-                )
-                failing.append(name)
-        if failing:
-            await send_result(
-                send, EndpointResult(503, health_body(status="not ready", failing=failing))
-            )
-        else:
-            await send_result(send, EndpointResult(200, health_body(status="ready")))
+        await send_result(send, await self.readiness.result())
 
     async def _metrics_route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_result(
-            send,
-            EndpointResult(
-                200, self._metrics.render(), b"text/plain; version=0.0.4; charset=utf-8"
-            ),
-        )
+        await send_result(send, metrics_result(self._metrics))
 
     async def _index(self, scope: Scope, receive: Receive, send: Send) -> None:
         rows = "".join(
             f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
             for k, v in self._info.items()
         )
+        ops = (
+            "<a href='/health'>/health</a>, <a href='/ready'>/ready</a>, "
+            "<a href='/metrics'>/metrics</a>"
+            if self._ops_routes
+            else "<a href='/health'>/health</a> (/ready and /metrics: on the metrics port)"
+        )
         page = (
             "<!doctype html><html><head><meta charset='utf-8'><title>catalyst-interactions"
             "</title></head><body><h1>catalyst-interactions</h1>"
             "<p>Discord interactions endpoint: <code>POST /interactions</code>. "
-            "Operations: <a href='/health'>/health</a>, <a href='/ready'>/ready</a>, "
-            f"<a href='/metrics'>/metrics</a>.</p><table>{rows}</table></body></html>"
+            f"Operations: {ops}.</p><table>{rows}</table></body></html>"
         )
         await send_result(send, EndpointResult(200, page.encode(), b"text/html; charset=utf-8"))
 
@@ -225,4 +214,4 @@ async def _send(send: Send, result: EndpointResult, allow: bytes | None = None) 
     await send({"type": "http.response.body", "body": result.body})
 
 
-__all__ = ["JSON", "EdgeApp", "read_body", "send_result"]
+__all__ = ["JSON", "EdgeApp", "ReadinessCheck", "read_body", "send_result"]

@@ -20,7 +20,7 @@ from ..discord.enums import InteractionType
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Defer, Dispatcher, Respond, ephemeral_message
-from .metrics import Metrics
+from ..metrics import INITIAL_RESPONSE_DEADLINE_S, Metrics
 from .replay import ReplayGuard
 
 log = logging.getLogger("catalyst_interactions.edge")
@@ -129,6 +129,8 @@ class InteractionEndpoint:
         if timer is None:
             timer = self._timed[type_label] = self._metrics.latency.labels(type_label)
         timer.observe(elapsed)
+        if elapsed >= INITIAL_RESPONSE_DEADLINE_S:
+            self._metrics.late.labels(type_label).inc()
         # A line per inline success would cost as much as the rest of the request; those are
         # counted in metrics and logged at debug. Everything else is logged at info.
         level = logging.DEBUG if outcome == "ok" else logging.INFO

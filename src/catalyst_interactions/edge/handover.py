@@ -26,9 +26,9 @@ from ..discord.payloads import PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Dispatcher
 from ..framework.errors import NoHandler, UserFacingError
+from ..metrics import Metrics
 from .asgi import BodyTooLarge, Receive, Route, Scope, Send, read_body, send_result
 from .endpoint import EndpointResult, JobSink, error_result
-from .metrics import Metrics
 
 log = logging.getLogger("catalyst_interactions.handover")
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.rest import DiscordError, InvalidToken, UnknownInteraction
-from ..edge.metrics import Metrics
 from ..framework.dispatch import Dispatcher
+from ..metrics import Metrics, dead_letter_reason
 from .delivery import Deliverer
 from .job import ClaimedJob, Job
 from .queue import TOKEN_EXPIRED, JobQueue, LeaseLost, QueueError
@@ -104,7 +104,14 @@ class Worker:
             if self._clock() - depth_updated > 2.0:
                 depth_updated = self._clock()
                 with contextlib.suppress(QueueError):
-                    self._metrics.queue_depth.set(await self._queue.depth())
+                    await self._observe_queue()
+
+    async def _observe_queue(self) -> None:
+        """Depth and head-of-queue age for the gauges (two cheap reads every 2 s)."""
+        self._metrics.queue_pending.set(await self._queue.depth())
+        head = await self._queue.list("pending", 1)
+        age = self._clock() - head[0].enqueued_at if head else 0.0
+        self._metrics.queue_oldest_age.set(max(0.0, age))
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
@@ -215,7 +222,7 @@ class Worker:
                 await self._dead(claimed, reason, extra)
             return
         await self._queue.ack(claimed)
-        self._metrics.jobs.labels("delivered", "").inc()
+        self._metrics.jobs_delivered.inc()
         self._metrics.job_run.observe(self._clock() - started)
         log.info("job delivered", extra=extra | {"ms": round((self._clock() - started) * 1000, 1)})
 
@@ -246,14 +253,13 @@ class Worker:
         ):
             return False
         await self._queue.retry(claimed, delay, reason)
-        self._metrics.jobs.labels("retried", "").inc()
+        self._metrics.jobs_retried.inc()
         log.warning("job retried", extra=extra | {"reason": reason, "delay_s": round(delay, 2)})
         return True
 
     async def _dead(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> None:
         await self._queue.dead(claimed, reason)
-        label = reason.split(":")[0].split(" after")[0]
-        self._metrics.jobs.labels("dead", label).inc()
+        self._metrics.jobs_dead.labels(dead_letter_reason(reason)).inc()
         log.error("job dead-lettered", extra=extra | {"reason": reason})
 
     async def _tell(
