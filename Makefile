@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-integration lint bench clean
+.PHONY: run test test-unit test-integration lint bench clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(PYTEST) -q -m "not loopback and not redis and not postgres and not browser and not fault"
 	$(PYTEST) -q -m "(loopback or redis or postgres or fault) and not browser"
 	$(PYTEST) -q -m "browser"
+
+## docs/configuration.md and .env.example, generated from the declarations in settings.py.
+docs: $(STAMP)
+	$(BIN)/catalyst-interactions config docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

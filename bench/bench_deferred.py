@@ -549,6 +549,8 @@ def run(args: argparse.Namespace, report: Report) -> None:
             "CATALYST_LOG_LEVEL": "warning",
             "CATALYST_WORKER_CONCURRENCY": str(args.concurrency),
             "CATALYST_QUEUE_URL": url or "",  # empty: SQLite in the data dir
+            # Several processes share the queue: they must sign component state alike.
+            "CATALYST_STATE_SECRET": "bench-state-secret-" + "0" * 16,
         }
         server_spec = ServerSpec(
             "deferred",

@@ -11,19 +11,23 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
+from .cli_settings import add_env_file_option, load_settings
 from .settings import ConfigError, Settings
 
 CONFIG_ERROR_EXIT = 2
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    """Exit with status 2 and one ``error:`` line per problem."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"error: {line}", err=True)
     sys.exit(CONFIG_ERROR_EXIT)
 
 
 def _settings() -> Settings:
+    """Every command's settings (environment, then --env-file or ./.env), all checked."""
     try:
-        return Settings.from_env()
+        return load_settings()
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -35,8 +39,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, show_default=True, type=int)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 for every interface).",
+)
+@click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-workers", is_flag=True, help="Run the edge only (workers run elsewhere).")
 @click.option(
     "--metrics-port",
@@ -81,15 +90,14 @@ def serve(
 def dev(host: str, port: int, edge_port: int) -> None:
     """Run everything locally: edge, workers and the local Discord page (no account needed)."""
     import dataclasses
-    import os
 
     from .emulator import DevStartError, build_dev, run_dev
     from .logs import configure_logging
 
     settings = _settings()
-    if not os.environ.get("CATALYST_DATA_DIR", "").strip():
+    if "CATALYST_DATA_DIR" not in settings.configured:
         settings = dataclasses.replace(settings, data_dir=Path("data") / "dev")
-    log_format = settings.log_format if os.environ.get("CATALYST_LOG_FORMAT") else "text"
+    log_format = settings.log_format if "CATALYST_LOG_FORMAT" in settings.configured else "text"
     stack = build_dev(settings, host=host, port=port, edge_port=edge_port)
     configure_logging(settings.log_level, log_format, [stack.emulator.bot_token.reveal()])
     try:
@@ -259,7 +267,12 @@ def endpoint_cmd(url: str) -> None:
 @main.command()
 @click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
 @click.option("--metrics-port", type=int, help="Serve /metrics and /ready on this port.")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the metrics endpoint listens on.",
+)
 def worker(concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
     from .jobs import QueueError
@@ -363,8 +376,9 @@ def _queue(settings: Settings) -> Any:
     multiple=True,
     help="Only these states (default: all).",
 )
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="Most jobs shown per state.")
 def jobs_list(state: tuple[str, ...], limit: int) -> None:
+    """Show jobs by state: id, handler, attempts, age and the last error."""
     import asyncio
 
     queue = _queue(_settings())
@@ -425,6 +439,60 @@ def jobs_drop(job_id: str) -> None:
     click.echo(f"job {job_id} dropped")
 
 
+@main.group()
+def config() -> None:
+    """Show the settings in effect; generate the configuration docs."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Check every setting and print the values in effect (secrets masked)."""
+    settings = _settings()
+    for spec, value in settings.items():
+        origin = "set" if spec.env in settings.configured else "default"
+        click.echo(f"{spec.env}={_masked(spec.env, value)}  ({origin})")
+
+
+def _masked(name: str, value: Any) -> str:
+    from .secret import Secret
+
+    if value is None:
+        return ""
+    if isinstance(value, Secret):
+        return "********"
+    if isinstance(value, str) and name.endswith("_URL"):
+        from .redaction import mask_url_password
+
+        return mask_url_password(value)
+    if isinstance(value, frozenset):
+        return ",".join(sorted(value))
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v:g}" for k, v in value.items())
+    return str(value)
+
+
+@config.command("docs")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The repository checkout to write docs/configuration.md and .env.example into.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of date.")
+def config_docs(root: Path, check: bool) -> None:
+    """Generate docs/configuration.md and .env.example from the settings' declarations."""
+    from . import config_docs as docs
+
+    if check:
+        out_of_date = docs.stale(root)
+        for path in out_of_date:
+            click.echo(f"out of date: {path} (run `make docs`)", err=True)
+        sys.exit(1 if out_of_date else 0)
+    for path in docs.write(root):
+        click.echo(f"wrote {path}")
+
+
 def _add_operator_commands() -> None:
     from .ops.admin_cli import admin_group, import_legacy_command
 
@@ -433,6 +501,8 @@ def _add_operator_commands() -> None:
 
 
 _add_operator_commands()
+# Last, so that it reaches every command, including ones added above.
+add_env_file_option(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterable
 
-__all__ = ["TokenPathFilter", "install_httpx_redaction", "scrub"]
+__all__ = ["TokenPathFilter", "install_httpx_redaction", "mask_url_password", "scrub"]
 
 _TOKEN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s\"']+")
 PLACEHOLDER = "<redacted>"
@@ -44,3 +44,20 @@ def install_httpx_redaction() -> None:
     logger = logging.getLogger("httpx")
     if not any(isinstance(f, TokenPathFilter) for f in logger.filters):
         logger.addFilter(TokenPathFilter())
+
+
+def mask_url_password(url: str) -> str:
+    """``scheme://user:********@host/...``: a service URL safe to print (no password)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:********@{host}"))
+    except ValueError:
+        return "<malformed URL>"

@@ -1,68 +1,526 @@
 """Typed configuration from the environment and an optional ``.env`` file.
 
-Names follow DESIGN.md. Everything is validated once at start: a bad value is a
-:class:`ConfigError` whose message is one line naming the variable and what is wrong.
+Every setting is declared ONCE, as an attribute of :class:`Settings` below: its environment
+variable, default, meaning and example sit next to its type. Parsing, range checks, the error
+messages, docs/configuration.md and .env.example all come from that declaration.
+
+How to add a setting (a one-place change):
+
+1. Add one attribute to ``Settings``, in the group it belongs to::
+
+       example_s: float = setting(
+           "CATALYST_EXAMPLE_S", 2.0, "What it does, for an operator.",
+           example="5", group=WORKERS, low=0.1,
+       )
+
+   The annotation is the type: ``str``, ``int`` (whole numbers only), ``float``, ``bool``,
+   ``Path``, ``Secret`` (never printed), ``frozenset[str]`` (comma-separated numeric ids), each
+   optionally ``| None`` (unset means None). Use ``choices=`` for a fixed set of words,
+   ``low=``/``high=`` for numbers, ``check=`` for a format rule, ``parse=`` for anything else,
+   and add a cross-setting rule to ``_RULES`` if the setting needs another one.
+2. Run ``make docs`` to regenerate docs/configuration.md and .env.example (a test fails until
+   they match the declarations).
+
+Loading validates everything at once: :class:`ConfigError` lists every problem, one line each,
+including unknown ``CATALYST_*`` names (likely typos, with the closest real name).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .discord.verify import parse_public_key
 from .secret import Secret
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0, "ask": 30.0}
+
+# Groups, in the order docs/configuration.md and .env.example list them.
+DISCORD = "Discord application"
+EDGE = "Edge (POST /interactions)"
+STORAGE = "Storage, queue and scale-out"
+WORKERS = "Workers and jobs"
+MARKET = "Market data"
+LLM = "LLM (research and /ask)"
+CHARTS = "Charts"
+COMMANDS = "Commands and admins"
+OPERATIONS = "Logging and operations"
+GROUPS = (DISCORD, EDGE, STORAGE, WORKERS, MARKET, LLM, CHARTS, COMMANDS, OPERATIONS)
+
+# Environment names that start with CATALYST_ but are not settings: tools read them directly.
+NOT_SETTINGS: frozenset[str] = frozenset()
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or invalid; the message says which and why."""
+    """Configuration is missing or invalid; the message names each variable and what is wrong,
+    one line per problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How one setting is read, checked and documented."""
+
+    env: str
+    help: str
+    example: str
+    group: str
+    default_doc: str | None = None
+    """How docs show the default when the value itself says little (None, computed)."""
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    check: Callable[[str], str | None] | None = None
+    """Returns what is wrong with a raw value (without echoing secrets), or None."""
+    parse: Callable[[str], Any] | None = None
+    """Turns the raw value into the attribute's value; raises ValueError with the reason."""
+    required_by: str | None = None
+    """Which command needs it, for the docs (the command itself checks)."""
+    unset: Callable[[], Any] | None = None
+    """The value when loaded from an environment that does not set it, where that differs
+    from the attribute's default (which is what tests building Settings directly get)."""
+
+
+def setting(
+    env: str,
+    default: T,
+    help: str,
+    *,
+    example: str,
+    group: str,
+    default_doc: str | None = None,
+    choices: tuple[str, ...] = (),
+    low: float | None = None,
+    high: float | None = None,
+    check: Callable[[str], str | None] | None = None,
+    parse: Callable[[str], Any] | None = None,
+    required_by: str | None = None,
+    unset: Callable[[], Any] | None = None,
+    factory: Callable[[], T] | None = None,
+) -> T:
+    """Declare a setting: a dataclass field carrying its :class:`Spec`."""
+    spec = Spec(
+        env=env,
+        help=help,
+        example=example,
+        group=group,
+        default_doc=default_doc,
+        choices=choices,
+        low=low,
+        high=high,
+        check=check,
+        parse=parse,
+        required_by=required_by,
+        unset=unset,
+    )
+    if factory is not None:  # mutable defaults (dicts) are made fresh for each instance
+        made: T = field(default_factory=factory, metadata={"spec": spec})
+        return made
+    return field(default=default, metadata={"spec": spec})
+
+
+# -- format rules for check= ---------------------------------------------------------------
+def _http_url(raw: str) -> str | None:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an http:// or https:// URL"
+    return None
+
+
+def _url_with_schemes(*schemes: str) -> Callable[[str], str | None]:
+    def check(raw: str) -> str | None:
+        scheme = raw.split(":", 1)[0].lower() if ":" in raw else ""
+        if scheme not in schemes:
+            # Never echo the value: service URLs carry passwords.
+            return f"must start with {' or '.join(s + '://' for s in schemes)}"
+        return None
+
+    return check
+
+
+def _public_key(raw: str) -> str | None:
+    try:
+        parse_public_key(raw)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _snowflake(raw: str) -> str | None:
+    return None if raw.isdigit() else "must be a numeric snowflake id"
+
+
+def _chart_store(raw: str) -> str | None:
+    parts = urlsplit(raw)
+    if parts.scheme != "s3" or not parts.netloc:
+        return "must look like s3://bucket/prefix"
+    return None
+
+
+def _cooldowns(raw: str) -> dict[str, float]:
+    """``chart=5,research=30``; unlisted commands keep their defaults, 0 disables one."""
+    out = dict(DEFAULT_COOLDOWNS)
+    for item in raw.split(","):
+        name, sep, value = item.strip().partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not name or not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"must look like chart=5,research=30; got {item.strip()!r}")
+        out[name.strip()] = seconds
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    public_key_hex: str | None = None
-    application_id: str | None = None
-    bot_token: Secret | None = None
-    api_base: str = DEFAULT_API_BASE
-    data_dir: Path = Path("data")
-    database_url: str | None = None
-    queue_url: str | None = None
-    redis_url: str | None = None
-    admin_user_ids: frozenset[str] = frozenset()
-    admin_role_ids: frozenset[str] = frozenset()
-    timestamp_window_s: float = 300.0
-    max_body_bytes: int = 1024 * 1024
-    auto_budget_s: float = 2.0
-    worker_concurrency: int = 8
-    process_pool_size: int = 2
-    job_lease_s: float = 30.0
-    job_max_attempts: int = 5
-    job_retry_base_s: float = 0.5
-    market_provider: str = "demo"
-    tiingo_api_key: Secret | None = None
-    polygon_api_key: Secret | None = None
-    llm_base_url: str | None = None
-    llm_api_key: Secret | None = None
-    llm_model: str | None = None
-    watchlist_max: int = 50
-    cooldowns: Mapping[str, float] = field(default_factory=dict)
-    """Seconds between uses of a command by one user, by top-level command name."""
-    chart_store_url: str | None = None
-    """``s3://bucket/prefix`` for an S3-compatible chart store; local disk when unset."""
-    s3_endpoint_url: str | None = None
-    s3_access_key: Secret | None = None
-    s3_secret_key: Secret | None = None
-    s3_region: str = "us-east-1"
-    log_level: str = "info"
-    log_format: str = "json"
-    state_secret: Secret | None = None
-    handover_secret: Secret | None = None
+    # -- Discord application ------------------------------------------------------------
+    public_key_hex: str | None = setting(
+        "DISCORD_PUBLIC_KEY",
+        None,
+        "The application's Ed25519 public key (Developer Portal, General Information); every "
+        "request is verified with it.",
+        example="<64 hex characters>",
+        group=DISCORD,
+        check=_public_key,
+        required_by="serve",
+    )
+    application_id: str | None = setting(
+        "DISCORD_APPLICATION_ID",
+        None,
+        "The application's id; workers need it to edit messages, `register` to publish commands.",
+        example="123456789012345678",
+        group=DISCORD,
+        check=_snowflake,
+        required_by="serve, worker, register, endpoint",
+    )
+    bot_token: Secret | None = setting(
+        "DISCORD_BOT_TOKEN",
+        None,
+        "The bot's token (Developer Portal, Bot): command registration, the endpoint switch, "
+        "admin reports.",
+        example="<bot token>",
+        group=DISCORD,
+        required_by="register, endpoint, admin post-report",
+    )
+    api_base: str = setting(
+        "DISCORD_API_BASE",
+        DEFAULT_API_BASE,
+        "Discord's REST base URL (the local Discord sets its own).",
+        example=DEFAULT_API_BASE,
+        group=DISCORD,
+        check=_http_url,
+        parse=lambda raw: raw.rstrip("/"),
+    )
+    # -- Edge -----------------------------------------------------------------------------
+    timestamp_window_s: float = setting(
+        "CATALYST_TIMESTAMP_WINDOW_S",
+        300.0,
+        "How old (or how far in the future) a signed request may be, in seconds.",
+        example="300",
+        group=EDGE,
+        low=1,
+    )
+    max_body_bytes: int = setting(
+        "CATALYST_MAX_BODY_BYTES",
+        1024 * 1024,
+        "Largest request body accepted, in bytes; larger ones get 413.",
+        example="1048576",
+        group=EDGE,
+        low=1024,
+    )
+    auto_budget_s: float = setting(
+        "CATALYST_AUTO_BUDGET_S",
+        2.0,
+        "Seconds an auto handler may run inline, counted from the interaction's creation, "
+        "before it is deferred (Discord allows 3).",
+        example="2.0",
+        group=EDGE,
+        low=0.1,
+        high=2.9,
+    )
+    handover_secret: Secret | None = setting(
+        "CATALYST_HANDOVER_SECRET",
+        None,
+        "Shared with the Cloudflare Worker edge; enables POST /handover when set.",
+        example="<random string, 32+ characters>",
+        group=EDGE,
+        default_doc="unset: no /handover",
+    )
     """Shared with the Cloudflare Worker edge; enables POST /handover when set."""
-    record_path: Path | None = None
+    # -- Storage, queue and scale-out -------------------------------------------------------
+    data_dir: Path = setting(
+        "CATALYST_DATA_DIR",
+        Path("data"),
+        "Directory for the SQLite files, the chart cache and secrets made on first start.",
+        example="/var/lib/catalyst",
+        group=STORAGE,
+        default_doc="./data (./data/dev under `dev`)",
+    )
+    database_url: str | None = setting(
+        "CATALYST_DATABASE_URL",
+        None,
+        "The database: sqlite:///path or postgresql://user:password@host/db.",
+        example="postgresql://catalyst:secret@127.0.0.1:5432/catalyst",
+        group=STORAGE,
+        default_doc="SQLite file catalyst.db in the data dir",
+        check=_url_with_schemes(
+            "sqlite", "sqlite+aiosqlite", "postgres", "postgresql", "postgresql+psycopg"
+        ),
+    )
+    queue_url: str | None = setting(
+        "CATALYST_QUEUE_URL",
+        None,
+        "The durable job queue: sqlite:///queue.db (in the data dir) or redis://host:6379/0 "
+        "(optional ?prefix=) to share it between hosts.",
+        example="redis://127.0.0.1:6379/0",
+        group=STORAGE,
+        default_doc="SQLite file queue.db in the data dir",
+        check=_url_with_schemes("sqlite", "redis", "rediss", "unix"),
+    )
+    redis_url: str | None = setting(
+        "CATALYST_REDIS_URL",
+        None,
+        "Redis shared by every host: rate limits, delivery ledger, cooldowns, component "
+        "state, replay memory.",
+        example="redis://127.0.0.1:6379/1",
+        group=STORAGE,
+        default_doc="unset: per-host memory and SQLite",
+        check=_url_with_schemes("redis", "rediss", "unix"),
+    )
+    state_secret: Secret | None = setting(
+        "CATALYST_STATE_SECRET",
+        None,
+        "Key that signs component state (buttons, menus). Required when several hosts serve the "
+        "same bot (a shared queue or Redis): they must all use the same one.",
+        example="<random string, 32+ characters>",
+        group=STORAGE,
+        default_doc="made once and kept in the data dir (one host only)",
+    )
+    # -- Workers and jobs -------------------------------------------------------------------
+    worker_concurrency: int = setting(
+        "CATALYST_WORKER_CONCURRENCY",
+        8,
+        "Jobs one worker process runs at once.",
+        example="8",
+        group=WORKERS,
+        low=1,
+    )
+    process_pool_size: int = setting(
+        "CATALYST_PROCESS_POOL_SIZE",
+        2,
+        "Processes that render charts (0: render in a thread of the worker process).",
+        example="2",
+        group=WORKERS,
+        low=0,
+    )
+    job_lease_s: float = setting(
+        "CATALYST_JOB_LEASE_S",
+        30.0,
+        "Seconds a claimed job stays reserved without renewal; after that another worker "
+        "takes it over (a crashed worker's jobs come back).",
+        example="30",
+        group=WORKERS,
+        low=0.5,
+    )
+    job_max_attempts: int = setting(
+        "CATALYST_JOB_MAX_ATTEMPTS",
+        5,
+        "Attempts before a failing job is dead-lettered and the user is told.",
+        example="5",
+        group=WORKERS,
+        low=1,
+    )
+    job_retry_base_s: float = setting(
+        "CATALYST_JOB_RETRY_BASE_S",
+        0.5,
+        "First retry delay in seconds; it doubles with each attempt.",
+        example="0.5",
+        group=WORKERS,
+        low=0.01,
+    )
+    # -- Market data ------------------------------------------------------------------------
+    market_provider: str = setting(
+        "CATALYST_MARKET_PROVIDER",
+        "demo",
+        "Where prices come from: demo (simulated, labelled as such), tiingo or polygon.",
+        example="tiingo",
+        group=MARKET,
+        choices=("demo", "tiingo", "polygon"),
+    )
+    tiingo_api_key: Secret | None = setting(
+        "TIINGO_API_KEY",
+        None,
+        "Tiingo API key; required with CATALYST_MARKET_PROVIDER=tiingo.",
+        example="<tiingo key>",
+        group=MARKET,
+    )
+    polygon_api_key: Secret | None = setting(
+        "POLYGON_API_KEY",
+        None,
+        "Polygon API key; required with CATALYST_MARKET_PROVIDER=polygon.",
+        example="<polygon key>",
+        group=MARKET,
+    )
+    # -- LLM --------------------------------------------------------------------------------
+    llm_base_url: str | None = setting(
+        "CATALYST_LLM_BASE_URL",
+        None,
+        "Base URL of an OpenAI-compatible chat API; unset: LLM features say they are not "
+        "configured.",
+        example="https://api.openai.com/v1",
+        group=LLM,
+        default_doc="unset: not configured",
+        check=_http_url,
+    )
+    llm_api_key: Secret | None = setting(
+        "CATALYST_LLM_API_KEY",
+        None,
+        "API key for the LLM endpoint.",
+        example="<api key>",
+        group=LLM,
+    )
+    llm_model: str | None = setting(
+        "CATALYST_LLM_MODEL",
+        None,
+        "Model name sent to the LLM endpoint; required with CATALYST_LLM_BASE_URL.",
+        example="gpt-4o-mini",
+        group=LLM,
+    )
+    # -- Charts -----------------------------------------------------------------------------
+    chart_store_url: str | None = setting(
+        "CATALYST_CHART_STORE_URL",
+        None,
+        "Where rendered charts are kept: s3://bucket/prefix for an S3-compatible store.",
+        example="s3://catalyst-charts/prod",
+        group=CHARTS,
+        default_doc="local disk: charts/ in the data dir",
+        check=_chart_store,
+    )
+    """``s3://bucket/prefix`` for an S3-compatible chart store; local disk when unset."""
+    s3_endpoint_url: str | None = setting(
+        "CATALYST_S3_ENDPOINT_URL",
+        None,
+        "The S3-compatible endpoint (MinIO, R2, …).",
+        example="https://s3.example.com",
+        group=CHARTS,
+        default_doc="AWS: https://s3.<region>.amazonaws.com",
+        check=_http_url,
+    )
+    s3_access_key: Secret | None = setting(
+        "CATALYST_S3_ACCESS_KEY",
+        None,
+        "S3 access key id; required with an s3:// chart store.",
+        example="<access key id>",
+        group=CHARTS,
+    )
+    s3_secret_key: Secret | None = setting(
+        "CATALYST_S3_SECRET_KEY",
+        None,
+        "S3 secret access key; required with an s3:// chart store.",
+        example="<secret access key>",
+        group=CHARTS,
+    )
+    s3_region: str = setting(
+        "CATALYST_S3_REGION",
+        "us-east-1",
+        "S3 region (part of every request's signature).",
+        example="eu-central-1",
+        group=CHARTS,
+    )
+    # -- Commands and admins ----------------------------------------------------------------
+    admin_user_ids: frozenset[str] = setting(
+        "CATALYST_ADMIN_USER_IDS",
+        frozenset(),
+        "User ids allowed to use admin commands and buttons, comma-separated.",
+        example="111111111111111111,222222222222222222",
+        group=COMMANDS,
+        default_doc="members with the Administrator permission",
+    )
+    admin_role_ids: frozenset[str] = setting(
+        "CATALYST_ADMIN_ROLE_IDS",
+        frozenset(),
+        "Role ids whose members may use admin commands and buttons, comma-separated.",
+        example="333333333333333333",
+        group=COMMANDS,
+        default_doc="members with the Administrator permission",
+    )
+    admin_channel_id: str | None = setting(
+        "CATALYST_ADMIN_CHANNEL_ID",
+        None,
+        "Channel where `admin post-report` posts when --channel is not given.",
+        example="444444444444444444",
+        group=COMMANDS,
+        check=_snowflake,
+    )
+    watchlist_max: int = setting(
+        "CATALYST_WATCHLIST_MAX",
+        50,
+        "Most tickers one member may keep on their watchlist.",
+        example="50",
+        group=COMMANDS,
+        low=1,
+        high=500,
+    )
+    cooldowns: Mapping[str, float] = setting(
+        "CATALYST_COOLDOWNS",
+        {},
+        "Seconds between uses of a command by one member, by command name; unlisted commands "
+        "keep their defaults, 0 disables one.",
+        example="chart=5,research=30",
+        group=COMMANDS,
+        default_doc=",".join(f"{k}={v:g}" for k, v in DEFAULT_COOLDOWNS.items()),
+        parse=_cooldowns,
+        unset=lambda: dict(DEFAULT_COOLDOWNS),
+        factory=dict,
+    )
+    """Seconds between uses of a command by one user, by top-level command name."""
+    # -- Logging and operations -------------------------------------------------------------
+    log_level: str = setting(
+        "CATALYST_LOG_LEVEL",
+        "info",
+        "Least severe log level written.",
+        example="debug",
+        group=OPERATIONS,
+        choices=LOG_LEVELS,
+    )
+    log_format: str = setting(
+        "CATALYST_LOG_FORMAT",
+        "json",
+        "Log lines as JSON (one object per line) or text.",
+        example="text",
+        group=OPERATIONS,
+        default_doc="json (text under `dev`)",
+        choices=("json", "text"),
+    )
+    record_path: Path | None = setting(
+        "CATALYST_RECORD_PATH",
+        None,
+        "Opt-in: append every received interaction (tokens and user ids replaced) as JSON "
+        "lines to this file, for `replay`.",
+        example="data/recorded.jsonl",
+        group=OPERATIONS,
+        default_doc="unset: nothing recorded",
+    )
     """Opt-in: write received interactions (tokens and user ids replaced) as JSON lines."""
+
+    configured: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """The variable names that were set (environment or .env): not a setting itself."""
 
     # -- derived values -------------------------------------------------------------------
     def public_key(self) -> bytes:
@@ -80,152 +538,217 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log scrubber: tokens, keys, and the passwords of
         service URLs."""
-        from urllib.parse import urlsplit
-
-        values = [
-            v.reveal()
-            for v in (
-                self.bot_token,
-                self.state_secret,
-                self.handover_secret,
-                self.tiingo_api_key,
-                self.polygon_api_key,
-                self.llm_api_key,
-                self.s3_access_key,
-                self.s3_secret_key,
-            )
-            if v
-        ]
-        for url in (self.database_url, self.queue_url, self.redis_url):
-            password = urlsplit(url).password if url else None
-            if password:
-                values.append(password)
+        values: list[str] = []
+        for spec, value in self.items():
+            if isinstance(value, Secret) and value:
+                values.append(value.reveal())
+            elif isinstance(value, str) and spec.env.endswith("_URL"):
+                password = urlsplit(value).password
+                if password:
+                    values.append(password)
         return values
+
+    def items(self) -> list[tuple[Spec, Any]]:
+        """Every setting's declaration with its current value, in declaration order."""
+        return [(spec, getattr(self, f.name)) for f, spec in _declared()]
 
     # -- loading --------------------------------------------------------------------------
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
     ) -> Settings:
-        """Read settings; real environment variables win over the ``.env`` file."""
+        """Read settings; real environment variables win over the ``.env`` file.
+
+        ``env_file`` is read when it exists; pass None to read the environment only.
+        """
         values: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
             from dotenv import dotenv_values  # only needed when a .env exists
 
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if environ is None else environ)
-        return cls._from_mapping(values)
+        return cls.from_mapping(values)
 
     @classmethod
-    def _from_mapping(cls, env: Mapping[str, str]) -> Settings:
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        def secret(name: str) -> Secret | None:
-            value = get(name)
-            return Secret(value) if value else None
-
-        token = get("DISCORD_BOT_TOKEN")
-        state_secret = get("CATALYST_STATE_SECRET")
-        app_id = get("DISCORD_APPLICATION_ID")
-        if app_id is not None and not app_id.isdigit():
-            raise ConfigError("DISCORD_APPLICATION_ID must be a numeric snowflake id")
-        return cls(
-            public_key_hex=get("DISCORD_PUBLIC_KEY"),
-            application_id=app_id,
-            bot_token=Secret(token) if token else None,
-            api_base=(get("DISCORD_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
-            data_dir=Path(get("CATALYST_DATA_DIR") or "data"),
-            database_url=get("CATALYST_DATABASE_URL"),
-            queue_url=get("CATALYST_QUEUE_URL"),
-            redis_url=get("CATALYST_REDIS_URL"),
-            admin_user_ids=_id_set(get("CATALYST_ADMIN_USER_IDS"), "CATALYST_ADMIN_USER_IDS"),
-            admin_role_ids=_id_set(get("CATALYST_ADMIN_ROLE_IDS"), "CATALYST_ADMIN_ROLE_IDS"),
-            timestamp_window_s=_number(env, "CATALYST_TIMESTAMP_WINDOW_S", 300.0, low=1),
-            max_body_bytes=int(_number(env, "CATALYST_MAX_BODY_BYTES", 1024 * 1024, low=1024)),
-            auto_budget_s=_number(env, "CATALYST_AUTO_BUDGET_S", 2.0, low=0.1, high=2.9),
-            worker_concurrency=int(_number(env, "CATALYST_WORKER_CONCURRENCY", 8, low=1)),
-            process_pool_size=int(_number(env, "CATALYST_PROCESS_POOL_SIZE", 2, low=0)),
-            job_lease_s=_number(env, "CATALYST_JOB_LEASE_S", 30.0, low=0.5),
-            job_max_attempts=int(_number(env, "CATALYST_JOB_MAX_ATTEMPTS", 5, low=1)),
-            job_retry_base_s=_number(env, "CATALYST_JOB_RETRY_BASE_S", 0.5, low=0.01),
-            market_provider=_choice(
-                env, "CATALYST_MARKET_PROVIDER", "demo", ("demo", "tiingo", "polygon")
-            ),
-            tiingo_api_key=secret("TIINGO_API_KEY"),
-            polygon_api_key=secret("POLYGON_API_KEY"),
-            llm_base_url=get("CATALYST_LLM_BASE_URL"),
-            llm_api_key=secret("CATALYST_LLM_API_KEY"),
-            llm_model=get("CATALYST_LLM_MODEL"),
-            watchlist_max=int(_number(env, "CATALYST_WATCHLIST_MAX", 50, low=1, high=500)),
-            cooldowns=_cooldowns(get("CATALYST_COOLDOWNS")),
-            chart_store_url=get("CATALYST_CHART_STORE_URL"),
-            s3_endpoint_url=get("CATALYST_S3_ENDPOINT_URL"),
-            s3_access_key=secret("CATALYST_S3_ACCESS_KEY"),
-            s3_secret_key=secret("CATALYST_S3_SECRET_KEY"),
-            s3_region=get("CATALYST_S3_REGION") or "us-east-1",
-            log_level=_choice(env, "CATALYST_LOG_LEVEL", "info", LOG_LEVELS),
-            log_format=_choice(env, "CATALYST_LOG_FORMAT", "json", ("json", "text")),
-            state_secret=Secret(state_secret) if state_secret else None,
-            handover_secret=secret("CATALYST_HANDOVER_SECRET"),
-            record_path=Path(rec) if (rec := get("CATALYST_RECORD_PATH")) else None,
-        )
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        """Parse and check every setting; ConfigError lists every problem found."""
+        problems: list[str] = []
+        kwargs: dict[str, Any] = {}
+        configured: set[str] = set()
+        hints = _hints()
+        for f, spec in _declared():
+            raw = env.get(spec.env, "").strip()
+            if not raw:
+                if spec.unset is not None:
+                    kwargs[f.name] = spec.unset()
+                continue
+            configured.add(spec.env)
+            try:
+                kwargs[f.name] = _parse(spec, hints[f.name], raw)
+            except ValueError as exc:
+                problems.append(f"{spec.env} {exc}")
+        problems += _unknown_names(env)
+        if problems:
+            raise ConfigError("\n".join(problems), problems)
+        settings = cls(**kwargs, configured=frozenset(configured))
+        problems = [problem for rule in _RULES if (problem := rule(settings))]
+        if problems:
+            raise ConfigError("\n".join(problems), problems)
+        return settings
 
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
+def _declared() -> list[tuple[Any, Spec]]:
+    return [(f, f.metadata["spec"]) for f in fields(Settings) if "spec" in f.metadata]
 
 
-def _id_set(raw: str | None, name: str) -> frozenset[str]:
-    if raw is None:
-        return frozenset()
-    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
-    bad = sorted(i for i in ids if not i.isdigit())
-    if bad:
-        raise ConfigError(f"{name} must be a comma-separated list of numeric ids; got {bad[0]!r}")
-    return ids
+def declared_specs() -> list[Spec]:
+    """Every setting's declaration, in declaration order (for docs and `config`)."""
+    return [spec for _, spec in _declared()]
 
 
-DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0, "ask": 30.0}
+def declared_names() -> frozenset[str]:
+    return frozenset(spec.env for spec in declared_specs())
 
 
-def _cooldowns(raw: str | None) -> dict[str, float]:
-    """``chart=5,research=30``; unlisted commands keep their defaults, 0 disables one."""
-    out = dict(DEFAULT_COOLDOWNS)
-    if raw is None:
-        return out
-    for item in raw.split(","):
-        name, sep, value = item.strip().partition("=")
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if not sep or not name or seconds < 0:
-            raise ConfigError(
-                f"CATALYST_COOLDOWNS must look like chart=5,research=30; got {item.strip()!r}"
-            )
-        out[name.strip()] = seconds
-    return out
+_HINTS: dict[str, Any] = {}
 
 
-def _number(
-    env: Mapping[str, str], name: str, default: float, *, low: float, high: float | None = None
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _hints() -> dict[str, Any]:
+    if not _HINTS:
+        _HINTS.update(typing.get_type_hints(Settings))
+    return _HINTS
+
+
+def type_of(spec: Spec) -> Any:
+    """The attribute's type without ``| None``."""
+    name = next(f.name for f, s in _declared() if s is spec)
+    return _base_type(_hints()[name])
+
+
+def _base_type(hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if type(None) in typing.get_args(hint) and len(args) == 1:
+        return args[0]
+    return hint
+
+
+def _parse(spec: Spec, hint: Any, raw: str) -> Any:
+    """The attribute's value from a non-empty raw string; ValueError says what is wrong."""
+    if spec.check is not None and (problem := spec.check(raw)) is not None:
+        raise ValueError(problem)
+    if spec.parse is not None:
+        return spec.parse(raw)
+    kind = _base_type(hint)
+    if spec.choices:
+        value = raw.lower()
+        if value not in spec.choices:
+            raise ValueError(f"must be one of {', '.join(spec.choices)}; got {raw!r}")
+        return value
+    if kind is int or kind is float:
+        return _number(spec, raw, integer=kind is int)
+    if kind is bool:
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"must be true or false; got {raw!r}")
+    if kind is Secret:
+        return Secret(raw)
+    if kind is Path:
+        return Path(raw)
+    if typing.get_origin(kind) is frozenset:
+        ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+        bad = sorted(i for i in ids if not i.isdigit())
+        if bad:
+            raise ValueError(f"must be a comma-separated list of numeric ids; got {bad[0]!r}")
+        return ids
+    if kind is str:
+        return raw
+    raise TypeError(f"{spec.env}: no parser for {kind!r}; give the setting parse=")
+
+
+def _number(spec: Spec, raw: str, *, integer: bool) -> int | float:
+    value: int | float
     try:
-        value = float(raw)
+        value = int(raw) if integer else float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number; got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        upper = f" and at most {high:g}" if high is not None else ""
-        raise ConfigError(f"{name} must be at least {low:g}{upper}; got {raw}")
+        what = "a whole number" if integer else "a number"
+        raise ValueError(f"must be {what}; got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number; got {raw!r}")
+    low, high = spec.low, spec.high
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = " and ".join(
+            part
+            for part in (
+                f"at least {low:g}" if low is not None else "",
+                f"at most {high:g}" if high is not None else "",
+            )
+            if part
+        )
+        raise ValueError(f"must be {bounds}; got {raw}")
     return value
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    raw = env.get(name, "").strip().lower() or default
-    if raw not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {raw!r}")
-    return raw
+def _unknown_names(env: Mapping[str, str]) -> list[str]:
+    """``CATALYST_*`` names that are not settings are almost always typos: say so."""
+    known = declared_names()
+    catalyst = sorted(n for n in known if n.startswith("CATALYST_"))
+    problems = []
+    for name in sorted(env):
+        if not name.startswith("CATALYST_") or name in known or name in NOT_SETTINGS:
+            continue
+        # Compared without the shared prefix, which would make every name look alike.
+        suffixes = [n.removeprefix("CATALYST_") for n in catalyst]
+        close = difflib.get_close_matches(name.removeprefix("CATALYST_"), suffixes, n=1)
+        hint = f" (did you mean CATALYST_{close[0]}?)" if close else ""
+        problems.append(f"{name} is not a setting{hint}; see docs/configuration.md for the list")
+    return problems
+
+
+# -- rules that involve several settings -----------------------------------------------------
+def _market_key(settings: Settings) -> str | None:
+    if settings.market_provider == "tiingo" and settings.tiingo_api_key is None:
+        return "CATALYST_MARKET_PROVIDER=tiingo needs TIINGO_API_KEY"
+    if settings.market_provider == "polygon" and settings.polygon_api_key is None:
+        return "CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY"
+    return None
+
+
+def _llm_complete(settings: Settings) -> str | None:
+    if settings.llm_base_url and not settings.llm_model:
+        return "CATALYST_LLM_BASE_URL is set but CATALYST_LLM_MODEL is not: name the model"
+    if not settings.llm_base_url and (settings.llm_model or settings.llm_api_key):
+        return "CATALYST_LLM_MODEL/CATALYST_LLM_API_KEY are set but CATALYST_LLM_BASE_URL is not"
+    return None
+
+
+def _s3_keys(settings: Settings) -> str | None:
+    if settings.chart_store_url and (
+        settings.s3_access_key is None or settings.s3_secret_key is None
+    ):
+        return "an s3:// chart store needs CATALYST_S3_ACCESS_KEY and CATALYST_S3_SECRET_KEY"
+    return None
+
+
+def _shared_state_secret(settings: Settings) -> str | None:
+    # A shared queue means several hosts: each would otherwise make its own key, and a button
+    # made on one host would be refused by another.
+    queue = settings.queue_url or ""
+    shared_queue = bool(queue) and queue.split(":", 1)[0].lower() != "sqlite"
+    if (shared_queue or settings.redis_url) and settings.state_secret is None:
+        what = "CATALYST_QUEUE_URL" if shared_queue else "CATALYST_REDIS_URL"
+        return (
+            f"CATALYST_STATE_SECRET is required with a shared {what}: give every "
+            "host the same random string (32+ characters)"
+        )
+    return None
+
+
+_RULES: tuple[Callable[[Settings], str | None], ...] = (
+    _market_key,
+    _llm_complete,
+    _s3_keys,
+    _shared_state_secret,
+)

@@ -29,8 +29,10 @@ class ConfigProblem(click.ClickException):
 
 
 def _settings() -> Settings:
+    from ..cli_settings import load_settings
+
     try:
-        return Settings.from_env()
+        return load_settings()
     except ConfigError as exc:
         raise ConfigProblem(str(exc)) from None
 
@@ -138,8 +140,7 @@ def admin_group() -> None:
 @click.option(
     "--channel",
     "channel_id",
-    envvar="CATALYST_ADMIN_CHANNEL_ID",
-    help="Channel id to post in (or CATALYST_ADMIN_CHANNEL_ID).",
+    help="Channel id to post in (default: CATALYST_ADMIN_CHANNEL_ID).",
 )
 @click.option(
     "--store-only",
@@ -153,6 +154,7 @@ def post_report(file: Path, channel_id: str | None, store_only: bool) -> None:
 
     settings = _settings()
     report = _read_report(file)
+    channel_id = channel_id or settings.admin_channel_id
     if not store_only:
         if not channel_id or not channel_id.isdigit():
             raise ConfigProblem(
