@@ -52,7 +52,12 @@ def main() -> None:
     type=int,
     help="Serve /metrics and /ready on this port only (not on --port).",
 )
-@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the --metrics-port listener binds to.",
+)
 def serve(
     host: str, port: int, no_workers: bool, metrics_port: int | None, metrics_host: str
 ) -> None:
