@@ -137,6 +137,8 @@ def test_the_dashboard_shows_data_from_a_real_prometheus(served: Served, tmp_pat
             assert answer["status"] == "success", (expr, answer)
             return list(answer["data"]["result"])
 
+        ready = f"http://127.0.0.1:{port}/-/ready"  # the API answers 503 text until then
+        wait_until(lambda: httpx.get(ready).status_code == 200, timeout=30, what="Prometheus")
         wait_until(lambda: len(query("up == 1")) == 1, timeout=30, what="Prometheus's scrape")
         time.sleep(4)  # a few samples, so that rate() has two points
         for expr in dashboard_exprs():
