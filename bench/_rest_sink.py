@@ -1,14 +1,18 @@
 """A minimal loopback Discord REST sink: where the deferred benchmark's edits arrive.
 
-It answers ``PATCH /api/v10/webhooks/{application}/{token}/messages/@original`` with 200
+It answers ``PATCH /api/v10/webhooks/{application}/{token}/messages/@original`` (JSON, or
+``multipart/form-data`` with ``payload_json`` and files, as a chart upload sends it) with 200
 and a message object (as Discord does), and remembers for every token when its first
 edit arrived (``time.time()`` as the request reaches the app, so the figure is
-comparable with the other processes' wall clocks) and what content it carried. It
-never rate-limits: the benchmark measures our path, not Discord's buckets.
+comparable with the other processes' wall clocks), what content it carried and how many
+bytes of PNG it uploaded. Follow-up messages (``POST /webhooks/{application}/{token}``, how
+a failure notice can arrive) are counted per token too. It never rate-limits: the benchmark
+measures our path, not Discord's buckets.
 
 Other routes: ``GET /health``; ``GET /count`` (``{"edits", "tokens"}``, cheap, for
 polling until every edit is in); ``GET /arrivals`` (``{"edits", "arrivals": {token:
-[time, content]}}``). Anything else is a Discord-style 404 or 405.
+[time, content, png_bytes]}, "followups": {token: count}}``). Anything else is a
+Discord-style 404 or 405.
 
 Run pinned to a core: ``taskset -c 1 python bench/_rest_sink.py --port P``.
 """
@@ -32,6 +36,9 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _EDIT = re.compile(r"^/api/v10/webhooks/(\d+)/([^/]+)/messages/@original$")
+_FOLLOWUP = re.compile(r"^/api/v10/webhooks/(\d+)/([^/]+)$")
+_BOUNDARY = re.compile(rb"boundary=([^;\s]+)")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _MAX_BODY = 1024 * 1024
 
@@ -45,15 +52,41 @@ class Sink:
 
     def __init__(self) -> None:
         self.edits = 0
-        self.arrivals: dict[str, tuple[float, str | None]] = {}
+        self.arrivals: dict[str, tuple[float, str | None, int]] = {}
+        self.followups: dict[str, int] = {}
         self._next_id = 1_300_000_000_000_000_000
 
-    def record(self, token: str, at: float, content: str | None) -> str:
+    def record(self, token: str, at: float, content: str | None, png_bytes: int = 0) -> str:
         """Count one edit; the first one per token is the one that ends the user's wait."""
         self.edits += 1
-        self.arrivals.setdefault(token, (at, content))
+        self.arrivals.setdefault(token, (at, content, png_bytes))
         self._next_id += 1
         return str(self._next_id)
+
+    def record_followup(self, token: str) -> str:
+        self.followups[token] = self.followups.get(token, 0) + 1
+        self._next_id += 1
+        return str(self._next_id)
+
+
+def split_upload(content_type: bytes, body: bytes) -> tuple[bytes, int]:
+    """``(payload_json, png_bytes)`` of a ``multipart/form-data`` body; JSON bodies pass."""
+    if not content_type.startswith(b"multipart/form-data"):
+        return body, 0
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        return b"", 0
+    payload, png_bytes = b"", 0
+    for part in body.split(b"--" + found.group(1).strip(b'"')):
+        head, sep, data = part.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        data = data.removesuffix(b"\r\n")
+        if b'name="payload_json"' in head:
+            payload = data
+        elif data.startswith(_PNG_MAGIC):
+            png_bytes += len(data)
+    return payload, png_bytes
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -93,14 +126,16 @@ def make_app(sink: Sink) -> App:
                 await _respond(send, 405, b'{"message": "405: Method Not Allowed", "code": 0}')
                 return
             body = await _read_body(receive)
+            content_type = dict(scope["headers"]).get(b"content-type", b"")
+            payload, png_bytes = split_upload(content_type, body or b"")
             try:
-                edit = decode_edit(body or b"")
+                edit = decode_edit(payload)
             except msgspec.DecodeError:
                 await _respond(
                     send, 400, b'{"message": "Cannot send an empty message", "code": 50006}'
                 )
                 return
-            message_id = sink.record(match.group(2), arrived, edit.content)
+            message_id = sink.record(match.group(2), arrived, edit.content, png_bytes)
             reply: dict[str, object] = {
                 "id": message_id,
                 "type": 20,
@@ -113,12 +148,26 @@ def make_app(sink: Sink) -> App:
                 "flags": 0,
             }
             await _respond(send, 200, encode(reply))
+        elif (followup := _FOLLOWUP.match(path)) is not None and method == "POST":
+            await _read_body(receive)
+            message_id = sink.record_followup(followup.group(2))
+            await _respond(
+                send,
+                200,
+                encode({"id": message_id, "type": 0, "content": "", "flags": 0}),
+            )
         elif path == "/health" and method == "GET":
             await _respond(send, 200, b'{"status": "ok"}')
         elif path == "/count" and method == "GET":
             await _respond(send, 200, encode({"edits": sink.edits, "tokens": len(sink.arrivals)}))
         elif path == "/arrivals" and method == "GET":
-            await _respond(send, 200, encode({"edits": sink.edits, "arrivals": sink.arrivals}))
+            await _respond(
+                send,
+                200,
+                encode(
+                    {"edits": sink.edits, "arrivals": sink.arrivals, "followups": sink.followups}
+                ),
+            )
         else:
             await _respond(send, 404, b'{"message": "404: Not Found", "code": 0}')
 

@@ -125,7 +125,7 @@ def build_edge(
     return runtime
 
 
-def _warm_up(services: Any) -> Hook:
+def warm_up(services: Any) -> Hook:
     """Open and migrate the database in the background: /health answers at once, /ready
     once the database is usable, and the first command does not pay for it."""
     import asyncio
@@ -190,7 +190,7 @@ def build_runtime(
         if workers:
             # With in-process workers the process is the whole backend: open the database
             # now. An edge alone opens it on first use and stays small and quick to start.
-            runtime.app.startup_hooks.append(_warm_up(services))
+            runtime.app.startup_hooks.append(warm_up(services))
     if workers:
         backend = build_backend(settings, queue, runtime.dispatcher, metrics, rest_transport)
         runtime.app.startup_hooks.extend(backend.startup)
@@ -280,7 +280,7 @@ def build_worker_process(settings: Settings) -> Backend:
         access=AccessPolicy(settings.admin_user_ids, settings.admin_role_ids),
     )
     backend = build_backend(settings, queue, dispatcher, Metrics())
-    backend.startup.insert(0, _warm_up(services))
+    backend.startup.insert(0, warm_up(services))
     backend.shutdown[:0] = [queue.close, services.close]
     backend.readiness = {"queue": queue.ping, "database": services.store.ping}
     return backend

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from . import __version__
-from .cli_settings import add_env_file_option, load_settings
+from .cli_settings import add_env_file_option, env_file, load_settings
 from .settings import ConfigError, Settings
 
 CONFIG_ERROR_EXIT = 2
@@ -50,7 +51,8 @@ def main() -> None:
 @click.option(
     "--metrics-port",
     type=int,
-    help="Serve /metrics and /ready on this port only (not on --port).",
+    help="Serve /metrics and /ready on this port only (not on --port); with several "
+    "processes, process i (edges first, then workers) uses this port + i.",
 )
 @click.option(
     "--metrics-host",
@@ -58,21 +60,77 @@ def main() -> None:
     show_default=True,
     help="Address the --metrics-port listener binds to.",
 )
+@click.option(
+    "--processes",
+    default="1",
+    show_default=True,
+    help="Edge processes sharing the port: a number, or auto for one per core.",
+)
+@click.option(
+    "--worker-processes",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: as many as edge processes).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["split", "single"]),
+    default="split",
+    show_default=True,
+    help="split: edges and workers in their own processes under a supervisor (SIGHUP "
+    "reloads; one edge alone runs without one); single: one process, edge and workers on "
+    "one event loop (the old layout, kept for comparison).",
+)
 def serve(
-    host: str, port: int, no_workers: bool, metrics_port: int | None, metrics_host: str
+    host: str,
+    port: int,
+    no_workers: bool,
+    metrics_port: int | None,
+    metrics_host: str,
+    processes: str,
+    worker_processes: int | None,
+    layout: str,
 ) -> None:
     """Run the edge (POST /interactions) and, unless --no-workers, the workers."""
     from .jobs import QueueError
-    from .runner import run_server
+    from .processes import parse_processes
+    from .runner import run_serve, run_server
 
     settings = _settings()
     try:
         settings.public_key()
-        run_server(
+        edges = parse_processes(processes)
+        if layout == "single":
+            if edges != 1 or worker_processes is not None:
+                _fail("--layout single runs one process: drop --processes / --worker-processes")
+            run_server(
+                settings,
+                host=host,
+                port=port,
+                workers=not no_workers,
+                metrics_host=metrics_host,
+                metrics_port=metrics_port,
+            )
+            return
+        workers = 0 if no_workers else (worker_processes or edges)
+        if edges == 1 and workers == 0:
+            # One edge and nothing beside it: no supervisor in between (a supervisor would
+            # cost a process, memory and start-up time for nothing to keep apart).
+            run_server(
+                settings,
+                host=host,
+                port=port,
+                workers=False,
+                metrics_host=metrics_host,
+                metrics_port=metrics_port,
+            )
+            return
+        run_serve(
             settings,
             host=host,
             port=port,
-            workers=not no_workers,
+            edges=edges,
+            workers=workers,
+            reload_settings=_reloader(),
             metrics_host=metrics_host,
             metrics_port=metrics_port,
         )
@@ -271,30 +329,62 @@ def endpoint_cmd(url: str) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, help="Jobs run at once (default from settings).")
-@click.option("--metrics-port", type=int, help="Serve /metrics and /ready on this port.")
+@click.option(
+    "--processes",
+    default="1",
+    show_default=True,
+    help="Worker processes under a supervisor: a number, or auto for one per core.",
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Serve /metrics and /ready on this port (process i of --processes: port + i).",
+)
 @click.option(
     "--metrics-host",
     default="127.0.0.1",
     show_default=True,
     help="Address the metrics endpoint listens on.",
 )
-def worker(concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
+def worker(
+    concurrency: int | None, processes: str, metrics_port: int | None, metrics_host: str
+) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
     from .jobs import QueueError
-    from .runner import run_worker
+    from .processes import parse_processes
+    from .runner import run_worker, run_workers
 
-    settings = _settings()
+    settings = _with_concurrency(_settings(), concurrency)
     try:
-        run_worker(
-            settings,
-            concurrency=concurrency,
-            metrics_host=metrics_host,
-            metrics_port=metrics_port,
-        )
+        count = parse_processes(processes)
+        if count == 1:
+            run_worker(settings, metrics_host=metrics_host, metrics_port=metrics_port)
+        else:
+            run_workers(
+                settings,
+                processes=count,
+                metrics_host=metrics_host,
+                metrics_port=metrics_port,
+                reload_settings=_reloader(concurrency),
+            )
     except ConfigError as exc:
         _fail(str(exc))
     except QueueError as exc:
         _fail(f"CATALYST_QUEUE_URL: {exc}")
+
+
+def _reloader(concurrency: int | None = None) -> Callable[[], Settings]:
+    """What SIGHUP re-reads: the same environment file, the same command-line overrides."""
+    path = env_file()
+    return lambda: _with_concurrency(Settings.from_env(env_file=path), concurrency)
+
+
+def _with_concurrency(settings: Settings, concurrency: int | None) -> Settings:
+    import dataclasses
+
+    if concurrency is None:
+        return settings
+    return dataclasses.replace(settings, worker_concurrency=concurrency)
 
 
 @main.command()

@@ -42,6 +42,8 @@ from .secret import Secret
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+JOBS_PER_CORE = 4
+"""Default job slots per core: jobs mostly wait (REST, database, a render process)."""
 DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0, "ask": 30.0}
 
 # Groups, in the order docs/configuration.md and .env.example list them.
@@ -55,6 +57,15 @@ CHARTS = "Charts"
 COMMANDS = "Commands and admins"
 OPERATIONS = "Logging and operations"
 GROUPS = (DISCORD, EDGE, STORAGE, WORKERS, MARKET, LLM, CHARTS, COMMANDS, OPERATIONS)
+
+
+def cores() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
 
 # Environment names that start with CATALYST_ but are not settings: tools read them directly.
 NOT_SETTINGS: frozenset[str] = frozenset()
@@ -316,18 +327,34 @@ class Settings:
     worker_concurrency: int = setting(
         "CATALYST_WORKER_CONCURRENCY",
         8,
-        "Jobs one worker process runs at once.",
+        "Jobs run at once on this host; `serve` and `worker --processes N` split them across "
+        "their worker processes.",
         example="8",
         group=WORKERS,
         low=1,
+        default_doc=f"{JOBS_PER_CORE} per CPU core the process may use",
+        unset=lambda: JOBS_PER_CORE * cores(),
     )
     process_pool_size: int = setting(
         "CATALYST_PROCESS_POOL_SIZE",
         2,
-        "Processes that render charts (0: render in a thread of the worker process).",
+        "Processes that render charts on this host (0: render in a thread of the worker "
+        "process); split across worker processes like the jobs.",
         example="2",
         group=WORKERS,
         low=0,
+        default_doc="one per CPU core the process may use",
+        unset=cores,
+    )
+    render_nice: int = setting(
+        "CATALYST_RENDER_NICE",
+        10,
+        "How much lower than its worker a chart render process runs (os.nice): the edge and "
+        "the deliveries go first when the cores are busy.",
+        example="10",
+        group=WORKERS,
+        low=0,
+        high=19,
     )
     job_lease_s: float = setting(
         "CATALYST_JOB_LEASE_S",
@@ -521,6 +548,10 @@ class Settings:
 
     configured: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The variable names that were set (environment or .env): not a setting itself."""
+    edge_processes: int = field(default=1, compare=False)
+    """Edge processes sharing this host's port (set by ``serve --processes``, not a setting).
+    Above 1 without Redis, what an edge remembers (replayed ids, cooldowns) must live in a
+    store every process of the host shares, not in one process's memory."""
 
     # -- derived values -------------------------------------------------------------------
     def public_key(self) -> bytes:

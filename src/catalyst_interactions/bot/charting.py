@@ -4,8 +4,10 @@ Rendering is CPU work (50-100 ms of matplotlib per chart), so it never runs on t
 loop: a :class:`~concurrent.futures.ProcessPoolExecutor` of ``settings.process_pool_size``
 processes, started on the first render (the edge, which never renders, never starts one).
 Pool processes are spawned, not forked: the parent has threads (uvicorn, the database), and
-forking a threaded process can copy a held lock. Each pool process imports the renderer
-(and with it matplotlib) once, in :func:`_warm`; this module never imports matplotlib.
+forking a threaded process can copy a held lock. They run at a lower priority
+(``settings.render_nice``) and exit when their parent dies, even by SIGKILL
+(:mod:`..ops.lifeline`). Each pool process imports the renderer (and with it matplotlib)
+once, in :func:`_warm`; this module never imports matplotlib.
 
 PNGs are cached by :class:`~..charts.cache.RenderCache` in a local directory
 (``data_dir/charts``) or, when ``CATALYST_CHART_STORE_URL`` is ``s3://bucket/prefix``, in
@@ -18,6 +20,7 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,7 +48,13 @@ class ChartRenderError(Exception):
 
 
 # -- what runs inside a pool process (module-level functions of picklable values) ---------
-def _warm() -> None:
+def _warm(parent_pid: int, nice: int) -> None:
+    from ..ops.lifeline import lower_priority, tie_to_parent
+
+    # A worker killed with SIGKILL cannot stop its pool: each render process watches it.
+    tie_to_parent(parent_pid)
+    # Renders yield the CPU to the edge: an acknowledgement must not wait for a chart.
+    lower_priority(nice)
     from ..charts import render  # noqa: F401  (pays matplotlib's import once per process)
 
 
@@ -86,13 +95,14 @@ class ChartService:
         *,
         pool_size: int,
         executor_factory: Callable[[int], Executor] | None = None,
+        nice: int = 0,
     ) -> None:
         self.store = store
         from ..charts.cache import RenderCache  # httpx (S3): only where charts are made
 
         self.cache = RenderCache(store)
         self._pool_size = pool_size
-        self._factory = executor_factory or _spawn_pool
+        self._factory = executor_factory or partial(_spawn_pool, nice=nice)
         self._executor: Executor | None = None
         self._closed = False
 
@@ -154,9 +164,12 @@ class ChartService:
             await aclose()
 
 
-def _spawn_pool(size: int) -> Executor:
+def _spawn_pool(size: int, *, nice: int = 0) -> Executor:
     return ProcessPoolExecutor(
-        max_workers=size, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
+        max_workers=size,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_warm,
+        initargs=(os.getpid(), nice),
     )
 
 
@@ -190,7 +203,11 @@ def chart_service(svc: BotServices) -> ChartService:
     service = svc.extras.get(EXTRAS_KEY)
     if isinstance(service, ChartService):
         return service
-    service = ChartService(build_store(svc.settings), pool_size=svc.settings.process_pool_size)
+    service = ChartService(
+        build_store(svc.settings),
+        pool_size=svc.settings.process_pool_size,
+        nice=svc.settings.render_nice,
+    )
     svc.extras[EXTRAS_KEY] = service
     closers: list[Callable[[], Awaitable[Any]]] = svc.extras.setdefault(CLOSERS_KEY, [])
     closers.append(service.aclose)
