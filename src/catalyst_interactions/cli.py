@@ -150,7 +150,13 @@ def serve(
     type=int,
     help="The edge's loopback port (0: any free port); `send` talks to it.",
 )
-def dev(host: str, port: int, edge_port: int) -> None:
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Start with the simulated demo history (alerts, #alerts messages, a pending report).",
+)
+def dev(host: str, port: int, edge_port: int, demo: bool) -> None:
     """Run everything locally: edge, workers and the local Discord page (no account needed)."""
     import dataclasses
 
@@ -161,7 +167,7 @@ def dev(host: str, port: int, edge_port: int) -> None:
     if "CATALYST_DATA_DIR" not in settings.configured:
         settings = dataclasses.replace(settings, data_dir=Path("data") / "dev")
     log_format = settings.log_format if "CATALYST_LOG_FORMAT" in settings.configured else "text"
-    stack = build_dev(settings, host=host, port=port, edge_port=edge_port)
+    stack = build_dev(settings, host=host, port=port, edge_port=edge_port, demo=demo)
     configure_logging(settings.log_level, log_format, [stack.emulator.bot_token.reveal()])
     try:
         run_dev(stack, announce=click.echo)

@@ -4,10 +4,8 @@ server, and a client that validates every reply the bot sends."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +19,7 @@ from catalyst_interactions.market.errors import UnknownTicker
 from catalyst_interactions.market.timeframe import Timeframe
 from catalyst_interactions.store import Store, database_url
 from fakes.fake_discord import FakeDiscord, RecordedRequest
+from support.llm_server import ChatServer
 from support.signing import Signer
 
 T = TypeVar("T")
@@ -85,62 +84,8 @@ class FixedProvider:
         )
 
 
-@dataclass
-class FakeLLM:
-    """An OpenAI-compatible ``/v1/chat/completions`` endpoint that records requests."""
-
-    answer: str = "AAPL looks busy."
-    status: int = 200
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                event = await receive()
-                if event["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            event = await receive()
-            body += event.get("body", b"")
-            if not event.get("more_body"):
-                break
-        with self.lock:
-            self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
-            self.requests.append({"path": scope["path"], "json": json.loads(body or b"null")})
-        payload: dict[str, Any]
-        if self.status != 200:
-            payload = {"error": {"message": "upstream exploded", "type": "server_error"}}
-        else:
-            payload = {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": "test-model",
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": self.answer},
-                    }
-                ],
-            }
-        raw = json.dumps(payload).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(raw)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": raw})
+FakeLLM = ChatServer
+"""The OpenAI-compatible test server (streaming or not), see support/llm_server.py."""
 
 
 class Bot:
@@ -159,7 +104,8 @@ class Bot:
         self.signer = signer
         self.fake = fake
         self.data_dir = data_dir
-        self._edits = 0
+        self.last_edits: list[RecordedRequest] = []
+        """Every edit of the original message made by the last :meth:`deferred` job."""
 
     @property
     def services(self) -> Any:
@@ -174,15 +120,34 @@ class Bot:
         assert validate_callback(answer, interaction_type=payload["type"]) == []
         return answer
 
+    def jobs_finished(self) -> float:
+        """Jobs delivered or dead-lettered so far (the worker's own counter)."""
+        return sum(
+            sample.value
+            for metric in self.runtime.metrics.jobs.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels.get("outcome") != "retried"
+        )
+
     def deferred(self, payload: dict[str, Any]) -> tuple[dict[str, Any], RecordedRequest]:
-        """Send, expect a type-5 ack, and return it with the worker's edit (validated)."""
+        """Send, expect a type-5 ack, and return it with the worker's final edit (validated).
+
+        Progress edits may come first; the final one is the last edit of the interaction's
+        message once the worker has finished the job.
+        """
+        finished = self.jobs_finished()
+        before = len(self.fake.requests_for("edit_original"))
         ack = self.send(payload)
         assert ack["type"] == 5, ack
-        self._edits += 1
-        self.fake.wait_for_requests(self._edits, "edit_original", timeout=15)
-        edit = self.fake.requests_for("edit_original")[self._edits - 1]
-        assert validate_message_payload(edit.json, edit=True) == []
-        return ack, edit
+        deadline = time.monotonic() + 15
+        while self.jobs_finished() <= finished:
+            assert time.monotonic() < deadline, "the worker did not finish the job"
+            time.sleep(0.01)
+        self.last_edits = self.fake.requests_for("edit_original")[before:]
+        assert self.last_edits, "no edit of the original message"
+        for edit in self.last_edits:
+            assert validate_message_payload(edit.json, edit=True) == []
+        return ack, self.last_edits[-1]
 
     def with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:
         """Run ``work`` against the bot's database from the test thread."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -67,7 +69,8 @@ def test_research_sends_quote_and_alerts_and_edits_the_answer(
     [request] = fake.requests
     assert request["path"] == "/v1/chat/completions"
     body = request["json"]
-    assert body["model"] == "test-model" and body["stream"] is False
+    assert body["model"] == "test-model" and body["stream"] is True
+    assert fake.headers[0]["accept"] == "text/event-stream"
     system, user = body["messages"]
     assert system["role"] == "system" and "not financial advice" in system["content"]
     assert user["role"] == "user"
@@ -141,3 +144,50 @@ def test_research_cooldown(start_bot: Callable[..., Bot], llm: tuple[FakeLLM, st
     bot.deferred(research())
     again = bot.send(research())
     assert is_ephemeral(again) and content(again).startswith("Slow down: try `/research` again")
+
+
+def test_the_answer_streams_into_the_message_then_the_final_replaces_it(
+    research_bot: Bot, llm: tuple[FakeLLM, str]
+) -> None:
+    fake, _ = llm
+    fake.answer = " ".join(f"word{i}" for i in range(50)) + "."
+    fake.delay_s = 0.06  # ~3 s of streaming: several coalesced edits
+    _, final = research_bot.deferred(research("What moved it?"))
+    edits = research_bot.last_edits
+    progress = [e.json for e in edits if e.json.get("content")]
+    assert progress[0]["content"] == "Reading ACME's quote and recent alerts…"
+    partial = [
+        e.json["embeds"][0]["description"]
+        for e in edits[:-1]
+        if e.json.get("embeds") and e.json["embeds"][0]["description"].endswith(" ▌")
+    ]
+    assert len(partial) >= 2, [e.json for e in edits]
+    texts = [p.removesuffix(" ▌") for p in partial]
+    assert all(fake.answer.startswith(t) for t in texts)
+    assert [len(t) for t in texts] == sorted(len(t) for t in texts)  # it only grows
+    assert len(texts[0]) < len(fake.answer)  # shown before the model finished
+    gaps = [b.at - a.at for a, b in itertools.pairwise(edits[:-1])]
+    assert not gaps or min(gaps) >= 0.95  # progress coalesced to one edit a second
+    card = final.json["embeds"][0]
+    assert card["description"] == fake.answer
+    assert card["footer"]["text"].startswith("test-model · not financial advice")
+    time.sleep(1.2)  # nothing arrives after the final answer
+    assert research_bot.fake.requests_for("edit_original")[-1] is final
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("cut_after", "The research assistant's answer was cut off; try again."),
+        ("error_after", "The research assistant is unavailable right now."),
+    ],
+)
+def test_a_stream_that_breaks_is_explained(
+    research_bot: Bot, llm: tuple[FakeLLM, str], fault: str, expected: str
+) -> None:
+    fake, _ = llm
+    fake.answer = "one two three four five six"
+    setattr(fake, fault, 3)
+    _, edit = research_bot.deferred(research())
+    assert edit.json["content"] == expected
+    assert edit.json["embeds"] == []

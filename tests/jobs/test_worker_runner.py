@@ -32,6 +32,17 @@ class RecordingDeliverer:
     async def tell_failure(self, job: Job, interaction: Any, text: str) -> None:
         self.failures.append(text)
 
+    def live_message(self, job: Job, interaction: Any, **kw: Any) -> Any:
+        from catalyst_interactions.framework.context import INLINE
+
+        class Closable:
+            progress, edit, followup = INLINE.progress, INLINE.edit, INLINE.followup
+
+            async def close(self) -> None:
+                return None
+
+        return Closable()
+
 
 class Blocker:
     def __init__(self) -> None:

@@ -203,12 +203,15 @@ def register(registry: Registry) -> None:
         ] = 5,
     ) -> Message:
         symbol = parse_ticker(ticker)
+        await ctx.progress(f"Loading the stored alerts for {symbol}…")
         store = await open_store(ctx)
         since = datetime.now(UTC) - timedelta(days=3650)
         alerts = (await store.alerts.for_ticker(symbol, since))[:MAX_ALERTS]
         if not alerts:
             raise UserFacingError(f"There are no stored alerts for **{symbol}** to backtest.")
+        await ctx.progress(f"Fetching 1Y of daily prices for {symbol}…")
         bars = await daily_bars(ctx, symbol)
+        await ctx.progress(f"Replaying {len(alerts)} alert(s), {days}-session holds…")
         result = replay(alerts, bars.timestamps.tolist(), bars.close.tolist(), days)
         return result_message(symbol, days, result, bars)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -363,6 +363,13 @@ def _user_error(exc: Exception) -> UserFacingError:
     return UserFacingError("That chart cannot be drawn right now. Try another timeframe.")
 
 
+Progress = Callable[[str], Awaitable[None]]
+
+
+async def _quiet(text: str) -> None:
+    return None
+
+
 async def build_chart(
     svc: BotServices,
     ticker: str,
@@ -370,10 +377,16 @@ async def build_chart(
     indicators: frozenset[str],
     *,
     keep: ClickedMessage | None = None,
+    progress: Progress | None = None,
 ) -> Message:
-    """Fetch bars and quote, render (cached), and build the message; errors are user-facing."""
+    """Fetch bars and quote, render (cached), and build the message; errors are user-facing.
+
+    ``progress`` (a context's ``progress``) is told each step.
+    """
+    report = progress or _quiet
     try:
         symbol = normalize_ticker(ticker)
+        await report(f"Fetching {timeframe.value} of {symbol}…")
         fetched: tuple[Bars | BaseException, Quote | BaseException] = await asyncio.gather(
             svc.market.bars(symbol, timeframe), svc.market.quote(symbol), return_exceptions=True
         )
@@ -386,20 +399,31 @@ async def build_chart(
         from ..market.bars import Quote  # numpy: only in the worker that builds charts
 
         live = quote if isinstance(quote, Quote) else None
+        await report(f"Drawing the {timeframe.value} chart of {symbol}…")
         png, _hit = await chart_service(svc).chart(bars, indicators=indicators, quote=live)
     except (MarketDataError, ChartRenderError) as exc:
         raise _user_error(exc) from None
     return chart_message(bars, live, indicators, png, keep=keep)
 
 
-async def build_compare(svc: BotServices, first: str, second: str, timeframe: Timeframe) -> Message:
+async def build_compare(
+    svc: BotServices,
+    first: str,
+    second: str,
+    timeframe: Timeframe,
+    *,
+    progress: Progress | None = None,
+) -> Message:
+    report = progress or _quiet
     try:
         a, b = normalize_ticker(first), normalize_ticker(second)
         if a == b:
             raise UserFacingError("Pick two different tickers to compare.")
+        await report(f"Fetching {timeframe.value} of {a} and {b}…")
         bars_a, bars_b = await asyncio.gather(
             svc.market.bars(a, timeframe), svc.market.bars(b, timeframe)
         )
+        await report(f"Drawing {a} against {b}…")
         png, _hit = await chart_service(svc).compare(bars_a, bars_b, timeframe)
     except (MarketDataError, ChartRenderError) as exc:
         raise _user_error(exc) from None
@@ -478,7 +502,7 @@ def register(registry: Registry) -> None:
         ] = None,
     ) -> Message:
         chosen = parse_indicators(indicators, timeframe)
-        return await build_chart(services(ctx), ticker, timeframe, chosen)
+        return await build_chart(services(ctx), ticker, timeframe, chosen, progress=ctx.progress)
 
     @registry.command(
         "compare",
@@ -492,7 +516,9 @@ def register(registry: Registry) -> None:
         ticker2: TickerOption,
         timeframe: Annotated[Timeframe, Param("Range of the chart (default 1M)")] = Timeframe.M1,
     ) -> Message:
-        return await build_compare(services(ctx), ticker1, ticker2, timeframe)
+        return await build_compare(
+            services(ctx), ticker1, ticker2, timeframe, progress=ctx.progress
+        )
 
     @registry.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED)
     async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:

@@ -1,8 +1,10 @@
 """/research ticker [question] and /ask question: an LLM answer grounded in our own data.
 
 The model gets the ticker's quote and its recent alerts (or, for /ask, the newest alerts
-overall) as context. A deferred handler edits one message, so an answer longer than an
-embed description is shown shortened and attached in full as a Markdown file.
+overall) as context. The answer is streamed: the message shows it growing (edits coalesced
+by the context, see docs/architecture.md) and is then replaced by the final answer. A deferred
+handler edits one message, so an answer longer than an embed description is shown shortened
+and attached in full as a Markdown file.
 """
 
 from __future__ import annotations
@@ -79,7 +81,25 @@ def _alerts_block(alerts: list[Alert]) -> str:
     return "Recent alerts (newest first):\n" + "\n".join(_alert_context(a) for a in alerts)
 
 
-async def _ask(ctx: Context, prompt: str) -> ChatResult:
+CURSOR = " ▌"
+"""Ends the text while it is still being written."""
+
+
+def partial_message(title: str, question: str, text: str, model: str) -> Message:
+    """The answer so far, as the message shows it while the model is still writing."""
+    if len(text) > PREVIEW_CHARS:
+        text = truncate(text, PREVIEW_CHARS)
+    embed = Embed(
+        title=truncate(title, 256),
+        description=text + CURSOR,
+        color=BRAND_COLOR,
+        fields=[EmbedField("Question", truncate(question, 1024))],
+        footer=f"{model} · writing…",
+    )
+    return Message(embeds=[embed])
+
+
+async def _ask(ctx: Context, prompt: str, title: str, question: str) -> ChatResult:
     from ..llm import ChatMessage, LLMError
 
     client = chat_client(ctx)
@@ -89,8 +109,13 @@ async def _ask(ctx: Context, prompt: str) -> ChatResult:
         ChatMessage("system", SYSTEM_PROMPT),
         ChatMessage("user", prompt),
     ]
+
+    async def grow(text: str) -> None:
+        await ctx.edit(partial_message(title, question, text, client.model))
+
+    await ctx.progress(f"Asking the research assistant ({client.model})…")
     try:
-        return await client.complete(messages)
+        return await client.stream(messages, grow)
     except LLMError as exc:
         raise UserFacingError(exc.user_message) from None
 
@@ -139,6 +164,7 @@ def register(registry: Registry) -> None:
         from ..market.errors import MarketDataError
 
         symbol = parse_ticker(ticker)
+        await ctx.progress(f"Reading {symbol}'s quote and recent alerts…")
         store = await open_store(ctx)
         alerts = await store.alerts.recent(symbol, limit=CONTEXT_ALERTS)
         notes: tuple[str, ...] = ()
@@ -158,7 +184,7 @@ def register(registry: Registry) -> None:
             f"Summarise the recent catalysts for {symbol} and what they could mean."
         )
         prompt = f"Ticker: {symbol}\n{quote_line}\n{_alerts_block(alerts)}\n\nQuestion: {asked}"
-        result = await _ask(ctx, prompt)
+        result = await _ask(ctx, prompt, f"Research: {symbol}", asked)
         return answer_message(
             f"Research: {symbol}", asked, result, filename=f"research-{symbol}.md", notes=notes
         )
@@ -176,7 +202,7 @@ def register(registry: Registry) -> None:
             f"{_alerts_block(alerts)}\n\nThe alerts above are the bot's newest "
             f"catalysts across all tickers.\n\nQuestion: {question.strip()}"
         )
-        result = await _ask(ctx, prompt)
+        result = await _ask(ctx, prompt, "Ask Catalyst", question.strip())
         return answer_message("Ask Catalyst", question.strip(), result, filename="answer.md")
 
     @registry.autocomplete("research", "ticker")

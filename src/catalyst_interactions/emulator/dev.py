@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -26,10 +28,18 @@ import uvicorn
 from ..app import Runtime, build_runtime
 from ..discord.rest import DiscordError, DiscordRest
 from ..framework.registry import Registry
+from ..secret import Secret
 from ..settings import Settings
-from .app import Emulator
+from .app import Emulator, make_bot_token
 from .ratelimit import RateLimitRules
-from .world import ADMIN_ROLE_ID, ADMIN_USER_ID, DEV_APPLICATION_ID, default_world
+from .world import (
+    ADMIN_CHANNEL_ID,
+    ADMIN_ROLE_ID,
+    ADMIN_USER_ID,
+    ALERTS_CHANNEL_ID,
+    DEV_APPLICATION_ID,
+    default_world,
+)
 
 __all__ = ["DevStack", "DevStartError", "build_dev", "run_dev"]
 
@@ -90,16 +100,21 @@ class DevStack:
         clock: Callable[[], float] = time.time,
         rate_limits: RateLimitRules | None = None,
         deadline_s: float = 3.0,
+        demo: bool = False,
     ) -> None:
         self._settings_in = settings
+        self._demo = demo
         self._registry = registry
         self._state = state
         self.host = host
         self._port = port
         self._edge_port = edge_port
         application_id = settings.application_id or DEV_APPLICATION_ID
+        self.env_file = settings.data_dir / "dev.env"
+        """What the bot-token commands need to reach this local Discord (see docs)."""
         self.emulator = Emulator(
             world=default_world(application_id),
+            bot_token=_bot_token(settings.data_dir / "dev-bot-token", application_id),
             clock=clock,
             rate_limits=rate_limits,
             deadline_s=deadline_s,
@@ -111,6 +126,8 @@ class DevStack:
         self._sockets: list[socket.socket] = []
         self.url = ""
         self.edge_url = ""
+        self.demo: Any = None
+        """The demo's :class:`~.demo.DemoSummary` once started with ``demo=True``."""
         self.key_file = settings.data_dir / "dev-signing-key"
         """The emulator's private seed, for ``catalyst-interactions send --key-file``."""
 
@@ -173,9 +190,49 @@ class DevStack:
             raise DevStartError("the edge did not start; see the log above")
         try:
             await self._connect()
+            if self._demo:
+                await self._start_demo()
         except BaseException:
             await self.stop()
             raise
+        self._write_env_file()
+
+    async def _start_demo(self) -> None:
+        """The demo world: simulated history in the database, messages in the channels."""
+        from .demo import start_demo
+
+        assert self.settings is not None
+        assert self.runtime is not None
+        services = self.runtime.dispatcher.state
+        rest = DiscordRest(
+            base_url=self.settings.api_base,
+            application_id=self.emulator.world.application_id,
+            bot_token=self.settings.bot_token,
+            max_attempts=2,
+        )
+        try:
+            async with rest:
+                self.demo = await start_demo(
+                    rest, services, alerts_channel=ALERTS_CHANNEL_ID, admin_channel=ADMIN_CHANNEL_ID
+                )
+        except DiscordError as exc:
+            raise DevStartError(f"posting the demo messages failed: {exc}") from None
+
+    def _write_env_file(self) -> None:
+        """``dev.env``: ``set -a; . data/dev/dev.env; set +a`` points the CLI at this stack."""
+        assert self.settings is not None
+        lines = [
+            "# Written by `catalyst-interactions dev` at every start: the local Discord's",
+            "# REST API and bot token, for `admin post-report` and the other bot-token",
+            "# commands. Load it with:  set -a; . data/dev/dev.env; set +a",
+            f"DISCORD_API_BASE={self.api_base}",
+            f"DISCORD_APPLICATION_ID={self.emulator.world.application_id}",
+            f"DISCORD_BOT_TOKEN={self.emulator.bot_token.reveal()}",
+            f"CATALYST_DATA_DIR={self.settings.data_dir.resolve()}",
+            f"CATALYST_ADMIN_CHANNEL_ID={ADMIN_CHANNEL_ID}",
+        ]
+        self.env_file.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(self.env_file, "\n".join(lines) + "\n")
 
     async def _connect(self) -> None:
         """The two things an operator does in the Developer Portal, through the real client."""
@@ -251,6 +308,29 @@ class DevStack:
             loop.close()
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (it holds a token)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    path.chmod(0o600)
+
+
+def _bot_token(path: Path, application_id: str) -> Secret:
+    """The local Discord's bot token, kept in the data dir so a loaded ``dev.env`` stays
+    valid across restarts. It opens nothing but this machine's emulator."""
+    try:
+        saved = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        saved = ""
+    if saved.startswith(make_bot_token(application_id).reveal().split(".")[0] + "."):
+        return Secret(saved)
+    token = make_bot_token(application_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(path, token.reveal() + "\n")
+    return token
+
+
 def build_dev(
     settings: Settings,
     registry: Registry | None = None,
@@ -261,12 +341,14 @@ def build_dev(
     edge_port: int = 0,
     clock: Callable[[], float] = time.time,
     rate_limits: RateLimitRules | None = None,
+    demo: bool = False,
 ) -> DevStack:
     """The whole local system, not started. ``registry`` defaults to the bot's commands.
 
     ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
     bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
-    free port (tests).
+    free port (tests). ``demo`` fills the database (once) and the channels (every start)
+    with the simulated demo history (emulator/demo.py).
     """
     return DevStack(
         settings,
@@ -277,6 +359,7 @@ def build_dev(
         edge_port=edge_port,
         clock=clock,
         rate_limits=rate_limits,
+        demo=demo,
     )
 
 
@@ -309,9 +392,19 @@ def ready_message(stack: DevStack) -> str:
     settings = stack.settings
     data_dir = settings.data_dir if settings is not None else "?"
     commands = len(stack.emulator.store.all_commands())
-    return (
-        f"Local Discord ready: {stack.url}/\n"
-        f"  edge: {stack.edge_url}/interactions (signing key: {stack.key_file})\n"
-        f"  REST: {stack.api_base} · {commands} command(s) registered · data: {data_dir}\n"
-        "  Ctrl-C stops everything."
-    )
+    lines = [
+        f"Local Discord ready: {stack.url}/",
+        f"  edge: {stack.edge_url}/interactions (signing key: {stack.key_file})",
+        f"  REST: {stack.api_base} · {commands} command(s) registered · data: {data_dir}",
+    ]
+    if stack.demo is not None:
+        lines.append(
+            f"  demo: {stack.demo.alert_messages} alert(s) in #alerts"
+            + (", a pending report in #admin" if stack.demo.report_posted else "")
+            + " · simulated history (reset: stop, delete the data dir, start again)"
+        )
+    lines += [
+        f"  bot-token commands (admin post-report …): set -a; . {stack.env_file}; set +a",
+        "  Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)

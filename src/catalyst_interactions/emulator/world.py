@@ -40,6 +40,8 @@ REGULAR_USER_ID = "1310000000000000021"
 ADMIN_USER_ID = "1310000000000000022"
 OTHER_USER_ID = "1310000000000000023"
 DEV_APPLICATION_ID = "1310000000000000001"
+ALERTS_CHANNEL_ID = "1310000000000000032"
+ADMIN_CHANNEL_ID = "1310000000000000033"
 LOCALE = "en-US"
 
 
@@ -195,7 +197,8 @@ def default_world(application_id: str = DEV_APPLICATION_ID, name: str = "Catalys
         guild={"id": GUILD_ID, "name": "Catalyst Dev", "features": []},
         channels=(
             _channel("1310000000000000031", "general", "Try the bot's slash commands here", 0),
-            _channel("1310000000000000032", "alerts", "Where the bot posts alerts", 1),
+            _channel(ALERTS_CHANNEL_ID, "alerts", "Where the bot posts alerts", 1),
+            _channel(ADMIN_CHANNEL_ID, "admin", "Tuning reports for the admins to decide", 2),
         ),
         roles=(
             _role(GUILD_ID, "@everyone", 0, MEMBER_PERMISSIONS, 0),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..discord.enums import Permissions
 from ..discord.payloads import (
@@ -15,6 +15,46 @@ from ..discord.payloads import (
     ModalData,
     User,
 )
+
+if TYPE_CHECKING:
+    from ..discord.messages import Message as Reply
+
+
+class LiveMessage(Protocol):
+    """The message a running handler can show progress in (see docs/architecture.md).
+
+    A worker gives deferred handlers one that edits the interaction's message through the
+    REST API; inline handlers get :data:`INLINE`, whose answer is the handler's return value.
+    """
+
+    async def progress(self, text: str) -> None: ...
+
+    async def edit(self, message: Reply) -> None: ...
+
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str: ...
+
+
+class _Inline:
+    """Inline (and auto-inline) handlers answer within Discord's 3 s in the HTTP response.
+
+    Nothing is shown before that answer, so progress and intermediate edits are superseded
+    by it and dropped; a followup needs the answer to exist first, so it is refused.
+    """
+
+    async def progress(self, text: str) -> None:
+        return None
+
+    async def edit(self, message: Reply) -> None:
+        return None
+
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str:
+        raise RuntimeError(
+            "followup() needs a deferred handler (mode=Mode.DEFERRED): an inline answer "
+            "does not exist yet while the handler runs"
+        )
+
+
+INLINE: LiveMessage = _Inline()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +83,24 @@ class Context:
     interaction: Interaction
     state: Any = None
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    live: LiveMessage = INLINE
+    """Where progress and edits go: the interaction's message when run by a worker."""
+
+    async def progress(self, text: str) -> None:
+        """Show ``text`` (e.g. "Fetching 1Y of AAPL…") in the message while the work runs.
+
+        Returns at once: updates are coalesced to respect Discord's rate limits, the newest
+        wins, and none arrives after the final answer or near the token's expiry.
+        """
+        await self.live.progress(text)
+
+    async def edit(self, message: Reply) -> None:
+        """Show ``message`` as the current state of the answer (coalesced like progress)."""
+        await self.live.edit(message)
+
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str:
+        """Post an extra message under the answer now; returns its id. Deferred handlers only."""
+        return await self.live.followup(message, ephemeral=ephemeral)
 
     @property
     def user(self) -> User:

@@ -33,6 +33,7 @@ from .context import (
     CommandContext,
     ComponentContext,
     Context,
+    LiveMessage,
     ModalContext,
 )
 from .errors import BadOption, NoHandler, UserFacingError
@@ -170,9 +171,16 @@ class Dispatcher:
         return self._respond(routed, reply, None)
 
     # -- the worker -----------------------------------------------------------------------
-    async def run_deferred(self, interaction: Interaction) -> Delivery:
-        """Run the handler of a deferred interaction; unexpected errors propagate (retry)."""
+    async def run_deferred(
+        self, interaction: Interaction, live: LiveMessage | None = None
+    ) -> Delivery:
+        """Run the handler of a deferred interaction; unexpected errors propagate (retry).
+
+        ``live`` is the acknowledged message the handler may report progress in.
+        """
         routed = self._route(interaction)
+        if live is not None:
+            routed.ctx.live = live
         try:
             reply = await routed.spec.func(routed.ctx, **routed.args)
         except UserFacingError as exc:

@@ -10,12 +10,25 @@ from ..discord.rest import DiscordRest, HTTPError
 from ..framework.dispatch import Delivery
 from .job import Job
 from .ledger import DeliveryLedger
+from .live import RestLiveMessage
 
 
 class Deliverer:
     def __init__(self, rest: DiscordRest, ledger: DeliveryLedger) -> None:
         self._rest = rest
         self._ledger = ledger
+
+    def live_message(
+        self, job: Job, interaction: Interaction, *, stop_at: float, extra: dict[str, object]
+    ) -> RestLiveMessage:
+        """The message the job's handler may report progress in until ``stop_at``."""
+        return RestLiveMessage(
+            self._rest,
+            interaction.token,
+            stop_at=stop_at,
+            updates_message=job.ack_type == 6,
+            extra=extra,
+        )
 
     async def deliver(self, job: Job, interaction: Interaction, delivery: Delivery) -> None:
         message = delivery.message

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.rest import DiscordError, InvalidToken, UnknownInteraction
-from ..framework.dispatch import Dispatcher
+from ..framework.dispatch import Delivery, Dispatcher
 from ..metrics import Metrics, dead_letter_reason
 from .delivery import Deliverer
 from .job import ClaimedJob, Job
+from .live import RestLiveMessage
 from .queue import TOKEN_EXPIRED, JobQueue, LeaseLost, QueueError
 
 log = logging.getLogger("catalyst_interactions.worker")
@@ -182,7 +183,10 @@ class Worker:
         try:
             if budget <= 0:
                 raise TimeoutError
-            delivery = await asyncio.wait_for(self._dispatcher.run_deferred(interaction), budget)
+            live = self._deliverer.live_message(
+                job, interaction, stop_at=job.deadline - NOTICE_MARGIN_S, extra=extra
+            )
+            delivery = await asyncio.wait_for(self._handle(interaction, live), budget)
         except TimeoutError:
             await self._tell(
                 job,
@@ -225,6 +229,13 @@ class Worker:
         self._metrics.jobs_delivered.inc()
         self._metrics.job_run.observe(self._clock() - started)
         log.info("job delivered", extra=extra | {"ms": round((self._clock() - started) * 1000, 1)})
+
+    async def _handle(self, interaction: Interaction, live: RestLiveMessage) -> Delivery:
+        try:
+            return await self._dispatcher.run_deferred(interaction, live)
+        finally:
+            # Before the answer is delivered: no progress edit may land after it.
+            await live.close()
 
     async def _give_up_or_retry(
         self,

@@ -1,14 +1,17 @@
 """A small client for OpenAI-compatible chat completions (OpenAI, Ollama, vLLM, llama.cpp...).
 
 ``POST {base_url}/chat/completions`` with ``{"model", "messages", ...}`` and, when a key is
-configured, ``Authorization: Bearer <key>``. The key lives in a :class:`Secret` and is
+configured, ``Authorization: Bearer <key>``. :meth:`ChatClient.stream` asks for
+``"stream": true`` and reads the server-sent events every one of those servers speaks:
+``data: {chunk}`` lines whose ``choices[0].delta.content`` carries the next piece of text,
+then ``data: [DONE]``. The key lives in a :class:`Secret` and is
 revealed only into that header; nothing here logs it or puts it in an error.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,6 +63,26 @@ class _Completion(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Completion).decode
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _ChunkChoice(msgspec.Struct):
+    delta: _Delta = msgspec.field(default_factory=_Delta)
+    finish_reason: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_ChunkChoice] = msgspec.field(default_factory=list)
+    model: str = ""
+    error: Any = None
+    """vLLM and llama.cpp report a failure that happens mid-stream as a chunk like this."""
+
+
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+OnText = Callable[[str], Awaitable[None]]
 
 
 class ChatClient:
@@ -132,6 +155,84 @@ class ChatClient:
             raise LLMUnavailable() from None
         return self._parse(response)
 
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        on_text: OnText,
+        *,
+        max_tokens: int = 900,
+        temperature: float = 0.3,
+    ) -> ChatResult:
+        """One completion, streamed: ``on_text`` gets the whole answer so far after each
+        piece. Raises only :class:`~.errors.LLMError` subclasses (and what ``on_text`` raises).
+
+        A server that ignores ``"stream": true`` and answers with one JSON body works too.
+        """
+        body = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        try:
+            async with (
+                httpx.AsyncClient(
+                    transport=self._transport, timeout=self._timeout, follow_redirects=False
+                ) as http,
+                http.stream(
+                    "POST",
+                    f"{self.base_url}/chat/completions",
+                    content=msgspec.json.encode(body),
+                    headers=headers,
+                ) as response,
+            ):
+                kind = response.headers.get("content-type", "")
+                if response.status_code != 200 or "text/event-stream" not in kind:
+                    await response.aread()
+                    result = self._parse(response)
+                    await on_text(result.text)
+                    return result
+                return await self._read_events(response, on_text)
+        except httpx.TimeoutException:
+            raise LLMTimeout() from None
+        except httpx.HTTPError as exc:
+            log.warning("LLM stream failed", extra={"error": type(exc).__name__})
+            raise LLMUnavailable() from None
+
+    async def _read_events(self, response: httpx.Response, on_text: OnText) -> ChatResult:
+        text = ""
+        model = ""
+        finish: str | None = None
+        done = False
+        async for data in _sse_data(response.aiter_lines()):
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = _decode_chunk(data)
+            except msgspec.DecodeError:
+                raise LLMBadResponse() from None
+            if chunk.error is not None:
+                log.warning("LLM stream reported an error")
+                raise LLMUnavailable()
+            model = chunk.model or model
+            if not chunk.choices:
+                continue  # e.g. a final usage-only chunk
+            choice = chunk.choices[0]
+            finish = choice.finish_reason or finish
+            if choice.delta.content:
+                text += choice.delta.content
+                await on_text(text)
+        if not done and finish is None:
+            raise LLMUnavailable("The research assistant's answer was cut off; try again.")
+        if not text.strip():
+            raise LLMBadResponse("The research assistant returned an empty answer.")
+        return ChatResult(text=text.strip(), model=model or self.model, finish_reason=finish)
+
     def _parse(self, response: httpx.Response) -> ChatResult:
         status = response.status_code
         if status in (401, 403):
@@ -158,6 +259,24 @@ class ChatClient:
         return ChatResult(
             text=text, model=completion.model or self.model, finish_reason=choice.finish_reason
         )
+
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The data of each server-sent event: its ``data:`` lines joined, sent at a blank line.
+
+    Comments (``: keep-alive``), ``event:``, ``id:`` and ``retry:`` lines are ignored.
+    """
+    buffer: list[str] = []
+    async for line in lines:
+        if not line:
+            if buffer:
+                yield "\n".join(buffer)
+                buffer = []
+        elif line.startswith("data:"):
+            value = line[5:]
+            buffer.append(value[1:] if value.startswith(" ") else value)
+    if buffer:
+        yield "\n".join(buffer)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -62,7 +62,7 @@ def _read_report(path: Path) -> TuningReport:
         raise ConfigProblem(f"{path.name}: {exc}") from None
 
 
-async def _define_parameters(store: Store, report: TuningReport) -> list[str]:
+async def define_parameters(store: Store, report: TuningReport) -> list[str]:
     """Seed parameters the report defines; returns warnings for ones that stay unknown."""
     from ..store import ParameterType, UnknownParameter
 
@@ -97,7 +97,7 @@ async def _post(settings: Settings, report: TuningReport, channel_id: str | None
 
     store = await _open_store(settings)
     try:
-        for warning in await _define_parameters(store, report):
+        for warning in await define_parameters(store, report):
             click.echo(f"warning: {warning}", err=True)
         try:
             await store.reports.create(report.report_id, report.to_payload())
@@ -227,4 +227,4 @@ def import_legacy_command(alerts: Path | None, watchlists: Path | None) -> None:
         _print_report(name, report)
 
 
-__all__ = ["admin_group", "import_legacy_command"]
+__all__ = ["admin_group", "define_parameters", "import_legacy_command"]
