@@ -176,8 +176,8 @@ class Local:
 
     def use(self, name: str, persona: str = "regular", **options: Any) -> Shown:
         """Send ``/name`` and return what the member then sees (a deferred answer's edit)."""
-        since = self.seq()
-        return self._settle(self.command(name, persona, **options), since, None)
+        since, finished = self.seq(), self.jobs_finished()
+        return self._settle(self.command(name, persona, **options), since, None, finished)
 
     def press(
         self,
@@ -201,14 +201,28 @@ class Local:
 
     def submit(self, opener_id: str, values: dict[str, Any], persona: str = "regular") -> Shown:
         """Submit the modal that interaction ``opener_id`` opened."""
-        since = self.seq()
+        since, finished = self.seq(), self.jobs_finished()
         result = self.interact(
             kind="modal", persona=persona, interaction_id=opener_id, values=values
         )
         source: str | None = self.store.interactions[opener_id].source_message_id
-        return self._settle(result, since, source)
+        return self._settle(result, since, source, finished)
 
-    def _settle(self, result: JSON, since: int, source_id: str | None) -> Shown:
+    def jobs_finished(self) -> float:
+        """Jobs the stack's workers delivered or dead-lettered so far."""
+        runtime = self.stack.runtime
+        if runtime is None:
+            return 0.0
+        return sum(
+            sample.value
+            for metric in runtime.metrics.jobs.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total") and sample.labels.get("outcome") != "retried"
+        )
+
+    def _settle(
+        self, result: JSON, since: int, source_id: str | None, finished: float | None = None
+    ) -> Shown:
         if not result.get("ok"):
             return Shown(result, None)
         kind = result.get("response_type")
@@ -223,7 +237,15 @@ class Local:
                 ),
                 since,
             )
-            return Shown(result, event["data"])
+            if finished is None:
+                return Shown(result, event["data"])
+            # The first edit may be progress (or a streamed answer growing): the member's
+            # answer is the message once the worker has finished the job.
+            deadline = time.monotonic() + 15
+            while self.jobs_finished() <= finished:
+                assert time.monotonic() < deadline, "the worker did not finish the job"
+                time.sleep(0.01)
+            return Shown(result, self.message(message_id))
         if kind == DEFERRED_UPDATE:
             event = self.wait_for(
                 lambda e: (
