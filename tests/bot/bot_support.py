@@ -122,11 +122,13 @@ class Bot:
 
     def jobs_finished(self) -> float:
         """Jobs delivered or dead-lettered so far (the worker's own counter)."""
+        metrics = self.runtime.metrics
         return sum(
             sample.value
-            for metric in self.runtime.metrics.jobs.collect()
+            for counter in (metrics.jobs_delivered, metrics.jobs_dead)
+            for metric in counter.collect()
             for sample in metric.samples
-            if sample.name.endswith("_total") and sample.labels.get("outcome") != "retried"
+            if sample.name.endswith("_total")
         )
 
     def deferred(self, payload: dict[str, Any]) -> tuple[dict[str, Any], RecordedRequest]:

@@ -213,11 +213,13 @@ class Local:
         runtime = self.stack.runtime
         if runtime is None:
             return 0.0
+        metrics = runtime.metrics
         return sum(
             sample.value
-            for metric in runtime.metrics.jobs.collect()
+            for counter in (metrics.jobs_delivered, metrics.jobs_dead)
+            for metric in counter.collect()
             for sample in metric.samples
-            if sample.name.endswith("_total") and sample.labels.get("outcome") != "retried"
+            if sample.name.endswith("_total")
         )
 
     def _settle(
