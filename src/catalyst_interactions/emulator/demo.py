@@ -134,7 +134,9 @@ async def seed_history(store: Store, svc: BotServices, *, now: datetime | None =
                 datetime.fromtimestamp(int(ts), UTC).date(): float(c)
                 for ts, c in zip(bars.timestamps.tolist(), bars.close.tolist(), strict=True)
             }
-            for day in sorted(rng.sample(days, 9)):
+            # Spread over the months, and denser lately so /stats' 7 days have plenty.
+            chosen = rng.sample(days[:-10], 10) + rng.sample(days[-10:], 4)
+            for day in sorted(chosen):
                 if day not in closes:
                     continue
                 headline, sign = rng.choice(_HEADLINES)
