@@ -5,24 +5,37 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-integration lint bench clean docs
+.PHONY: run test test-unit test-integration lint bench clean docs lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions in requirements/dev.txt (the lock file; `make lock` renews it),
+# then the project itself without resolving anything again.
+$(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[charts,store,dev]'
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## Renew the lock files from pyproject.toml's ranges (pip-tools): requirements/runtime.txt is
+## what a plain install resolves to (the clean-install test uses it), dev.txt adds the tools.
+LOCK := $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(LOCK) -o requirements/runtime.txt pyproject.toml
+	$(LOCK) --extra redis --extra dev -o requirements/dev.txt pyproject.toml
 
 ## Everything on one machine: edge, workers and the local Discord, on the embedded defaults.
 run: $(STAMP)
 	$(BIN)/catalyst-interactions dev
 
-## The whole suite: fast unit tests first, then loopback, database, browser and fault suites.
+## The whole suite, and everything it needs: tools/test-setup installs workerd (npm ci),
+## chromium and wrk (as root) and starts PostgreSQL and Redis when they are installed and down.
+## Unit tests first, then loopback, database, fault and clean-install suites, then the browser.
 # The browser suite runs on its own: Playwright's sync API keeps an event loop running in the
 # main thread for as long as it is open, which asyncio-based tests cannot share.
 test: $(STAMP)
-	$(PYTEST) -q -m "not loopback and not redis and not postgres and not browser and not fault"
-	$(PYTEST) -q -m "(loopback or redis or postgres or fault) and not browser"
+	tools/test-setup
+	$(PYTEST) -q -m "not loopback and not redis and not postgres and not browser and not fault and not install"
+	$(PYTEST) -q -m "(loopback or redis or postgres or fault or install) and not browser"
 	$(PYTEST) -q -m "browser"
 
 ## docs/configuration.md and .env.example, generated from the declarations in settings.py.

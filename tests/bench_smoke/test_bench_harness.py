@@ -6,7 +6,6 @@ server's key, once with a pool signed by another key, which must fail loudly.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,7 +86,7 @@ def bare() -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.loopback
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.wrk
 def test_wrk_run_with_correct_signatures_reports_figures(
     bare: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -103,7 +102,7 @@ def test_wrk_run_with_correct_signatures_reports_figures(
 
 
 @pytest.mark.loopback
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.wrk
 def test_wrk_run_with_wrong_signatures_fails_loudly(bare: tuple[str, str], tmp_path: Path) -> None:
     base_url, _ = bare
     path = tmp_path / "ping.pool"

@@ -16,7 +16,7 @@ from support.signing import Signer, command, component, member, ping
 
 from .conftest import BUDGET_MS, SLOW_S, Stack
 
-pytestmark = pytest.mark.loopback
+pytestmark = [pytest.mark.loopback, pytest.mark.workerd]
 
 UNAVAILABLE = "The service is unavailable right now"
 
