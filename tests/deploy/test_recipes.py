@@ -79,7 +79,7 @@ def test_tunnel_config_sends_only_the_endpoint_to_the_edge() -> None:
     assert rules[-1] == ("", "", "http_status:404")
     edge = [r for r in rules if r[2].startswith("http://")]
     assert edge and all(r[2] == "http://127.0.0.1:8081" for r in edge)
-    assert {r[1] for r in edge} == {"^/interactions$", "^/health$"}
+    assert {r[1] for r in edge} == {"^/interactions$", "^/handover$", "^/health$"}
     # The port is the edge unit's --port.
     assert "--port 8081" in (UNITS / "catalyst-edge.service").read_text()
 
