@@ -1,5 +1,6 @@
-"""A real `catalyst-interactions serve` (edge + workers, metrics on their own port) against the
-loopback fake Discord, and the helpers the deploy/ tests share."""
+"""The deployment of deploy/systemd for real: `serve --no-workers` (the edge) and `worker`, each
+with its metrics on a port of its own, against the loopback fake Discord; and the helpers the
+deploy/ tests share."""
 
 from __future__ import annotations
 
@@ -47,12 +48,13 @@ def wait_until(predicate, timeout: float = 20.0, what: str = "condition") -> Non
 @dataclass
 class Served:
     url: str
-    """The public port: POST /interactions, /health."""
+    """The edge's public port: POST /interactions, /health."""
     metrics_url: str
-    """The metrics port: /metrics, /ready."""
+    """The edge's metrics port: /metrics, /ready."""
+    worker_metrics_url: str
+    """The worker process's metrics port."""
     signer: Signer
     fake: FakeDiscord
-    proc: subprocess.Popen[str]
 
     def send(self, payload: dict[str, object]) -> httpx.Response:
         body, headers = self.signer.signed(payload)
@@ -62,7 +64,7 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path, signer: Signer) -> Iterator[Served]:
     with FakeDiscord() as fake:
-        port, metrics_port = free_port(), free_port()
+        port, metrics_port, worker_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CATALYST_"))}
         env |= {
             "DISCORD_PUBLIC_KEY": signer.public_key_hex,
@@ -70,33 +72,39 @@ def served(tmp_path: Path, signer: Signer) -> Iterator[Served]:
             "DISCORD_API_BASE": fake.base_url,
             "CATALYST_DATA_DIR": str(tmp_path / "data"),
         }
-        log = (tmp_path / "serve.log").open("w")
-        proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--metrics-port", str(metrics_port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        s = Served(
-            f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}", signer, fake, proc
-        )
-        try:
-            wait_until(
-                lambda: (
-                    httpx.get(f"{s.metrics_url}/ready").status_code == 200
-                    and httpx.get(f"{s.url}/health").status_code == 200
-                ),
-                what="the server to be ready; log: " + str(tmp_path / "serve.log"),
+        log = (tmp_path / "processes.log").open("w")
+        edge = ["serve", "--no-workers", "--port", str(port), "--metrics-port", str(metrics_port)]
+        procs = [
+            subprocess.Popen(
+                [*CLI, *args], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
             )
+            for args in (edge, ["worker", "--metrics-port", str(worker_port)])
+        ]
+        s = Served(
+            f"http://127.0.0.1:{port}",
+            f"http://127.0.0.1:{metrics_port}",
+            f"http://127.0.0.1:{worker_port}",
+            signer,
+            fake,
+        )
+
+        def ready() -> bool:
+            return all(
+                httpx.get(url).status_code == 200
+                for url in (f"{s.metrics_url}/ready", f"{s.worker_metrics_url}/ready")
+            )
+
+        try:
+            wait_until(ready, what=f"the edge and the worker; log: {tmp_path / 'processes.log'}")
             yield s
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
             log.close()
 
 

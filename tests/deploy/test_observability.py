@@ -33,9 +33,9 @@ def dashboard_exprs() -> list[str]:
     return exprs
 
 
-def drive_traffic(s: Served) -> str:
-    """PING, an inline command, a deferred chart whose delivery meets one 429; the metrics
-    page once the chart is delivered."""
+def drive_traffic(s: Served) -> tuple[str, str]:
+    """PING, an inline command, a deferred chart whose delivery meets one 429; the edge's and
+    the worker's metrics pages once the chart is delivered."""
     s.fake.enqueue(
         "edit_original",
         Reply(
@@ -48,23 +48,31 @@ def drive_traffic(s: Served) -> str:
     assert s.send(command("help")).status_code == 200
     chart = command("chart", [{"name": "ticker", "type": 3, "value": "AAPL"}])
     assert s.send(chart).json()["type"] == 5
+    worker = f"{s.worker_metrics_url}/metrics"
     wait_until(
-        lambda: "catalyst_jobs_delivered_total 1.0" in httpx.get(f"{s.metrics_url}/metrics").text,
+        lambda: "catalyst_jobs_delivered_total 1.0" in httpx.get(worker).text,
         timeout=60,
         what="the chart's delivery",
     )
-    return httpx.get(f"{s.metrics_url}/metrics").text
+    return httpx.get(f"{s.metrics_url}/metrics").text, httpx.get(worker).text
 
 
 def test_metrics_and_ready_live_on_their_own_port_with_conventional_names(
     served: Served,
 ) -> None:
-    text = drive_traffic(served)
+    edge, worker = drive_traffic(served)
+    text = edge + worker
     # The public port no longer shows them; the metrics port does, /health stays public.
     assert httpx.get(f"{served.url}/metrics").status_code == 404
     assert httpx.get(f"{served.url}/ready").status_code == 404
     assert httpx.get(f"{served.metrics_url}/ready").json() == {"status": "ready"}
+    assert httpx.get(f"{served.worker_metrics_url}/ready").json() == {"status": "ready"}
     declared, sampled = exposition(text)
+    # The standard collectors and the build info, in each process.
+    for page in (edge, worker):
+        assert {"process_resident_memory_bytes", "python_info", "catalyst_build_info"} <= (
+            exposition(page)[1]
+        )
     # The standard collectors and the build info.
     assert {"process_resident_memory_bytes", "process_cpu_seconds_total", "python_info"} <= sampled
     assert "python_gc_collections_total" in sampled
@@ -97,7 +105,7 @@ def test_metrics_and_ready_live_on_their_own_port_with_conventional_names(
 def test_every_metric_of_the_dashboard_and_the_rules_exists_in_a_real_scrape(
     served: Served,
 ) -> None:
-    declared, _ = exposition(drive_traffic(served))
+    declared, _ = exposition("".join(drive_traffic(served)))
     used = set()
     for expr in [*dashboard_exprs(), RULES.read_text()]:
         used |= set(METRIC.findall(expr))
@@ -107,17 +115,18 @@ def test_every_metric_of_the_dashboard_and_the_rules_exists_in_a_real_scrape(
 
 
 def test_the_dashboard_shows_data_from_a_real_prometheus(served: Served, tmp_path: Path) -> None:
-    """Prometheus scrapes the metrics port; every panel query parses, and a query may come
+    """Prometheus scrapes both metrics ports; every panel query parses, and a query may come
     back empty only when no metric it reads has a sample yet (e.g. no connection errors)."""
     prometheus = need("prometheus", "prometheus")
-    text = drive_traffic(served)
-    declared, sampled = exposition(text)
+    declared, sampled = exposition("".join(drive_traffic(served)))
     port = free_port()
-    target = served.metrics_url.removeprefix("http://")
+    edge = served.metrics_url.removeprefix("http://")
+    worker = served.worker_metrics_url.removeprefix("http://")
     (tmp_path / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - job_name: catalyst-edge\n    static_configs: [{{targets: ['{target}']}}]\n"
+        f"  - job_name: catalyst-edge\n    static_configs: [{{targets: ['{edge}']}}]\n"
+        f"  - job_name: catalyst-worker\n    static_configs: [{{targets: ['{worker}']}}]\n"
     )
     proc = subprocess.Popen(
         [
@@ -139,7 +148,7 @@ def test_the_dashboard_shows_data_from_a_real_prometheus(served: Served, tmp_pat
 
         ready = f"http://127.0.0.1:{port}/-/ready"  # the API answers 503 text until then
         wait_until(lambda: httpx.get(ready).status_code == 200, timeout=30, what="Prometheus")
-        wait_until(lambda: len(query("up == 1")) == 1, timeout=30, what="Prometheus's scrape")
+        wait_until(lambda: len(query("up == 1")) == 2, timeout=30, what="Prometheus's scrape")
         time.sleep(4)  # a few samples, so that rate() has two points
         for expr in dashboard_exprs():
             concrete = expr.replace("$__rate_interval", "1m").replace("$job", ".*")
