@@ -71,7 +71,7 @@ def test_alerts_channel_holds_alert_messages_with_chart_and_timeframe_buttons(
     legacy = [
         m for m in alerts if f"chart_{m['embeds'][0]['title'].split(' — ')[0]}_1D" in custom_ids(m)
     ]
-    assert len(legacy) == 4
+    assert len(legacy) == 5
     for message in legacy:
         ticker = message["embeds"][0]["title"].split(" — ")[0]
         assert custom_ids(message) == [

@@ -42,7 +42,7 @@ TITLE_PREFIX = "Demo: "
 HISTORY_DAYS = 120
 POSTED_ALERTS = 6
 """Alert messages posted into #alerts on each start (the newest ones, one per ticker)."""
-NEW_STYLE_ALERTS = 2
+NEW_STYLE_ALERTS = 1
 """Of those, the newest carry the versioned buttons and menu; the rest the old bot's ids."""
 
 # (headline, sentiment sign): templates for simulated catalysts, filled with the company name.
@@ -220,7 +220,7 @@ def alert_message(alert: Alert, png: bytes, *, legacy: bool) -> Message:
         else chart_components(alert.ticker, Timeframe.M1, frozenset())
     )
     return Message(
-        content=f"🔔 **{alert.ticker}** catalyst alert (simulated)",
+        content=f"**{alert.ticker}** catalyst alert (simulated)",
         embeds=[embed],
         files=[File(FILENAME, png, f"{alert.ticker} 1M chart (simulated data)")],
         components=components,
