@@ -90,6 +90,7 @@ def ours_spec(public_key: str, application_id: str) -> ServerSpec:
             "DISCORD_PUBLIC_KEY": public_key,
             "DISCORD_APPLICATION_ID": application_id,
             "CATALYST_LOG_LEVEL": "warning",
+            "CATALYST_ADMIN_GUILD_IDS": "1",  # serving admin commands needs a home server
         },
         needs_data_dir=True,
     )

@@ -135,6 +135,7 @@ def main() -> None:
             process_pool_size=args.pool,
             worker_concurrency=4,
             log_level="warning",
+            admin_guild_ids=frozenset({"500"}),  # the home server (admin tools)
         )
         runtime = build_runtime(settings)
         services = runtime.extras["services"]

@@ -16,7 +16,7 @@ from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
 from .edge.ops import OpsApp, OpsListener, Readiness
-from .edge.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+from .edge.replay import RedisReplayGuard, ReplayGuard, SharedReplayTable, capacity_for
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
@@ -24,6 +24,9 @@ from .metrics import Metrics, PrometheusRestMetrics
 from .settings import ConfigError, Settings
 
 log = logging.getLogger("catalyst_interactions.app")
+
+REPLAY_TABLE = "replay.table"
+"""The replay record's file in the data directory (every edge process maps it)."""
 
 
 @dataclass(slots=True)
@@ -38,14 +41,28 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def access_policy(settings: Settings) -> AccessPolicy:
+    return AccessPolicy(settings.admin_user_ids, settings.admin_role_ids, settings.admin_guild_ids)
+
+
+def check_admin_scope(settings: Settings, registry: Registry) -> None:
+    """Refuse to serve admin commands that nobody could use safely (one clear line)."""
+    if registry.home_only_commands():
+        problem = settings.admin_scope_problem()
+        if problem is not None:
+            raise ConfigError(problem)
+
+
 def _replay_guard(settings: Settings) -> ReplayGuard:
-    """In-process memory for one edge; Redis when configured, so that every replica refuses
-    an id another one has already seen."""
+    """The record of interactions already run or queued: Redis when configured (every
+    replica on every host), else a table in the data directory shared by every edge process
+    on this host. Entries live until their request timestamp plus the window."""
     if settings.redis_url:
         from redis.asyncio import Redis
 
-        return RedisReplayGuard(Redis.from_url(settings.redis_url), settings.timestamp_window_s)
-    return MemoryReplayGuard(settings.timestamp_window_s)
+        return RedisReplayGuard(Redis.from_url(settings.redis_url))
+    lifetime = settings.timestamp_window_s + settings.timestamp_future_skew_s
+    return SharedReplayTable(settings.data_dir / REPLAY_TABLE, capacity_for(lifetime))
 
 
 def build_edge(
@@ -63,10 +80,14 @@ def build_edge(
     """The edge alone; raises ConfigError when the public key is missing or bad. With
     ``metrics_address`` (host, port), ``/metrics`` and ``/ready`` move off the public port to
     a listener of their own there."""
-    verifier = SignatureVerifier(settings.public_key(), window_s=settings.timestamp_window_s)
+    verifier = SignatureVerifier(
+        settings.public_key(),
+        window_s=settings.timestamp_window_s,
+        future_skew_s=settings.timestamp_future_skew_s,
+    )
     registry = registry or build_registry()
     metrics = metrics or Metrics()
-    access = AccessPolicy(settings.admin_user_ids, settings.admin_role_ids)
+    access = access_policy(settings)
     dispatcher = Dispatcher(
         registry, state=state, access=access, auto_budget_s=settings.auto_budget_s
     )
@@ -95,6 +116,7 @@ def build_edge(
             dispatcher=dispatcher,
             jobs=jobs,
             metrics=metrics,
+            replay=replay,
         )
         routes[("POST", "/handover")] = handover_route(handover, settings.max_body_bytes)
     ready = Readiness(readiness or {})
@@ -113,8 +135,7 @@ def build_edge(
             "commands": str(sum(1 for _ in registry.commands())),
         },
     )
-    if isinstance(replay, RedisReplayGuard):
-        app.shutdown_hooks.append(replay.aclose)
+    app.shutdown_hooks.append(replay.aclose)
     runtime = Runtime(app, settings, registry, dispatcher, metrics)
     if metrics_address is not None:
         listener = OpsListener(OpsApp(metrics, ready), *metrics_address)
@@ -161,13 +182,16 @@ def build_runtime(
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
             "(Developer Portal, General Information)"
         )
+    real_bot = registry is None and state is None
+    registry = registry or build_registry()
+    check_admin_scope(settings, registry)  # before anything is opened
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     metrics = Metrics()
     readiness: dict[str, ReadinessCheck] = {"queue": queue.ping}
     shutdown: list[Hook] = [queue.close]
     services = None
-    if registry is None and state is None:
+    if real_bot:
         # The Catalyst bot itself (tests pass their own registry and state).
         from .bot.services import build_services
 
@@ -277,7 +301,7 @@ def build_worker_process(settings: Settings) -> Backend:
     dispatcher = Dispatcher(
         build_registry(),
         state=services,
-        access=AccessPolicy(settings.admin_user_ids, settings.admin_role_ids),
+        access=access_policy(settings),
     )
     backend = build_backend(settings, queue, dispatcher, Metrics())
     backend.startup.insert(0, warm_up(services))

@@ -275,15 +275,27 @@ def _run_discord(coro: Any) -> Any:
 
 @main.command("register")
 @click.option("--json", "as_json", is_flag=True, help="Print the registration payload only.")
-@click.option("--guild", "guild_id", help="Register in one guild (instant) instead of globally.")
-@click.option("--global", "global_", is_flag=True, help="Register globally (the default).")
+@click.option(
+    "--guild", "guild_id", help="Register in one guild (instant) instead of the normal plan."
+)
+@click.option(
+    "--global",
+    "global_",
+    is_flag=True,
+    help="The normal plan (the default): admin commands in the home servers, the rest global.",
+)
 @click.option("--dry-run", is_flag=True, help="Show the difference without applying it.")
 def register_cmd(as_json: bool, guild_id: str | None, global_: bool, dry_run: bool) -> None:
-    """Build the command JSON from the registry, diff it with Discord's and apply it."""
-    from .bot import build_registry
-    from .ops.registration import diff_commands
+    """Build the command JSON from the registry, diff it with Discord's and apply it.
 
-    payload = build_registry().commands_json()
+    Admin commands are registered only in the home servers (CATALYST_ADMIN_GUILD_IDS):
+    elsewhere nobody may use them, so nobody sees them.
+    """
+    from .bot import build_registry
+    from .ops.registration import diff_commands, registration_plan
+
+    registry = build_registry()
+    payload = registry.commands_json()
     if as_json:
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
@@ -291,21 +303,29 @@ def register_cmd(as_json: bool, guild_id: str | None, global_: bool, dry_run: bo
         _fail("choose one of --guild ID and --global")
     if guild_id is not None and not guild_id.isdigit():
         _fail("--guild must be a numeric guild id")
-    rest = _rest(_settings())
-    where = f"guild {guild_id}" if guild_id else "global"
+    settings = _settings()
+    problem = settings.admin_scope_problem()
+    if problem is not None and guild_id is None:
+        _fail(problem)
+    plan = registration_plan(
+        payload, registry.home_only_commands(), settings.admin_guild_ids, only_guild=guild_id
+    )
+    rest = _rest(settings)
 
     async def go() -> None:
         async with rest:
-            current = await rest.get_commands(guild_id)
-            diff = diff_commands(payload, current)
-            click.echo(f"Commands ({where}):\n{diff.render()}")
-            if dry_run:
-                click.echo("dry run: nothing applied")
-            elif diff.empty:
-                click.echo("already up to date: nothing applied")
-            else:
-                await rest.bulk_overwrite_commands(payload, guild_id)
-                click.echo(f"applied with one bulk overwrite ({len(payload)} commands)")
+            for where_id, commands in plan.items():
+                where = f"guild {where_id}" if where_id else "global"
+                current = await rest.get_commands(where_id)
+                diff = diff_commands(commands, current)
+                click.echo(f"Commands ({where}):\n{diff.render()}")
+                if dry_run:
+                    click.echo("dry run: nothing applied")
+                elif diff.empty:
+                    click.echo("already up to date: nothing applied")
+                else:
+                    await rest.bulk_overwrite_commands(commands, where_id)
+                    click.echo(f"applied with one bulk overwrite ({len(commands)} commands)")
 
     _run_discord(go())
 

@@ -242,10 +242,21 @@ class Settings:
     timestamp_window_s: float = setting(
         "CATALYST_TIMESTAMP_WINDOW_S",
         300.0,
-        "How old (or how far in the future) a signed request may be, in seconds.",
+        "How old a signed request may be, in seconds; replayed ids are remembered until "
+        "their timestamp plus this window.",
         example="300",
         group=EDGE,
         low=1,
+    )
+    timestamp_future_skew_s: float = setting(
+        "CATALYST_TIMESTAMP_FUTURE_SKEW_S",
+        10.0,
+        "How far ahead of our clock a signed request's timestamp may be, in seconds (clocks "
+        "differ a little; a far-future timestamp would outlive the replay memory).",
+        example="10",
+        group=EDGE,
+        low=0,
+        high=60,
     )
     max_body_bytes: int = setting(
         "CATALYST_MAX_BODY_BYTES",
@@ -474,18 +485,30 @@ class Settings:
     admin_user_ids: frozenset[str] = setting(
         "CATALYST_ADMIN_USER_IDS",
         frozenset(),
-        "User ids allowed to use admin commands and buttons, comma-separated.",
+        "User ids allowed to use admin commands and buttons, comma-separated; they count "
+        "everywhere, DMs included.",
         example="111111111111111111,222222222222222222",
         group=COMMANDS,
-        default_doc="members with the Administrator permission",
+        default_doc="none",
     )
     admin_role_ids: frozenset[str] = setting(
         "CATALYST_ADMIN_ROLE_IDS",
         frozenset(),
-        "Role ids whose members may use admin commands and buttons, comma-separated.",
+        "Role ids whose members may use admin commands and buttons, comma-separated; they "
+        "count only inside a home server (CATALYST_ADMIN_GUILD_IDS).",
         example="333333333333333333",
         group=COMMANDS,
-        default_doc="members with the Administrator permission",
+        default_doc="none",
+    )
+    admin_guild_ids: frozenset[str] = setting(
+        "CATALYST_ADMIN_GUILD_IDS",
+        frozenset(),
+        "The bot's home server ids, comma-separated: the only servers where Administrator and "
+        "admin roles count, and where admin commands are registered. Serving admin commands "
+        "needs one, unless admins are by user id alone.",
+        example="555555555555555555",
+        group=COMMANDS,
+        default_doc="none: only CATALYST_ADMIN_USER_IDS are admins",
     )
     admin_channel_id: str | None = setting(
         "CATALYST_ADMIN_CHANNEL_ID",
@@ -554,6 +577,27 @@ class Settings:
     store every process of the host shares, not in one process's memory."""
 
     # -- derived values -------------------------------------------------------------------
+    def admin_scope_problem(self) -> str | None:
+        """Why admin commands cannot be served safely with these settings, or None.
+
+        Administrator and roles are granted by a server's owner, and anyone can add the bot
+        to a server of their own: without a home server they must count nowhere, so admin
+        rights can then only come from user ids.
+        """
+        if self.admin_guild_ids:
+            return None
+        if self.admin_role_ids:
+            return (
+                "CATALYST_ADMIN_ROLE_IDS needs CATALYST_ADMIN_GUILD_IDS: admin roles count only "
+                "in the bot's home servers"
+            )
+        if not self.admin_user_ids:
+            return (
+                "CATALYST_ADMIN_GUILD_IDS is not set: admin commands need the bot's home "
+                "server id(s), or CATALYST_ADMIN_USER_IDS for admins by user id alone"
+            )
+        return None
+
     def public_key(self) -> bytes:
         """The verify key's 32 bytes; ConfigError if missing or malformed."""
         if not self.public_key_hex:

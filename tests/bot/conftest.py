@@ -21,6 +21,7 @@ from support.signing import Signer
 
 ADMIN_ID = "4242"
 ADMIN_ROLE = "7777"
+HOME_GUILD = "500"  # the guild of every test interaction (support.signing)
 BOT_TOKEN = "bot-token-for-tests"
 
 
@@ -40,6 +41,7 @@ def bot_settings(signer: Signer, fake_discord: FakeDiscord, tmp_path: Path) -> S
         market_provider="demo",
         admin_user_ids=frozenset({ADMIN_ID}),
         admin_role_ids=frozenset({ADMIN_ROLE}),
+        admin_guild_ids=frozenset({HOME_GUILD}),
         job_retry_base_s=0.05,
         worker_concurrency=2,
         cooldowns={},

@@ -71,7 +71,7 @@ def cli(
         "DISCORD_API_BASE": bot.fake.base_url,
         "DISCORD_APPLICATION_ID": bot.fake.application_id,
         "CATALYST_DATA_DIR": str(bot.data_dir),
-        "CATALYST_DATABASE_URL": "",
+        "CATALYST_DATABASE_URL": bot.runtime.settings.database_url or "",
     }
     return CliRunner().invoke(admin_group, ["post-report", str(path), *args], env=env)
 
@@ -239,7 +239,8 @@ def test_every_admin_path_refuses_non_admins_and_audits(
     assert param(bot, "min_score") == 0.5
     assert bot.with_store(lambda s: s.reports.get("nightly-1")).status.value == "pending"
 
-    # Autocomplete does not leak parameter names to non-admins either.
+    # Autocomplete does not leak parameter names to non-admins either: the refusal is the
+    # only suggestion.
     focused = [
         {
             "name": "set",
@@ -247,7 +248,9 @@ def test_every_admin_path_refuses_non_admins_and_audits(
             "options": [{"name": "parameter", "type": 3, "value": "", "focused": True}],
         }
     ]
-    assert bot.send(command("admin", focused, user=NOBODY, type_=4))["data"]["choices"] == []
+    assert bot.send(command("admin", focused, user=NOBODY, type_=4))["data"]["choices"] == [
+        {"name": REFUSAL, "value": "-"}
+    ]
     names = bot.send(command("admin", focused, user=ADMIN, type_=4))["data"]["choices"]
     assert [c["value"] for c in names] == ["max_alerts_per_hour", "min_score"]
 

@@ -37,6 +37,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
             worker_concurrency=4,
             job_retry_base_s=0.05,
             job_lease_s=5.0,
+            admin_guild_ids=frozenset({"500"}),  # the home server (admin tools)
         )
         runtime = build_runtime(settings, registry=None, state=None)
         services = runtime.extras["services"]

@@ -53,6 +53,58 @@ def test_serve_refuses_to_start_without_a_valid_key(
     assert result.stderr.startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("admin_env", "message"),
+    [
+        ({}, "error: CATALYST_ADMIN_GUILD_IDS is not set: admin commands need the bot's home"),
+        (
+            {"CATALYST_ADMIN_ROLE_IDS": "77", "CATALYST_ADMIN_USER_IDS": "1"},
+            "error: CATALYST_ADMIN_ROLE_IDS needs CATALYST_ADMIN_GUILD_IDS",
+        ),
+    ],
+    ids=["nothing", "roles-without-home"],
+)
+def test_serve_refuses_admin_commands_without_a_home_server(
+    tmp_path: Path, admin_env: dict[str, str], message: str
+) -> None:
+    signer = Signer(SigningKey.generate())
+    env = {
+        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+        "DISCORD_APPLICATION_ID": "123",
+        "CATALYST_DATA_DIR": str(tmp_path),
+    } | admin_env
+    result = run("serve", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert result.stderr.startswith(message)
+
+
+@pytest.mark.loopback
+def test_register_puts_admin_commands_only_in_the_home_servers(tmp_path: Path) -> None:
+    with FakeDiscord(bot_token="bot-token-value") as fake:
+        env = {
+            "DISCORD_APPLICATION_ID": fake.application_id,
+            "DISCORD_API_BASE": fake.base_url,
+            "DISCORD_BOT_TOKEN": "bot-token-value",
+            "CATALYST_ADMIN_GUILD_IDS": "500,501",
+        }
+        result = run("register", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        global_names = {c["name"] for c in fake.commands[None]}
+        assert "help" in global_names and "admin" not in global_names
+        for guild in ("500", "501"):
+            assert [c["name"] for c in fake.commands[guild]] == ["admin"]
+        # Admins by user id alone (no home server): nowhere to hide them, so global.
+        alone = env | {"CATALYST_ADMIN_GUILD_IDS": "", "CATALYST_ADMIN_USER_IDS": "1"}
+        assert run("register", env=alone, cwd=tmp_path).returncode == 0
+        assert "admin" in {c["name"] for c in fake.commands[None]}
+        # Nobody could use them: refused before anything is sent.
+        nobody = env | {"CATALYST_ADMIN_GUILD_IDS": ""}
+        refused = run("register", env=nobody, cwd=tmp_path)
+        assert refused.returncode == 2
+        assert refused.stderr.startswith("error: CATALYST_ADMIN_GUILD_IDS is not set")
+
+
 def test_every_command_has_help() -> None:
     result = run("--help")
     assert result.returncode == 0
@@ -110,6 +162,7 @@ def test_serve_answers_and_shuts_down_gracefully_on_sigterm(tmp_path: Path) -> N
         "DISCORD_PUBLIC_KEY": signer.public_key_hex,
         "DISCORD_APPLICATION_ID": "123",
         "CATALYST_DATA_DIR": str(tmp_path),
+        "CATALYST_ADMIN_GUILD_IDS": "500",
     }
     proc = subprocess.Popen(
         [*CLI, "serve", "--port", str(port)],

@@ -128,7 +128,7 @@ def test_checks_run_on_handed_over_work_and_refusals_come_back_for_the_user(
         ran.append(ctx.user.id)
         return Message(content="approved")
 
-    hybrid = start_hybrid(reg, handover_secret=Secret(SECRET))
+    hybrid = start_hybrid(reg, handover_secret=Secret(SECRET), admin_guild_ids=frozenset({"500"}))
     refused = handover(hybrid, command("approve", user=member("2")))
     assert refused.status_code == 403
     assert refused.json() == {"error": "refused", "message": "Only Catalyst admins can do that."}

@@ -109,7 +109,8 @@ def build() -> Registry:
 
 
 def dispatcher(**kw: Any) -> Dispatcher:
-    return Dispatcher(build(), access=AccessPolicy(admin_user_ids=frozenset({"1"})), **kw)
+    access = AccessPolicy(admin_user_ids=frozenset({"1"}), admin_guild_ids=frozenset({"500"}))
+    return Dispatcher(build(), access=access, **kw)
 
 
 def load(payload: dict[str, Any]):
@@ -230,6 +231,10 @@ async def test_checks_refuse_non_admins_and_allow_admins() -> None:
     assert body["data"]["content"] == "classified"
     body = await respond(dispatcher(), command("secret", user=member("3", permissions=8)))
     assert body["data"]["content"] == "classified"
+    # Administrator of a server that is not a home server (500) proves nothing.
+    elsewhere = command("secret", user=member("3", permissions=8)) | {"guild_id": "501"}
+    body = await respond(dispatcher(), elsewhere)
+    assert body["data"]["content"] == "Only admins can do that."
 
 
 async def test_unknown_component_and_modal_get_clear_messages() -> None:

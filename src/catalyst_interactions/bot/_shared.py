@@ -6,15 +6,19 @@ functions that need them, so building the registry keeps the edge's start-up lig
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..discord.messages import Choice, EmbedField, truncate
+from ..discord.messages import Choice, EmbedField, Message, truncate
 from ..framework.context import Context
 from ..framework.errors import UserFacingError
 from .services import services
 
 if TYPE_CHECKING:
     from ..store import Alert, Store
+    from ..store.effects import Effect
 
 BRAND_COLOR = 0x5865F2
 UP_COLOR = 0x26A69A
@@ -36,6 +40,43 @@ def parse_ticker(text: str) -> str:
 
 async def open_store(ctx: Context) -> Store:
     return await services(ctx).store.get()
+
+
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
+
+
+@asynccontextmanager
+async def once(ctx: Context, what: str) -> AsyncIterator[Effect]:
+    """The unit of work of a state-changing handler, keyed by the interaction id (see
+    ``store.effects``): every store call inside it commits together, exactly once."""
+    store = await open_store(ctx)
+    async with store.effects.once(ctx.interaction.id, what) as effect:
+        yield effect
+
+
+def again(effect: Effect) -> Message:
+    """The first run's answer, for a second run of the same interaction."""
+    if effect.previous is None:  # the first run answered with something not kept
+        return Message(content="This was already done; nothing was changed again.")
+    return Message.from_dict(effect.previous)
+
+
+def exactly_once(func: H) -> H:
+    """Run a state-changing handler once per interaction id, whatever path delivers it
+    (inline, hand-over, worker retry): every change and its answer commit in one
+    transaction, and a second run gets the first answer back without changing anything."""
+
+    @functools.wraps(func)
+    async def run_once(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        async with once(ctx, func.__qualname__) as effect:
+            if effect.repeated:
+                return again(effect)
+            reply = await func(ctx, *args, **kwargs)
+            if isinstance(reply, Message) and not reply.files:
+                effect.outcome = reply.to_dict()
+            return reply
+
+    return run_once  # type: ignore[return-value]
 
 
 def ticker_choices(typed: str) -> list[Choice]:

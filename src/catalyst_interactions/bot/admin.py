@@ -1,10 +1,13 @@
 """/admin report|set|history|rollback|stats and the admin report's buttons and form.
 
-Every path here — each subcommand, button and modal — runs the ``admin_only`` check: only
-configured admin users/roles or members with ADMINISTRATOR pass; everyone else gets an
-ephemeral refusal and an ``admin.refused`` audit entry. Every applied change is a parameter
-history entry (who, when, old, new) that ``/admin rollback`` can undo, and every admin
-action is audited.
+Every path here — each subcommand, button and modal — runs the ``admin_only`` check: listed
+admin user ids anywhere, listed roles or ADMINISTRATOR only in a home server; everyone else
+gets the same ephemeral refusal and an ``admin.refused`` audit entry (autocomplete offers the
+refusal as its only suggestion). Every applied change is a parameter history entry (who,
+when, old, new) that ``/admin rollback`` can undo, and every admin action is audited.
+
+Every state-changing handler is ``exactly_once``: its changes, audit rows and answer commit
+in one transaction keyed by the interaction id, so a second delivery changes nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ..framework.context import (
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
 from ..framework.registry import Registry
-from ._shared import BRAND_COLOR, fit_fields, lines_within, open_store
+from ._shared import BRAND_COLOR, exactly_once, fit_fields, lines_within, open_store
 from .admin_report import (
     CUSTOM,
     DECIDE,
@@ -41,7 +44,7 @@ from .admin_report import (
     report_message,
     show,
 )
-from .services import admin_only
+from .services import ADMIN_REFUSAL, admin_only
 
 if TYPE_CHECKING:
     from ..store import Parameter, ParameterChange, Report, Store
@@ -159,6 +162,7 @@ async def _apply(
     report_id: str,
     values: list[tuple[str, bool | int | float | str]],
     reason: str,
+    interaction_id: str,
 ) -> _Applied:
     from ..store import InvalidParameterValue, UnknownParameter
 
@@ -166,7 +170,14 @@ async def _apply(
     for name, value in values:
         try:
             applied.changes.append(
-                await store.parameters.set(name, value, actor, report_id=report_id, reason=reason)
+                await store.parameters.set(
+                    name,
+                    value,
+                    actor,
+                    report_id=report_id,
+                    reason=reason,
+                    interaction_id=interaction_id,
+                )
             )
         except (InvalidParameterValue, UnknownParameter) as exc:
             applied.failed.append(f"`{name}`: {exc}")
@@ -215,6 +226,7 @@ def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
 
 def register(registry: Registry) -> None:
     admin = registry.group("admin", "Catalyst admin tools", default_member_permissions="8")
+    registry.mark_home_only("admin")
 
     @admin.command(
         "report", "Show a tuning report, or list the newest ones", ephemeral=True, checks=CHECKS
@@ -263,6 +275,7 @@ def register(registry: Registry) -> None:
         ephemeral=True,
         checks=CHECKS,
     )
+    @exactly_once
     async def set_(
         ctx: CommandContext,
         parameter: Annotated[str, Param("Parameter name", autocomplete=True, max_length=64)],
@@ -281,7 +294,9 @@ def register(registry: Registry) -> None:
             ) from None
         new_value = coerce(param, value)
         try:
-            change = await store.parameters.set(param.name, new_value, ctx.user.id, reason=reason)
+            change = await store.parameters.set(
+                param.name, new_value, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
+            )
         except InvalidParameterValue as exc:
             raise BadValue(str(exc)) from None
         await store.audit.record(
@@ -289,6 +304,7 @@ def register(registry: Registry) -> None:
             "parameter.set",
             target=param.name,
             detail={"change": change.id, "old": change.old_value, "new": change.new_value},
+            interaction_id=ctx.interaction.id,
         )
         return Message(
             content=(
@@ -322,6 +338,7 @@ def register(registry: Registry) -> None:
         )
 
     @admin.command("rollback", "Undo a parameter change", ephemeral=True, checks=CHECKS)
+    @exactly_once
     async def rollback(
         ctx: CommandContext,
         change_id: Annotated[int, Param("Change number from /admin history", min_value=1)],
@@ -331,7 +348,9 @@ def register(registry: Registry) -> None:
 
         store = await open_store(ctx)
         try:
-            change = await store.parameters.rollback(change_id, ctx.user.id, reason=reason)
+            change = await store.parameters.rollback(
+                change_id, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
+            )
         except (ChangeNotFound, AlreadyRolledBack, ChangeSuperseded) as exc:
             raise UserFacingError(f"Cannot roll back: {exc}.") from None
         await store.audit.record(
@@ -344,6 +363,7 @@ def register(registry: Registry) -> None:
                 "old": change.old_value,
                 "new": change.new_value,
             },
+            interaction_id=ctx.interaction.id,
         )
         return Message(
             content=(
@@ -385,6 +405,7 @@ def register(registry: Registry) -> None:
     # -- the report message's buttons --------------------------------------------------
     @registry.component(DECIDE[0], checks=CHECKS)
     @registry.component(DECIDE[1], checks=CHECKS)
+    @exactly_once
     async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
         store = await open_store(ctx)
         stored, parsed = await _load_report(store, report_id)
@@ -392,7 +413,9 @@ def register(registry: Registry) -> None:
         actor = ctx.user.id
         if action == "reject":
             await _decide(store, report_id, "rejected", actor)
-            await store.audit.record(actor, "report.reject", target=report_id)
+            await store.audit.record(
+                actor, "report.reject", target=report_id, interaction_id=ctx.interaction.id
+            )
             return report_message(
                 parsed,
                 status="rejected",
@@ -403,7 +426,9 @@ def register(registry: Registry) -> None:
             raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
         status = "approved" if not problems else "partially_applied"
         await _decide(store, report_id, status, actor)
-        applied = await _apply(store, actor, report_id, values, f"report {report_id}")
+        applied = await _apply(
+            store, actor, report_id, values, f"report {report_id}", ctx.interaction.id
+        )
         status = await _settle_status(store, report_id, status, applied)
         await store.audit.record(
             actor,
@@ -413,6 +438,7 @@ def register(registry: Registry) -> None:
                 "applied": [c.id for c in applied.changes],
                 "failed": [*applied.failed, *problems],
             },
+            interaction_id=ctx.interaction.id,
         )
         return report_message(parsed, status=status, outcome=_outcome(actor, applied, problems))
 
@@ -503,6 +529,7 @@ def register(registry: Registry) -> None:
     # buttons go, its status shows what was applied); errors stay private and change nothing.
     @registry.modal(MODAL[0], updates_message=True, checks=CHECKS)
     @registry.modal(MODAL[1], updates_message=True, checks=CHECKS)
+    @exactly_once
     async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
         store = await open_store(ctx)
         stored, parsed = await _load_report(store, report_id)
@@ -526,7 +553,12 @@ def register(registry: Registry) -> None:
         actor = ctx.user.id
         await _decide(store, report_id, status, actor)
         applied = await _apply(
-            store, actor, report_id, values, f"report {report_id} (custom values)"
+            store,
+            actor,
+            report_id,
+            values,
+            f"report {report_id} (custom values)",
+            ctx.interaction.id,
         )
         status = await _settle_status(store, report_id, status, applied)
         skipped = [f"`{name}` (not in the form)" for name in rest]
@@ -539,13 +571,18 @@ def register(registry: Registry) -> None:
                 "failed": [*applied.failed],
                 "not_in_form": [*rest],
             },
+            interaction_id=ctx.interaction.id,
         )
         return report_message(parsed, status=status, outcome=_outcome(actor, applied, skipped))
 
     # -- autocomplete (admins only: names are not for everyone) ------------------------
+    # Suggestions cannot carry a message, so an outsider gets the refusal as the only
+    # suggestion; its value is inert (the command refuses it, like any value, anyway).
+    refused = [Choice(name=ADMIN_REFUSAL, value="-")]
+
     async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
         if not ctx.is_admin:
-            return []
+            return refused
         store = await open_store(ctx)
         needle = typed.strip().lower()
         return [
@@ -560,7 +597,7 @@ def register(registry: Registry) -> None:
     @registry.autocomplete("admin report", "report_id")
     async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
         if not ctx.is_admin:
-            return []
+            return refused
         store = await open_store(ctx)
         needle = typed.strip().lower()
         return [

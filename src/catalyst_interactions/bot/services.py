@@ -244,17 +244,28 @@ async def cooldown(ctx: Context) -> None:
         raise CheckFailure(f"Slow down: try `/{name}` again in {max(1, round(wait))} s.")
 
 
+ADMIN_REFUSAL = "Only Catalyst admins can do that."
+"""The one answer every admin path gives an outsider (commands, buttons, forms, menus)."""
+
+
 async def admin_only(ctx: Context) -> None:
-    """Admins only (configured ids/roles or ADMINISTRATOR); refusals are audited."""
+    """Admins only: listed user ids anywhere; listed roles or ADMINISTRATOR in a home server.
+    Refusals are audited."""
     if ctx.is_admin:
         return
     svc = services(ctx)
     try:
         store = await svc.store.get()
-        await store.audit.record(ctx.user.id, "admin.refused", target=_target(ctx), allowed=False)
+        await store.audit.record(
+            ctx.user.id,
+            "admin.refused",
+            target=_target(ctx)[:200],
+            allowed=False,
+            interaction_id=ctx.interaction.id,
+        )
     except Exception:  # the refusal stands even if the audit write fails
         log.exception("audit write failed", extra={"interaction_id": ctx.interaction.id})
-    raise CheckFailure("Only Catalyst admins can do that.")
+    raise CheckFailure(ADMIN_REFUSAL)
 
 
 def _target(ctx: Context) -> str:

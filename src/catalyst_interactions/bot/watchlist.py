@@ -10,7 +10,15 @@ from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
 from ..framework.registry import Registry
-from ._shared import BRAND_COLOR, open_store, parse_ticker, ticker_choices
+from ._shared import (
+    BRAND_COLOR,
+    again,
+    exactly_once,
+    once,
+    open_store,
+    parse_ticker,
+    ticker_choices,
+)
 from .services import services
 
 # The provider is asked whether a new symbol exists, but a slow provider must not make
@@ -41,24 +49,31 @@ def register(registry: Registry) -> None:
         from ..store import AlreadyWatching, WatchlistFull
 
         symbol = parse_ticker(ticker)
+        # Asked before the unit of work starts: a slow provider must not hold the database.
         await _refuse_unknown(ctx, symbol)
-        store = await open_store(ctx)
         limit = services(ctx).settings.watchlist_max
-        try:
-            await store.watchlists.add(ctx.user.id, symbol, limit)
-        except AlreadyWatching:
-            raise UserFacingError(f"**{symbol}** is already on your watchlist.") from None
-        except WatchlistFull as exc:
-            raise UserFacingError(
-                f"Your watchlist is full ({exc.max_size} tickers). "
-                "Remove one with `/watchlist remove` first."
-            ) from None
-        count = len(await store.watchlists.list(ctx.user.id))
-        return Message(
-            content=f"Added **{symbol}** to your watchlist ({count}/{limit}).", ephemeral=True
-        )
+        async with once(ctx, "watchlist add") as effect:
+            if effect.repeated:
+                return again(effect)
+            store = await open_store(ctx)
+            try:
+                await store.watchlists.add(ctx.user.id, symbol, limit)
+            except AlreadyWatching:
+                raise UserFacingError(f"**{symbol}** is already on your watchlist.") from None
+            except WatchlistFull as exc:
+                raise UserFacingError(
+                    f"Your watchlist is full ({exc.max_size} tickers). "
+                    "Remove one with `/watchlist remove` first."
+                ) from None
+            count = len(await store.watchlists.list(ctx.user.id))
+            reply = Message(
+                content=f"Added **{symbol}** to your watchlist ({count}/{limit}).", ephemeral=True
+            )
+            effect.outcome = reply.to_dict()
+            return reply
 
     @group.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
+    @exactly_once
     async def remove(ctx: CommandContext, ticker: Ticker) -> Message:
         from ..store import InvalidTicker, NotWatching, normalize_ticker
 
@@ -99,6 +114,7 @@ def register(registry: Registry) -> None:
         )
 
     @group.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
+    @exactly_once
     async def clear(ctx: CommandContext) -> Message:
         store = await open_store(ctx)
         removed = await store.watchlists.clear(ctx.user.id)

@@ -628,3 +628,80 @@ class Message:
         if flags:
             out["flags"] = flags
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """The message :meth:`to_dict` produced (files aside: they are not kept), checked
+        again like any new message. Used to answer again with a stored first answer."""
+        flags = int(data.get("flags") or 0)
+        return cls(
+            content=data.get("content") or None,
+            embeds=[_embed_from(e) for e in data.get("embeds") or ()],
+            components=[_row_from(r) for r in data.get("components") or ()],
+            ephemeral=bool(flags & EPHEMERAL),
+            allowed_mentions=data.get("allowed_mentions"),
+            suppress_embeds=bool(flags & SUPPRESS_EMBEDS),
+        )
+
+
+def _emoji_from(raw: Mapping[str, Any] | None) -> str | None:
+    if raw is None:
+        return None
+    if raw.get("id"):
+        return f"<{'a' if raw.get('animated') else ''}:{raw['name']}:{raw['id']}>"
+    return str(raw["name"])
+
+
+def _embed_from(raw: Mapping[str, Any]) -> Embed:
+    stamp = raw.get("timestamp")
+    return Embed(
+        title=raw.get("title"),
+        description=raw.get("description"),
+        url=raw.get("url"),
+        color=raw.get("color"),
+        fields=[
+            EmbedField(f["name"], f["value"], bool(f.get("inline"))) for f in raw.get("fields", ())
+        ],
+        footer=(raw.get("footer") or {}).get("text"),
+        author=(raw.get("author") or {}).get("name"),
+        image_url=(raw.get("image") or {}).get("url"),
+        thumbnail_url=(raw.get("thumbnail") or {}).get("url"),
+        timestamp=datetime.fromisoformat(stamp) if stamp else None,
+    )
+
+
+def _row_from(raw: Mapping[str, Any]) -> ActionRow:
+    items: list[Button | StringSelect] = []
+    for c in raw.get("components", ()):
+        if c.get("type") == int(ComponentType.STRING_SELECT):
+            items.append(
+                StringSelect(
+                    custom_id=c["custom_id"],
+                    options=[
+                        SelectOption(
+                            label=o["label"],
+                            value=o["value"],
+                            description=o.get("description"),
+                            default=bool(o.get("default")),
+                            emoji=_emoji_from(o.get("emoji")),
+                        )
+                        for o in c.get("options", ())
+                    ],
+                    placeholder=c.get("placeholder"),
+                    min_values=c.get("min_values", 1),
+                    max_values=c.get("max_values", 1),
+                    disabled=bool(c.get("disabled")),
+                )
+            )
+        else:
+            items.append(
+                Button(
+                    label=c.get("label"),
+                    custom_id=c.get("custom_id"),
+                    style=ButtonStyle(c.get("style", int(ButtonStyle.SECONDARY))),
+                    emoji=_emoji_from(c.get("emoji")),
+                    url=c.get("url"),
+                    disabled=bool(c.get("disabled")),
+                )
+            )
+    return ActionRow(items)

@@ -48,14 +48,27 @@ def parse_public_key(hex_key: str) -> bytes:
 class SignatureVerifier:
     """Checks Discord's signature headers and the timestamp window of one request."""
 
-    __slots__ = ("_clock", "_key", "window_s")
+    __slots__ = ("_clock", "_key", "future_skew_s", "window_s")
 
     def __init__(
-        self, public_key: bytes, *, window_s: float = 300, clock: Callable[[], float] = time.time
+        self,
+        public_key: bytes,
+        *,
+        window_s: float = 300,
+        future_skew_s: float = 10,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._key = VerifyKey(public_key)
         self.window_s = window_s
+        """How old a request timestamp may be."""
+        self.future_skew_s = future_skew_s
+        """How far ahead of our clock it may be (Discord's clock and ours differ a little)."""
         self._clock = clock
+
+    def expires_at(self, timestamp: bytes) -> float:
+        """When a verified request becomes stale: its timestamp plus the window. Replay
+        memory keeps its id until then, and not longer."""
+        return int(timestamp) + self.window_s
 
     def verify(self, signature_hex: bytes, timestamp: bytes, body: bytes) -> None:
         """Raise :class:`VerificationError` unless the request is authentic and fresh."""
@@ -76,7 +89,8 @@ class SignatureVerifier:
             raise VerificationError("bad_signature", "invalid request signature") from None
         # Checked after the signature so that an attacker cannot probe our clock cheaply,
         # and so the reason label of a forged request is always "bad_signature".
-        if abs(self._clock() - int(timestamp)) > self.window_s:
+        age = self._clock() - int(timestamp)
+        if age > self.window_s or -age > self.future_skew_s:
             raise VerificationError(
                 "stale_timestamp", "request timestamp outside the allowed window"
             )

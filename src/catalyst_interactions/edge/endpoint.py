@@ -2,8 +2,9 @@
 
 Checks run cheapest first, each with one status (STYLE example 2; statuses from DESIGN.md):
 headers (401) → signature over the raw bytes and timestamp window (401) → JSON and type
-(400) → PING → replay (409) → dispatch. The body-size cap (413) is enforced by the adapter
-while reading, before any of this.
+(400) → PING → replay (409: the id is in the record of interactions already run or
+queued, shared with ``/handover``, see ``replay.py``) → dispatch. The body-size cap (413)
+is enforced by the adapter while reading, before any of this.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class InteractionEndpoint:
         if itype == InteractionType.PING:
             self._ping_ok.inc()
             return _PONG_RESULT
-        if not await self._first_seen(interaction.id):
+        if not await self._first_seen(interaction.id, self._verifier.expires_at(timestamp)):
             self._rejected.labels("replay").inc()
             log.warning("replayed interaction refused", extra={"interaction_id": interaction.id})
             return error_result(409, "interaction already received")
@@ -148,9 +149,9 @@ class InteractionEndpoint:
             )
         return result
 
-    async def _first_seen(self, interaction_id: str) -> bool:
+    async def _first_seen(self, interaction_id: str, expires_at: float) -> bool:
         try:
-            return await self._replay.first_seen(interaction_id)
+            return await self._replay.first_seen(interaction_id, expires_at)
         except Exception:  # noqa: BLE001 - an outage of the shared memory must not stop the bot
             # Fail open, as the shared rate limits do (D11): verification still holds, deferred
             # work is still deduplicated by the queue; only inline replays go unnoticed.

@@ -3,8 +3,9 @@
 The edge has already acknowledged Discord (type 5 or 6). We trust nothing it says without
 proof: Discord's original signature and timestamp are verified again on the raw body, and
 the edge's own statement (which acknowledgement it sent, when) is authenticated with an
-HMAC under a shared secret. The queue's one-job-per-interaction-id rule makes a retried
-hand-over harmless. Without a configured secret the route does not exist.
+HMAC under a shared secret. The record of interactions already run or queued, shared with
+``/interactions`` (``replay.py``), and the queue's one-job-per-interaction-id rule make a
+retried hand-over harmless. Without a configured secret the route does not exist.
 
 Headers: ``X-Signature-Ed25519`` / ``X-Signature-Timestamp`` (Discord's, unchanged),
 ``X-Catalyst-Ack`` (the JSON of the ack sent, e.g. ``{"type":5}``),
@@ -29,6 +30,7 @@ from ..framework.errors import NoHandler, UserFacingError
 from ..metrics import Metrics
 from .asgi import BodyTooLarge, Receive, Route, Scope, Send, read_body, send_result
 from .endpoint import EndpointResult, JobSink, error_result
+from .replay import Previously, ReplayGuard
 
 log = logging.getLogger("catalyst_interactions.handover")
 
@@ -64,8 +66,10 @@ class HandoverEndpoint:
         dispatcher: Dispatcher,
         jobs: JobSink,
         metrics: Metrics,
+        replay: ReplayGuard,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._replay = replay
         self._secret = secret
         self._verifier = verifier
         self._dispatcher = dispatcher
@@ -117,10 +121,36 @@ class HandoverEndpoint:
             )
         except NoHandler:
             return error_result(400, "no handler can run this interaction as a job")
+        # The record /interactions keeps too: an id handed over before is refused; one that ran
+        # inline is enqueued anyway (the Worker hands over only what it got no answer for, so
+        # the user is still waiting), and its committed effects make the job answer with the
+        # first outcome instead of changing anything again.
+        before = await self._handed_over(interaction.id, self._verifier.expires_at(timestamp))
+        if before is Previously.QUEUED:
+            rejected.labels("replay").inc()
+            return error_result(409, "interaction already received")
         if not await self._jobs.submit(interaction, body, handler, ack_type):
             return error_result(409, "interaction already received")
+        if before is Previously.RAN_INLINE:
+            log.info(
+                "hand-over of an interaction already run inline",
+                extra={"interaction_id": interaction.id},
+            )
         log.info("hand-over enqueued", extra={"interaction_id": interaction.id, "handler": handler})
         return EndpointResult(202, msgspec.json.encode({"status": "enqueued"}))
+
+    async def _handed_over(self, interaction_id: str, expires_at: float) -> Previously:
+        try:
+            return await self._replay.hand_over(interaction_id, expires_at)
+        except Exception:  # noqa: BLE001 - an outage of the shared record must not stop work
+            # Fail open like /interactions: the queue still refuses a second job for the id,
+            # and committed effects still make a second run change nothing.
+            self._metrics.rejected.labels("replay_memory_unavailable").inc()
+            log.warning(
+                "replay memory unavailable; handing over without the check",
+                extra={"interaction_id": interaction_id},
+            )
+            return Previously.NOTHING
 
 
 def handover_route(endpoint: HandoverEndpoint, max_body_bytes: int) -> Route:

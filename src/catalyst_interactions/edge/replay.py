@@ -1,67 +1,217 @@
-"""Replay protection: an interaction id is accepted at most once within the timestamp window.
+"""The record of interactions already run or queued, shared by every edge of a deployment.
 
-A signed request captured in transit stays valid for the whole window; remembering ids for
-that long makes a second delivery harmless (409, nothing runs).
+``POST /interactions`` and ``POST /handover`` consult this one record:
+
+* ``/interactions`` claims an id before running it (:meth:`ReplayGuard.first_seen`); a second
+  delivery of the id — a replay, or a hand-over that came first — is refused with 409.
+* ``/handover`` marks an id queued (:meth:`ReplayGuard.hand_over`) and learns what happened
+  before: nothing, an inline run whose answer never reached the Worker (the job is then
+  enqueued so the user gets an answer; the handler's effects are already committed and it
+  answers with the first outcome, see ``store.effects``), or an earlier hand-over (409).
+
+An id is remembered until its request timestamp plus the verifier's window, not from when it
+arrived: by then the timestamp check refuses the request anyway, so forgetting it reopens
+nothing. Only requests with a valid Discord signature reach the record, so only Discord's
+own traffic can fill it.
+
+Backends:
+
+* :class:`SharedReplayTable` — a fixed-size table in a memory-mapped file in the data
+  directory, locked with ``flock``: shared by every edge process on one host (``serve
+  --processes N``), about 3 µs per request, bounded in entries and bytes by construction;
+  it survives a restart.
+* :class:`RedisReplayGuard` — shared by every replica on every host.
 """
 
 from __future__ import annotations
 
+import enum
+import fcntl
+import hashlib
+import math
+import mmap
+import os
+import struct
 import time
-from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 
+class Previously(enum.Enum):
+    """What the record knew of an id when a hand-over arrived."""
+
+    NOTHING = "nothing"
+    RAN_INLINE = "inline"
+    QUEUED = "queued"
+
+
 class ReplayGuard(Protocol):
-    async def first_seen(self, interaction_id: str) -> bool:
-        """True the first time an id is offered within the window, False afterwards."""
+    async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
+        """True the first time an id is offered (it is now recorded as run), False after."""
         ...
 
+    async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
+        """Record the id as queued; what was recorded before."""
+        ...
 
-class MemoryReplayGuard:
-    """One process's memory of recent ids; enough for a single edge process."""
+    async def aclose(self) -> None: ...
+
+
+# -- sizing ----------------------------------------------------------------------------------
+MEASURED_PEAK_RATE = 8_000
+"""Signed non-PING interactions per second one edge process can take at most (measured: the
+inline /help peak is ~7,500 req/s, docs/performance.md); the record is sized for it."""
+MAX_LOAD = 0.6
+"""Live entries per slot at which the table is full; probing stays short below it."""
+SLOT = struct.Struct("<qq")  # key (0 = empty), expiry in ms << 2 | state
+_HEADER = struct.Struct("<8sqq")  # magic, slot count, reserved
+_MAGIC = b"CIREPLY1"
+_PROBES = 64
+_INLINE, _QUEUED = 1, 2
+_MASK64 = (1 << 64) - 1
+_FIB = 0x9E3779B97F4A7C15
+
+
+def capacity_for(lifetime_s: float, peak_rate: float = MEASURED_PEAK_RATE) -> int:
+    """Slots (a power of two) that hold ``peak_rate`` ids for ``lifetime_s`` seconds each
+    at no more than :data:`MAX_LOAD`."""
+    needed = max(1024, math.ceil(peak_rate * lifetime_s / MAX_LOAD))
+    return 1 << (needed - 1).bit_length()
+
+
+def table_bytes(slots: int) -> int:
+    return _HEADER.size + slots * SLOT.size
+
+
+def _key(interaction_id: str) -> int:
+    """A non-zero signed 64-bit key: the snowflake itself, else a hash of the id."""
+    if interaction_id.isdigit() and len(interaction_id) <= 19:
+        value = int(interaction_id)
+        if 0 < value < (1 << 63):
+            return value
+    digest = hashlib.blake2b(interaction_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1 | 1
+
+
+class SharedReplayTable:
+    """Open addressing over a memory-mapped file; every process on the host maps the same
+    file and takes an exclusive ``flock`` for each (microsecond) lookup-and-insert.
+
+    Bound: ``slots`` × 16 bytes, fixed at creation. An expired slot is reused in place; if
+    the probe window holds only live entries (more than the sized-for rate, sustained), the
+    one that expires first is overwritten — the only way an id is forgotten early.
+    """
 
     def __init__(
         self,
-        window_s: float,
+        path: Path,
+        slots: int,
         *,
-        max_entries: int = 2_000_000,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._window_s = window_s
-        self._max_entries = max_entries
+        if slots < 1024 or slots & (slots - 1):
+            raise ValueError("slots must be a power of two of at least 1024")
+        self.path = path
+        self.slots = slots
         self._clock = clock
-        self._seen: set[str] = set()
-        self._order: deque[tuple[float, str]] = deque()
+        self._shift = 64 - (slots.bit_length() - 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        size = table_bytes(slots)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            header = os.pread(self._fd, _HEADER.size, 0)
+            fresh = len(header) < _HEADER.size or _HEADER.unpack(header)[:2] != (_MAGIC, slots)
+            if fresh or os.fstat(self._fd).st_size != size:
+                # New, or sized differently: start empty (sparse file; pages appear on use).
+                os.ftruncate(self._fd, 0)
+                os.ftruncate(self._fd, size)
+                os.pwrite(self._fd, _HEADER.pack(_MAGIC, slots, 0), 0)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._map = mmap.mmap(self._fd, size)
+        self.evicted = 0
+        """Live entries overwritten early in this process (the sized-for rate was exceeded)."""
 
-    async def first_seen(self, interaction_id: str) -> bool:
-        now = self._clock()
-        order = self._order
-        # Forget ids older than the window (they would now fail the timestamp check anyway).
-        while order and (order[0][0] <= now - self._window_s or len(order) >= self._max_entries):
-            self._seen.discard(order.popleft()[1])
-        if interaction_id in self._seen:
-            return False
-        self._seen.add(interaction_id)
-        order.append((now, interaction_id))
-        return True
+    async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
+        return self._offer(interaction_id, expires_at, _INLINE) == 0
+
+    async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
+        before = self._offer(interaction_id, expires_at, _QUEUED)
+        return (Previously.NOTHING, Previously.RAN_INLINE, Previously.QUEUED)[before]
+
+    def _offer(self, interaction_id: str, expires_at: float, state: int) -> int:
+        """Record ``state`` for the id; the state it had before (0: none). Only a queued
+        state overwrites (inline -> queued); everything else keeps the first record."""
+        key = _key(interaction_id)
+        now_ms = int(self._clock() * 1000)
+        meta = int(expires_at * 1000) << 2 | state
+        buf = self._map
+        mask = self.slots - 1
+        home = ((key * _FIB) & _MASK64) >> self._shift
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            free = -1
+            oldest, oldest_at = -1, 0
+            for i in range(_PROBES):
+                offset = _HEADER.size + ((home + i) & mask) * SLOT.size
+                slot_key, slot_meta = SLOT.unpack_from(buf, offset)
+                if slot_key == 0:
+                    if free < 0:
+                        free = offset
+                    break
+                if slot_meta >> 2 <= now_ms:  # expired: reusable, but keep looking for the key
+                    if free < 0:
+                        free = offset
+                    continue
+                if slot_key == key:
+                    before: int = slot_meta & 3
+                    if state == _QUEUED and before == _INLINE:
+                        SLOT.pack_into(buf, offset, key, meta)
+                    return before
+                if oldest < 0 or slot_meta >> 2 < oldest_at:
+                    oldest, oldest_at = offset, slot_meta >> 2
+            if free < 0:
+                free = oldest
+                self.evicted += 1
+            SLOT.pack_into(buf, free, key, meta)
+            return 0
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    async def aclose(self) -> None:
+        if not self._map.closed:
+            self._map.close()
+            os.close(self._fd)
 
 
 class RedisReplayGuard:
-    """Shared by every edge replica: ``SET id NX EX window``."""
+    """Shared by every edge replica on every host: one key per id, expiring at the id's
+    request timestamp plus the window (``EXAT``)."""
 
-    def __init__(self, redis: object, window_s: float, *, prefix: str = "catalyst:seen:") -> None:
+    def __init__(self, redis: object, *, prefix: str = "catalyst:seen:") -> None:
         from redis.asyncio import Redis
 
         if not isinstance(redis, Redis):
             raise TypeError("RedisReplayGuard needs a redis.asyncio.Redis client")
         self._redis: Redis = redis
-        self._ttl = max(1, int(window_s))
         self._prefix = prefix
 
-    async def first_seen(self, interaction_id: str) -> bool:
-        created = await self._redis.set(self._prefix + interaction_id, b"1", nx=True, ex=self._ttl)
+    async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
+        created = await self._redis.set(
+            self._prefix + interaction_id, b"i", nx=True, exat=math.ceil(expires_at)
+        )
         return bool(created)
+
+    async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
+        # SET … GET: mark queued and learn the previous state in one atomic step.
+        before = await self._redis.set(
+            self._prefix + interaction_id, b"q", exat=math.ceil(expires_at), get=True
+        )
+        if before is None:
+            return Previously.NOTHING
+        return Previously.QUEUED if before == b"q" else Previously.RAN_INLINE
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -28,6 +28,7 @@ import uvicorn
 from ..app import Runtime, build_runtime
 from ..discord.rest import DiscordError, DiscordRest
 from ..framework.registry import Registry
+from ..ops.registration import registration_plan
 from ..secret import Secret
 from ..settings import Settings
 from .app import Emulator, make_bot_token
@@ -158,6 +159,7 @@ class DevStack:
             api_base=self.emulator.api_base,
             admin_user_ids=self._settings_in.admin_user_ids | {ADMIN_USER_ID},
             admin_role_ids=self._settings_in.admin_role_ids | {ADMIN_ROLE_ID},
+            admin_guild_ids=self._settings_in.admin_guild_ids | {world.guild_id},
         )
         self.emulator.export_signing_key(self.key_file)
         self.runtime = build_runtime(
@@ -249,7 +251,14 @@ class DevStack:
                 await rest.edit_application(
                     {"interactions_endpoint_url": self.edge_url + "/interactions"}
                 )
-                await rest.bulk_overwrite_commands(self.runtime.registry.commands_json())
+                registry = self.runtime.registry
+                plan = registration_plan(
+                    registry.commands_json(),
+                    registry.home_only_commands(),
+                    self.settings.admin_guild_ids,
+                )
+                for guild_id, commands in plan.items():
+                    await rest.bulk_overwrite_commands(commands, guild_id)
         except DiscordError as exc:
             raise DevStartError(f"setting up the application failed: {exc}") from None
 

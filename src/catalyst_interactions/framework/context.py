@@ -59,15 +59,24 @@ INLINE: LiveMessage = _Inline()
 
 @dataclass(frozen=True, slots=True)
 class AccessPolicy:
-    """Who counts as an admin: listed users, listed roles, or members with ADMINISTRATOR."""
+    """Who counts as an admin: listed users anywhere (DMs too); listed roles and members with
+    ADMINISTRATOR only inside a home server (``admin_guild_ids``).
+
+    A guild's permissions are granted by its owner, and anyone can add a public bot to a
+    server of their own where they hold Administrator: outside the home servers those
+    permissions prove nothing.
+    """
 
     admin_user_ids: frozenset[str] = frozenset()
     admin_role_ids: frozenset[str] = frozenset()
+    admin_guild_ids: frozenset[str] = frozenset()
 
     def is_admin(self, interaction: Interaction) -> bool:
         author = interaction.author
         if author is not None and author.id in self.admin_user_ids:
             return True
+        if interaction.guild_id is None or interaction.guild_id not in self.admin_guild_ids:
+            return False
         member = interaction.member
         if member is None:
             return False

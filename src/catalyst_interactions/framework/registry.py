@@ -163,6 +163,7 @@ class Registry:
         self._modals: list[ModalSpec] = []
         self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
         self._by_key: dict[str, HandlerSpec] = {}
+        self._home_only: set[str] = set()
 
     # -- declaration ----------------------------------------------------------------------
     def command(
@@ -333,6 +334,16 @@ class Registry:
 
     def handlers(self) -> Iterator[HandlerSpec]:
         yield from self._by_key.values()
+
+    def mark_home_only(self, name: str) -> None:
+        """Register the top-level command ``name`` only in the bot's home servers (admin
+        tools): elsewhere nobody can use it, so nobody should see it."""
+        if name not in self._roots:
+            raise RegistrationError(f"/{name} is not a declared command group or command")
+        self._home_only.add(name)
+
+    def home_only_commands(self) -> frozenset[str]:
+        return frozenset(self._home_only)
 
     # -- registration JSON ----------------------------------------------------------------
     def commands_json(self) -> list[dict[str, Any]]:

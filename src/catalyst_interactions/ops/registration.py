@@ -89,3 +89,34 @@ def diff_commands(local: list[dict[str, Any]], remote: list[dict[str, Any]]) -> 
             diff.unchanged.append(label(cmd))
     diff.removed = [label(c) for k, c in sorted(theirs.items()) if k not in ours]
     return diff
+
+
+def registration_plan(
+    payload: list[dict[str, Any]],
+    home_only: frozenset[str],
+    home_guilds: frozenset[str],
+    *,
+    only_guild: str | None = None,
+) -> dict[str | None, list[dict[str, Any]]]:
+    """Where each command is registered: ``None`` (global) or a guild id -> its commands.
+
+    Home-only commands (the admin tools) go to each home server, everything else globally;
+    without a home server (admins by user id alone) everything is global. ``only_guild``
+    registers the whole public set in that one guild (instant, for testing), with the
+    home-only commands only if it is a home server.
+    """
+
+    def home(command: dict[str, Any]) -> bool:
+        return int(command.get("type") or 1) == 1 and command["name"] in home_only
+
+    public = [c for c in payload if not home(c)]
+    admin = [c for c in payload if home(c)]
+    if only_guild is not None:
+        chosen = public + (admin if only_guild in home_guilds or not home_guilds else [])
+        return {only_guild: chosen}
+    if not home_guilds:
+        return {None: payload}
+    plan: dict[str | None, list[dict[str, Any]]] = {None: public}
+    for guild in sorted(home_guilds):
+        plan[guild] = admin
+    return plan

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -57,7 +58,13 @@ def lock_key(namespace: str, key: str) -> int:
 
 
 class Database:
-    """Owns the async engine and hands out read and write transactions."""
+    """Owns the async engine and hands out read and write transactions.
+
+    Inside :meth:`unit` (one interaction's effects), every ``read()`` and ``write()`` of the
+    same task joins that one transaction; each ``write()`` is then a SAVEPOINT, so a failing
+    step (a value refused) undoes only itself while the whole unit commits or rolls back at
+    once.
+    """
 
     def __init__(self, url: str, *, clock: Clock = utc_now) -> None:
         self.url = normalize_url(url)
@@ -80,19 +87,45 @@ class Database:
         # Shares the pool; only marks its transactions as writes (BEGIN IMMEDIATE on SQLite).
         self.write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Per task (and per Database): the open unit of work, if any.
+        self._unit: ContextVar[AsyncSession | None] = ContextVar(
+            f"catalyst_unit_{id(self):x}", default=None
+        )
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction; database errors leave as :class:`StoreError`."""
+        unit = self._unit.get()
+        if unit is not None:
+            async with _translated():
+                yield unit
+            return
         async with _translated(), self._readers() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits on success and rolls back on any exception."""
+        unit = self._unit.get()
+        if unit is not None:
+            async with _translated(), unit.begin_nested():
+                yield unit
+            return
         async with _translated(), self._writers() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction that every store call of this task joins until it ends."""
+        if self._unit.get() is not None:
+            raise RuntimeError("units of work do not nest")
+        async with _translated(), self._writers() as session, session.begin():
+            token = self._unit.set(session)
+            try:
+                yield session
+            finally:
+                self._unit.reset(token)
 
     async def lock(self, session: AsyncSession, namespace: str, key: str) -> None:
         """Serialise writers of one logical resource until the transaction ends."""

@@ -26,20 +26,43 @@ class Audit:
         target: str | None = None,
         allowed: bool = True,
         detail: JSONObject | None = None,
+        interaction_id: str | None = None,
     ) -> AuditEntry:
-        """Append one entry; ``detail`` must be JSON-serialisable and never hold a secret."""
-        row = AuditRow(
-            at=self._db.clock(),
-            actor_id=actor_id,
-            action=action,
-            target=target,
-            allowed=allowed,
-            detail=detail or {},
-        )
+        """Append one entry; ``detail`` must be JSON-serialisable and never hold a secret.
+
+        With ``interaction_id``, the entry is written once per interaction and action: a
+        second delivery of the same interaction returns the first entry and adds nothing.
+        """
+        values = {
+            "at": self._db.clock(),
+            "actor_id": actor_id,
+            "action": action,
+            "target": target,
+            "allowed": allowed,
+            "detail": detail or {},
+            "interaction_id": interaction_id,
+        }
         async with self._db.write() as session:
-            session.add(row)
-            await session.flush()
-            return _entry(row)
+            if interaction_id is None:
+                row = AuditRow(**values)
+                session.add(row)
+                await session.flush()
+                return _entry(row)
+            new_id = await session.scalar(
+                self._db.insert_ignoring_conflicts(AuditRow)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["interaction_id", "action"])
+                .returning(AuditRow.id)
+            )
+            found = await session.scalar(
+                select(AuditRow).where(
+                    AuditRow.id == new_id
+                    if new_id is not None
+                    else (AuditRow.interaction_id == interaction_id) & (AuditRow.action == action)
+                )
+            )
+            assert found is not None
+            return _entry(found)
 
     async def list(
         self,

@@ -119,7 +119,15 @@ class ParameterRow(Base):
 
 class ParameterChangeRow(Base):
     __tablename__ = "parameter_history"
-    __table_args__ = (Index("ix_parameter_history_parameter_id", "parameter", "id"),)
+    __table_args__ = (
+        Index("ix_parameter_history_parameter_id", "parameter", "id"),
+        Index(
+            "uq_parameter_history_interaction_id_parameter",
+            "interaction_id",
+            "parameter",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     parameter: Mapped[str] = mapped_column(String(64), ForeignKey("parameters.name"))
@@ -132,10 +140,15 @@ class ParameterChangeRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     rolled_back: Mapped[bool] = mapped_column(Boolean, default=False)
     rollback_of: Mapped[int | None] = mapped_column(Integer, ForeignKey("parameter_history.id"))
+    # The interaction that made the change: one change per parameter per interaction.
+    interaction_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("uq_audit_log_interaction_id_action", "interaction_id", "action", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -144,6 +157,20 @@ class AuditRow(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     allowed: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # One entry per action per interaction, however often the interaction is delivered.
+    interaction_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class InteractionEffectRow(Base):
+    """An interaction whose state changes were committed, with the answer it produced: the
+    idempotency key of every state change, written in the same transaction as the change."""
+
+    __tablename__ = "interaction_effects"
+
+    interaction_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    handler: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class ComponentStateRow(Base):

@@ -98,8 +98,12 @@ class Parameters:
         *,
         report_id: str | None = None,
         reason: str | None = None,
+        interaction_id: str | None = None,
     ) -> ParameterChange:
         """Validate and store ``value``, recording the change; returns the history entry.
+
+        ``interaction_id`` (the interaction that asked for it) is kept with the change; one
+        interaction changes a parameter at most once.
 
         Raises :class:`UnknownParameter` or :class:`InvalidParameterValue`.
         """
@@ -108,7 +112,9 @@ class Parameters:
             new_value = _validated(
                 name, ParameterType(row.type), value, row.min_value, row.max_value
             )
-            return await self._apply(session, row, new_value, actor, report_id, reason, None)
+            return await self._apply(
+                session, row, new_value, actor, report_id, reason, None, interaction_id
+            )
 
     async def history(self, name: str | None = None, limit: int = 50) -> ChangeList:
         """Changes of one parameter (or all), newest first."""
@@ -127,7 +133,12 @@ class Parameters:
             return [_change(row, ParameterType(kind)) for row, kind in rows]
 
     async def rollback(
-        self, change_id: int, actor: str, *, reason: str | None = None
+        self,
+        change_id: int,
+        actor: str,
+        *,
+        reason: str | None = None,
+        interaction_id: str | None = None,
     ) -> ParameterChange:
         """Undo ``change_id`` (see the module docstring); returns the new history entry.
 
@@ -168,6 +179,7 @@ class Parameters:
                 None,
                 reason or f"rollback of change #{change_id}",
                 change_id,
+                interaction_id,
             )
 
     async def _apply(
@@ -179,6 +191,7 @@ class Parameters:
         report_id: str | None,
         reason: str | None,
         rollback_of: int | None,
+        interaction_id: str | None = None,
     ) -> ParameterChange:
         now = self._db.clock()
         change = ParameterChangeRow(
@@ -191,6 +204,7 @@ class Parameters:
             reason=reason,
             rolled_back=False,
             rollback_of=rollback_of,
+            interaction_id=interaction_id,
         )
         row.value, row.updated_at, row.updated_by = new_value, now, actor
         session.add(change)

@@ -10,6 +10,7 @@ from ._db import Clock, Database, utc_now
 from .alerts import Alerts
 from .audit import Audit
 from .component_state import ComponentState
+from .effects import Effects
 from .errors import StoreError
 from .migrate import upgrade
 from .parameters import Parameters
@@ -32,6 +33,7 @@ class Store:
         self.reports = Reports(self._db)
         self.audit = Audit(self._db)
         self.component_state = ComponentState(self._db)
+        self.effects = Effects(self._db)
 
     @property
     def backend(self) -> str:
