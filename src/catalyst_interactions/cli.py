@@ -98,6 +98,10 @@ def serve(
     settings = _settings()
     try:
         settings.public_key()
+        # Checked here, before any process starts: one line, not a child's traceback.
+        problem = settings.admin_scope_problem()
+        if problem is not None:
+            _fail(problem)
         edges = parse_processes(processes)
         if layout == "single":
             if edges != 1 or worker_processes is not None:
