@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from catalyst_interactions.discord.messages import Message
+from catalyst_interactions.discord.payloads import decode_interaction
 from catalyst_interactions.discord.rest import DiscordRest
+from catalyst_interactions.discord.snowflake import make_snowflake
+from catalyst_interactions.jobs import Job
+from catalyst_interactions.jobs.delivery import Deliverer
+from catalyst_interactions.jobs.ledger import SqliteLedger
 from catalyst_interactions.jobs.live import MIN_EDIT_INTERVAL_S, LiveMessageClosed, RestLiveMessage
 from fakes.fake_discord import FakeDiscord
 
@@ -31,9 +39,40 @@ def rest_for(discord: FakeDiscord) -> DiscordRest:
     return DiscordRest(base_url=discord.base_url, application_id="1", bot_token=None)
 
 
+async def no_followups(body: dict[str, Any], files: Any) -> None:
+    raise AssertionError("no followup expected")
+
+
+def live_message(
+    rest: DiscordRest, *, stop_in: float = 60, clicked: bool = False
+) -> RestLiveMessage:
+    return RestLiveMessage(
+        rest,
+        TOKEN,
+        stop_at=time.time() + stop_in,
+        updates_message=clicked,
+        post_followup=no_followups,
+    )
+
+
+def job_for(token: str = TOKEN) -> tuple[Job, Any]:
+    interaction_id = make_snowflake(int(time.time() * 1000))
+    body = json.dumps(
+        {
+            "id": interaction_id,
+            "application_id": "1",
+            "type": 2,
+            "token": token,
+            "data": {"id": "9", "name": "x", "type": 1},
+        }
+    ).encode()
+    job = Job.for_interaction(interaction_id, "command:x", body, ack_type=5)
+    return job, decode_interaction(body)
+
+
 async def test_a_burst_of_progress_is_coalesced_to_one_edit_a_second(discord: FakeDiscord) -> None:
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 60, updates_message=False)
+        live = live_message(rest)
         started = time.monotonic()
         for n in range(60):  # 60 updates over ~2.4 s, like a streamed answer
             await live.progress(f"step {n}")
@@ -55,7 +94,7 @@ async def test_close_drops_pending_updates_so_nothing_lands_after_the_answer(
     discord: FakeDiscord,
 ) -> None:
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 60, updates_message=False)
+        live = live_message(rest)
         await live.progress("first")
         await asyncio.sleep(0.2)
         await live.edit(Message(content="half an answer"))  # waits for the interval
@@ -71,7 +110,7 @@ async def test_close_drops_pending_updates_so_nothing_lands_after_the_answer(
 async def test_close_waits_for_an_edit_already_on_the_wire(discord: FakeDiscord) -> None:
     discord.rate_limit("edit_original", limit=100, window_s=1.0)
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 60, updates_message=False)
+        live = live_message(rest)
         await live.progress("in flight")
         await asyncio.sleep(0)  # the flusher starts its request
         await live.close()  # must not return before that request is answered
@@ -80,9 +119,15 @@ async def test_close_waits_for_an_edit_already_on_the_wire(discord: FakeDiscord)
     assert edit.at <= closed_at
 
 
-async def test_no_update_near_the_token_expiry_and_followups_refused(discord: FakeDiscord) -> None:
+async def test_no_update_near_the_token_expiry_and_followups_refused(
+    discord: FakeDiscord, tmp_path: Path
+) -> None:
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    job, interaction = job_for()
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 0.3, updates_message=False)
+        live = Deliverer(rest, ledger).live_message(
+            job, interaction, stop_at=time.time() + 0.3, extra={}
+        )
         await live.progress("early")
         await asyncio.sleep(0.5)
         await live.progress("after the stop")
@@ -90,25 +135,34 @@ async def test_no_update_near_the_token_expiry_and_followups_refused(discord: Fa
             await live.followup(Message(content="late"))
         await asyncio.sleep(0.2)
         await live.close()
+    await ledger.close()
     assert [e.json["content"] for e in discord.requests_for("edit_original")] == ["early"]
     assert discord.requests_for("create_followup") == []
 
 
-async def test_followups_are_posted_at_once_and_ephemeral_on_request(discord: FakeDiscord) -> None:
+async def test_followups_are_posted_at_once_and_once_per_job(
+    discord: FakeDiscord, tmp_path: Path
+) -> None:
+    ledger = SqliteLedger(tmp_path / "ledger.db")
+    job, interaction = job_for()
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 60, updates_message=False)
-        message_id = await live.followup(Message(content="part 2"), ephemeral=True)
-        await live.close()
-        with pytest.raises(LiveMessageClosed, match="already delivered"):
-            await live.followup(Message(content="after"))
-    [post] = discord.requests_for("create_followup")
-    assert post.json["content"] == "part 2" and post.json["flags"] & 64
-    assert message_id.isdigit()
+        deliverer = Deliverer(rest, ledger)
+        for _attempt in range(2):  # the job runs twice (a retry): each followup posts once
+            live = deliverer.live_message(job, interaction, stop_at=time.time() + 60, extra={})
+            await live.followup(Message(content="part 2"), ephemeral=True)
+            await live.followup(Message(content="part 3"))
+            await live.close()
+            with pytest.raises(LiveMessageClosed, match="already delivered"):
+                await live.followup(Message(content="after"))
+    await ledger.close()
+    posts = discord.requests_for("create_followup")
+    assert [p.json["content"] for p in posts] == ["part 2", "part 3"]
+    assert posts[0].json["flags"] & 64 and not posts[1].json.get("flags", 0) & 64
 
 
 async def test_a_clicked_message_keeps_its_content_but_accepts_edits(discord: FakeDiscord) -> None:
     async with rest_for(discord) as rest:
-        live = RestLiveMessage(rest, TOKEN, stop_at=time.time() + 60, updates_message=True)
+        live = live_message(rest, clicked=True)
         await live.progress("Drawing…")  # not shown on someone's alert message
         await asyncio.sleep(0.1)
         await live.edit(Message(content="new state"))

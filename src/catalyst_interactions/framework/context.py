@@ -31,7 +31,7 @@ class LiveMessage(Protocol):
 
     async def edit(self, message: Reply) -> None: ...
 
-    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str: ...
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> None: ...
 
 
 class _Inline:
@@ -47,7 +47,7 @@ class _Inline:
     async def edit(self, message: Reply) -> None:
         return None
 
-    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str:
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> None:
         raise RuntimeError(
             "followup() needs a deferred handler (mode=Mode.DEFERRED): an inline answer "
             "does not exist yet while the handler runs"
@@ -107,9 +107,10 @@ class Context:
         """Show ``message`` as the current state of the answer (coalesced like progress)."""
         await self.live.edit(message)
 
-    async def followup(self, message: Reply, *, ephemeral: bool = False) -> str:
-        """Post an extra message under the answer now; returns its id. Deferred handlers only."""
-        return await self.live.followup(message, ephemeral=ephemeral)
+    async def followup(self, message: Reply, *, ephemeral: bool = False) -> None:
+        """Post an extra message under the answer now. Deferred handlers only; a retried job
+        does not post the same (n-th) followup twice."""
+        await self.live.followup(message, ephemeral=ephemeral)
 
     @property
     def user(self) -> User:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from ..discord.enums import MessageFlags
+from ..discord.messages import File
 from ..discord.payloads import Interaction
 from ..discord.rest import DiscordRest, HTTPError
 from ..framework.dispatch import Delivery
@@ -22,11 +25,21 @@ class Deliverer:
         self, job: Job, interaction: Interaction, *, stop_at: float, extra: dict[str, object]
     ) -> RestLiveMessage:
         """The message the job's handler may report progress in until ``stop_at``."""
+        posted = 0
+
+        async def post_followup(body: dict[str, Any], files: Sequence[File]) -> None:
+            # The n-th followup of a job, recorded before it is posted like every notice: a
+            # retried job whose first attempt posted it does not post it again.
+            nonlocal posted
+            posted += 1
+            await self._post_once(job, interaction, f"followup:{posted}", body, files)
+
         return RestLiveMessage(
             self._rest,
             interaction.token,
             stop_at=stop_at,
             updates_message=job.ack_type == 6,
+            post_followup=post_followup,
             extra=extra,
         )
 
@@ -45,18 +58,27 @@ class Deliverer:
         self, job: Job, interaction: Interaction, text: str, *, kind: str = "notice"
     ) -> None:
         """An ephemeral followup, posted at most once per job and kind."""
+        body = {
+            "content": text,
+            "flags": int(MessageFlags.EPHEMERAL),
+            "allowed_mentions": {"parse": []},
+        }
+        await self._post_once(job, interaction, kind, body, ())
+
+    async def _post_once(
+        self,
+        job: Job,
+        interaction: Interaction,
+        kind: str,
+        body: dict[str, Any],
+        files: Sequence[File],
+    ) -> None:
         key = f"{job.id}:{kind}"
         if not await self._ledger.first(key, ttl_s=job.deadline - time.time()):
             return
         try:
             await self._rest.create_followup(
-                interaction.token,
-                {
-                    "content": text,
-                    "flags": int(MessageFlags.EPHEMERAL),
-                    "allowed_mentions": {"parse": []},
-                },
-                deadline=job.deadline,
+                interaction.token, body, files=files, deadline=job.deadline
             )
         except HTTPError as exc:
             # A 4xx answer (429 included) proves nothing was posted: a retry may post it.

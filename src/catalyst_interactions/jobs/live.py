@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from ..discord.enums import MessageFlags
@@ -25,6 +25,9 @@ from ..discord.messages import File, Message, truncate
 from ..discord.rest import DiscordError, DiscordRest
 
 log = logging.getLogger("catalyst_interactions.live")
+
+PostFollowup = Callable[[dict[str, Any], Sequence[File]], Awaitable[None]]
+"""Posts one followup (the deliverer's: recorded first, so a retried job does not repeat it)."""
 
 MIN_EDIT_INTERVAL_S = 1.0
 """Between two progress edits of one message: 2 per 2 s, under the webhook bucket's 5."""
@@ -45,12 +48,14 @@ class RestLiveMessage:
         *,
         stop_at: float,
         updates_message: bool,
+        post_followup: PostFollowup,
         interval_s: float = MIN_EDIT_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         extra: dict[str, object] | None = None,
     ) -> None:
         self._rest = rest
         self._token = token
+        self._post_followup = post_followup
         self._stop_at = stop_at
         self._updates_message = updates_message
         self._interval_s = interval_s
@@ -81,7 +86,7 @@ class RestLiveMessage:
     async def edit(self, message: Message) -> None:
         self._offer(message.to_dict(edit=True), tuple(message.files))
 
-    async def followup(self, message: Message, *, ephemeral: bool = False) -> str:
+    async def followup(self, message: Message, *, ephemeral: bool = False) -> None:
         if self._closed:
             raise LiveMessageClosed("the answer was already delivered; a followup comes before it")
         if self._clock() >= self._stop_at:
@@ -89,10 +94,7 @@ class RestLiveMessage:
         body = message.to_dict()
         if ephemeral:
             body["flags"] = int(body.get("flags", 0)) | int(MessageFlags.EPHEMERAL)
-        posted = await self._rest.create_followup(
-            self._token, body, message.files, deadline=self._stop_at
-        )
-        return str(posted.get("id", ""))
+        await self._post_followup(body, message.files)
 
     # -- what the worker calls ------------------------------------------------------------
     async def close(self) -> None:
@@ -141,4 +143,4 @@ class RestLiveMessage:
                 self._next_at = self._clock() + self._interval_s
 
 
-__all__ = ["MIN_EDIT_INTERVAL_S", "LiveMessageClosed", "RestLiveMessage"]
+__all__ = ["MIN_EDIT_INTERVAL_S", "LiveMessageClosed", "PostFollowup", "RestLiveMessage"]
