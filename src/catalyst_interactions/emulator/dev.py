@@ -221,12 +221,12 @@ class DevStack:
             raise DevStartError(f"posting the demo messages failed: {exc}") from None
 
     def _write_env_file(self) -> None:
-        """``dev.env``: ``set -a; . data/dev/dev.env; set +a`` points the CLI at this stack."""
+        """``dev.env``: ``--env-file data/dev/dev.env`` points any command at this stack."""
         assert self.settings is not None
         lines = [
             "# Written by `catalyst-interactions dev` at every start: the local Discord's",
             "# REST API and bot token, for `admin post-report` and the other bot-token",
-            "# commands. Load it with:  set -a; . data/dev/dev.env; set +a",
+            "# commands:  catalyst-interactions admin post-report --env-file <this file> FILE",
             f"DISCORD_API_BASE={self.api_base}",
             f"DISCORD_APPLICATION_ID={self.emulator.world.application_id}",
             f"DISCORD_BOT_TOKEN={self.emulator.bot_token.reveal()}",
@@ -413,7 +413,7 @@ def ready_message(stack: DevStack) -> str:
             + " · simulated history (reset: stop, delete the data dir, start again)"
         )
     lines += [
-        f"  bot-token commands (admin post-report …): set -a; . {stack.env_file}; set +a",
+        f"  bot-token commands: add --env-file {stack.env_file} (e.g. admin post-report)",
         "  Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
