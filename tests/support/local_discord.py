@@ -306,9 +306,9 @@ class Local:
 
 
 @contextmanager
-def running(stack: DevStack, clock: Clock) -> Iterator[Local]:
+def running(stack: DevStack, clock: Clock, *, timeout_s: float = 20.0) -> Iterator[Local]:
     """Run ``stack`` on its own thread and drive it; stopped on exit."""
-    with stack.background():
+    with stack.background(timeout_s):
         local = Local(stack, clock)
         try:
             yield local
