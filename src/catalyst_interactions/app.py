@@ -16,7 +16,13 @@ from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
 from .edge.ops import OpsApp, OpsListener, Readiness
-from .edge.replay import RedisReplayGuard, ReplayGuard, SharedReplayTable, capacity_for
+from .edge.replay import (
+    MEASURED_PEAK_RATE,
+    RedisReplayGuard,
+    ReplayGuard,
+    SharedReplayTable,
+    capacity_for,
+)
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
@@ -56,13 +62,19 @@ def check_admin_scope(settings: Settings, registry: Registry) -> None:
 def _replay_guard(settings: Settings) -> ReplayGuard:
     """The record of interactions already run or queued: Redis when configured (every
     replica on every host), else a table in the data directory shared by every edge process
-    on this host. Entries live until their request timestamp plus the window."""
+    on this host (``serve --processes N``). Entries live until their request timestamp plus
+    the window."""
     if settings.redis_url:
         from redis.asyncio import Redis
 
         return RedisReplayGuard(Redis.from_url(settings.redis_url))
     lifetime = settings.timestamp_window_s + settings.timestamp_future_skew_s
-    return SharedReplayTable(settings.data_dir / REPLAY_TABLE, capacity_for(lifetime))
+    edges = max(1, settings.edge_processes)
+    return SharedReplayTable(
+        settings.data_dir / REPLAY_TABLE,
+        capacity_for(lifetime, MEASURED_PEAK_RATE * edges),  # sized for the host's edges
+        shared=edges > 1,
+    )
 
 
 def build_edge(

@@ -17,9 +17,9 @@ own traffic can fill it.
 Backends:
 
 * :class:`SharedReplayTable` — a fixed-size table in a memory-mapped file in the data
-  directory, locked with ``flock``: shared by every edge process on one host (``serve
-  --processes N``), about 3 µs per request, bounded in entries and bytes by construction;
-  it survives a restart.
+  directory, shared by every edge process on one host (``serve --processes N``: each
+  lookup-and-insert then holds an ``flock``; one edge process alone skips the lock), bounded
+  in entries and bytes by construction; it survives a restart.
 * :class:`RedisReplayGuard` — shared by every replica on every host.
 """
 
@@ -108,13 +108,17 @@ class SharedReplayTable:
         path: Path,
         slots: int,
         *,
+        shared: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``shared=False``: this process is the file's only user (one edge process per
+        data directory), so the per-request lock (two system calls) is skipped."""
         if slots < 1024 or slots & (slots - 1):
             raise ValueError("slots must be a power of two of at least 1024")
         self.path = path
         self.slots = slots
         self._clock = clock
+        self._shared = shared
         self._shift = 64 - (slots.bit_length() - 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -150,7 +154,8 @@ class SharedReplayTable:
         buf = self._map
         mask = self.slots - 1
         home = ((key * _FIB) & _MASK64) >> self._shift
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if self._shared:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             free = -1
             oldest, oldest_at = -1, 0
@@ -178,7 +183,8 @@ class SharedReplayTable:
             SLOT.pack_into(buf, free, key, meta)
             return 0
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._shared:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     async def aclose(self) -> None:
         if not self._map.closed:

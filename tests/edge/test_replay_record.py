@@ -1,0 +1,243 @@
+"""The record of interactions already run or queued (replay memory), through real parts:
+a real memory-mapped file shared by real processes, real Redis, the real edge on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from nacl.signing import SigningKey
+from redis.asyncio import Redis
+
+from catalyst_interactions.app import REPLAY_TABLE, build_edge
+from catalyst_interactions.edge.replay import (
+    MAX_LOAD,
+    MEASURED_PEAK_RATE,
+    SLOT,
+    Previously,
+    RedisReplayGuard,
+    SharedReplayTable,
+    capacity_for,
+    table_bytes,
+)
+from catalyst_interactions.settings import Settings
+from support.servers import free_port, serve_in_thread
+from support.signing import Signer, command, new_id
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_an_id_is_run_once_and_handed_over_once(tmp_path: Path) -> None:
+    table = SharedReplayTable(tmp_path / "t", 1024)
+    later = time.time() + 300
+    a, b, c = new_id(), new_id(), new_id()
+    assert run(table.first_seen(a, later)) is True
+    assert run(table.first_seen(a, later)) is False
+    # A hand-over of what ran inline learns so (and marks it queued) …
+    assert run(table.hand_over(a, later)) is Previously.RAN_INLINE
+    assert run(table.hand_over(a, later)) is Previously.QUEUED
+    assert run(table.first_seen(a, later)) is False
+    # … one never seen is new; after a hand-over, /interactions refuses it.
+    assert run(table.hand_over(b, later)) is Previously.NOTHING
+    assert run(table.first_seen(b, later)) is False
+    assert run(table.first_seen(c, later)) is True
+
+
+def test_ids_are_kept_until_their_timestamp_plus_window_not_from_arrival(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    table = SharedReplayTable(tmp_path / "t", 1024, clock=lambda: now[0])
+    old, fresh = new_id(), new_id()
+    # Both arrive now; one was signed 290 s ago (expires in 10 s), one just now (in 300 s).
+    assert run(table.first_seen(old, now[0] - 290 + 300)) is True
+    assert run(table.first_seen(fresh, now[0] + 300)) is True
+    now[0] += 11
+    assert run(table.first_seen(old, now[0] + 300)) is True  # forgotten: stale by then
+    assert run(table.first_seen(fresh, now[0] + 300)) is False  # still remembered
+
+
+def test_the_table_is_shared_by_processes_on_one_host(tmp_path: Path) -> None:
+    path = tmp_path / "shared"
+    table = SharedReplayTable(path, 4096)
+    mine = [new_id() for _ in range(200)]
+    later = time.time() + 300
+    for interaction_id in mine:
+        assert run(table.first_seen(interaction_id, later)) is True
+    script = (
+        "import asyncio, sys, time\n"
+        "from pathlib import Path\n"
+        "from catalyst_interactions.edge.replay import SharedReplayTable\n"
+        "t = SharedReplayTable(Path(sys.argv[1]), 4096)\n"
+        "ids = sys.argv[2].split(',')\n"
+        "seen = [asyncio.run(t.first_seen(i, time.time() + 300)) for i in ids]\n"
+        "print(sum(seen))\n"
+    )
+    theirs = [new_id() for _ in range(50)]
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path), ",".join(mine + theirs)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "50"  # only the ids this process never offered were new
+    for interaction_id in theirs:
+        assert run(table.first_seen(interaction_id, later)) is False
+
+
+def test_concurrent_processes_never_both_win_an_id(tmp_path: Path) -> None:
+    path = tmp_path / "race"
+    SharedReplayTable(path, 1 << 14)
+    ids = ",".join(new_id() for _ in range(2000))
+    script = (
+        "import asyncio, sys, time\n"
+        "from pathlib import Path\n"
+        "from catalyst_interactions.edge.replay import SharedReplayTable\n"
+        "t = SharedReplayTable(Path(sys.argv[1]), 1 << 14)\n"
+        "won = [i for i in sys.argv[2].split(',') "
+        "if asyncio.run(t.first_seen(i, time.time() + 300))]\n"
+        "print(len(won))\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), ids], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    wins = [int(p.communicate(timeout=120)[0]) for p in procs]
+    assert sum(wins) == 2000  # each id won by exactly one of the three processes
+
+
+def test_the_bound_in_entries_and_bytes(tmp_path: Path) -> None:
+    lifetime = 300 + 10  # the default window plus the allowed future skew
+    slots = capacity_for(lifetime)
+    # 8,000 ids/s for 310 s at most 60 % full: 4,133,334 slots, rounded up to 2^22 — the
+    # bound docs/security.md states (2.5 M live ids, 64 MiB).
+    assert slots == 4_194_304
+    assert slots * MAX_LOAD >= MEASURED_PEAK_RATE * lifetime
+    table = SharedReplayTable(tmp_path / "sized", slots)
+    assert SLOT.size == 16
+    assert os.path.getsize(table.path) == table_bytes(slots) == 24 + 64 * 1024 * 1024
+    # Overfilled (far beyond its size): still the same bytes; the earliest expiring go first.
+    small = SharedReplayTable(tmp_path / "small", 1024)
+    later = time.time() + 300
+    for i in range(3000):
+        run(small.first_seen(new_id(), later + i))
+    assert small.evicted > 0
+    assert os.path.getsize(small.path) == table_bytes(1024)
+
+
+def test_redis_record_expires_at_the_timestamp_plus_window() -> None:
+    prefix = f"test:seen:{uuid.uuid4().hex}:"
+
+    async def go() -> None:
+        guard = RedisReplayGuard(Redis.from_url(REDIS), prefix=prefix)
+        probe = Redis.from_url(REDIS)
+        try:
+            interaction_id = new_id()
+            expires = time.time() + 120  # e.g. signed 180 s ago under a 300 s window
+            assert await guard.first_seen(interaction_id, expires) is True
+            assert await guard.first_seen(interaction_id, expires) is False
+            ttl = await probe.ttl(prefix + interaction_id)
+            assert 118 <= ttl <= 121
+            assert await guard.hand_over(interaction_id, expires) is Previously.RAN_INLINE
+            assert await guard.hand_over(interaction_id, expires) is Previously.QUEUED
+            assert await guard.hand_over(new_id(), expires) is Previously.NOTHING
+        finally:
+            keys = [k async for k in probe.scan_iter(match=prefix + "*")]
+            if keys:
+                await probe.delete(*keys)
+            await probe.aclose()
+            await guard.aclose()
+
+    asyncio.run(go())
+
+
+# -- through the real edge ------------------------------------------------------------------
+def edge_settings(signer: Signer, tmp_path: Path, **kw: object) -> Settings:
+    return Settings(public_key_hex=signer.public_key_hex, data_dir=tmp_path, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.loopback
+def test_a_replay_is_refused_until_the_timestamp_itself_is_stale(tmp_path: Path) -> None:
+    signer = Signer(SigningKey.generate())
+    runtime = build_edge(edge_settings(signer, tmp_path, timestamp_window_s=3.0))
+    with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
+        body, headers = signer.signed(command("help"), timestamp=int(time.time()) - 1)
+        assert client.post("/interactions", content=body, headers=headers).status_code == 200
+        assert client.post("/interactions", content=body, headers=headers).status_code == 409
+        time.sleep(3.5)  # past timestamp + window: the record may forget the id now …
+        late = client.post("/interactions", content=body, headers=headers)
+        assert late.status_code == 401  # … because the verifier refuses it as stale
+        assert (tmp_path / REPLAY_TABLE).exists()
+
+
+@pytest.mark.loopback
+def test_timestamps_too_far_in_the_future_are_refused(tmp_path: Path) -> None:
+    signer = Signer(SigningKey.generate())
+    runtime = build_edge(edge_settings(signer, tmp_path))  # default skew: 10 s
+    with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
+        ahead = int(time.time()) + 60
+        body, headers = signer.signed(command("help"), timestamp=ahead)
+        refused = client.post("/interactions", content=body, headers=headers)
+        assert refused.status_code == 401
+        assert refused.json() == {"error": "request timestamp outside the allowed window"}
+        body, headers = signer.signed(command("help"), timestamp=int(time.time()) + 5)
+        assert client.post("/interactions", content=body, headers=headers).status_code == 200
+
+
+@pytest.mark.loopback
+def test_edge_processes_on_one_port_share_the_record(tmp_path: Path) -> None:
+    """`serve --processes 2` without Redis: two edge processes behind one port. Each
+    interaction is posted twice on fresh connections, so the two deliveries land on either
+    process; every second delivery is refused, whichever process answered the first."""
+    signer = Signer(SigningKey.generate())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CATALYST_"))}
+    env |= {
+        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+        "DISCORD_APPLICATION_ID": "123",
+        "CATALYST_DATA_DIR": str(tmp_path),
+        "CATALYST_ADMIN_GUILD_IDS": "500",
+        "CATALYST_LOG_LEVEL": "warning",
+    }
+    port = free_port()
+    argv = [sys.executable, "-m", "catalyst_interactions", "serve", "--no-workers"]
+    proc = subprocess.Popen(
+        [*argv, "--processes", "2", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/interactions"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "edge did not start"
+            time.sleep(0.1)
+        time.sleep(1.0)  # let the second edge process come up too
+        for _ in range(30):
+            body, headers = signer.signed(command("help"))
+            first = httpx.post(url, content=body, headers=headers)  # a new connection each
+            assert first.status_code == 200, first.text
+            again = httpx.post(url, content=body, headers=headers)
+            assert again.status_code == 409, again.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
