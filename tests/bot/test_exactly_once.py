@@ -276,3 +276,27 @@ def test_exactly_once_with_the_shared_record_in_redis(
     after_first, after_second = run_path(bot, path, case)
     assert after_first != before
     assert after_second == after_first
+
+
+@pytest.mark.parametrize("redis_url", [None, REDIS], ids=["memory", "redis"])
+def test_a_cooldown_does_not_refuse_the_interaction_that_started_it(
+    start_bot: Callable[..., Bot], redis_url: str | None
+) -> None:
+    """/check answered inline, then handed over (the Worker never got the answer): the
+    cooldown that run started must not refuse the same interaction; a new one is refused."""
+    bot = start_bot(
+        handover_secret=Secret(HANDOVER_SECRET), cooldowns={"check": 60}, redis_url=redis_url
+    )
+    user = member(f"7{time.time_ns() % 10**9}")  # a cooldown of its own, also in Redis
+    payload = command("check", [{"name": "ticker", "type": 3, "value": "AAPL"}], user=user)
+    body, headers = bot.signer.signed(payload)
+    inline = bot.client.post("/interactions", content=body, headers=headers)
+    assert inline.status_code == 200 and inline.json()["type"] == 4, inline.text
+    handed = handover(bot, payload, ack='{"type":5}')
+    assert handed.status_code == 202, handed.text
+    [edit] = wait_edits(bot, 1)
+    assert "Slow down" not in str(edit.json)
+    another = command("check", [{"name": "ticker", "type": 3, "value": "AAPL"}], user=user)
+    refused = handover(bot, another, ack='{"type":5}')
+    assert refused.status_code == 403
+    assert refused.json()["message"].startswith("Slow down: try `/check` again in")

@@ -79,7 +79,12 @@ class StoreStateBackend:
 
 
 class Cooldowns:
-    """Per-user, per-command cooldowns; in memory (one edge) or Redis (shared)."""
+    """Per-user, per-command cooldowns; in memory (one edge) or Redis (shared).
+
+    The interaction that started a cooldown is remembered with it: the same interaction
+    delivered again (handed over after an inline run, a job retried) is not refused by its
+    own cooldown.
+    """
 
     def __init__(
         self,
@@ -90,7 +95,7 @@ class Cooldowns:
     ) -> None:
         self._seconds = seconds
         self._clock = clock
-        self._until: dict[tuple[str, str], float] = {}
+        self._until: dict[tuple[str, str], tuple[float, str]] = {}
         self._redis: Any = None
         if redis_url:
             from redis.asyncio import Redis
@@ -100,22 +105,26 @@ class Cooldowns:
     def seconds(self, command: str) -> float:
         return self._seconds.get(command, 0.0)
 
-    async def remaining(self, command: str, user_id: str) -> float:
+    async def remaining(self, command: str, user_id: str, interaction_id: str = "") -> float:
         """0 when the user may run ``command`` now (and starts the cooldown), else seconds."""
         period = self.seconds(command)
         if period <= 0:
             return 0.0
         if self._redis is not None:
             key = f"catalyst:cooldown:{command}:{user_id}"
-            if await self._redis.set(key, b"1", nx=True, px=int(period * 1000)):
+            marker = interaction_id.encode() or b"1"
+            if await self._redis.set(key, marker, nx=True, px=int(period * 1000)):
                 return 0.0
-            left_ms: int = await self._redis.pttl(key)
-            return max(0.001, left_ms / 1000)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                started_by, left_ms = await pipe.get(key).pttl(key).execute()
+            if interaction_id and started_by == marker:
+                return 0.0
+            return max(0.001, int(left_ms) / 1000)
         now = self._clock()
-        until = self._until.get((command, user_id), 0.0)
+        until, started_by = self._until.get((command, user_id), (0.0, ""))
         if until > now:
-            return until - now
-        self._until[(command, user_id)] = now + period
+            return 0.0 if interaction_id and started_by == interaction_id else until - now
+        self._until[(command, user_id)] = (now + period, interaction_id)
         return 0.0
 
     async def close(self) -> None:
@@ -239,7 +248,7 @@ async def cooldown(ctx: Context) -> None:
     svc = services(ctx)
     path = getattr(ctx, "path", ())
     name = path[0] if path else ""
-    wait = await svc.cooldowns.remaining(name, ctx.user.id)
+    wait = await svc.cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
     if wait > 0:
         raise CheckFailure(f"Slow down: try `/{name}` again in {max(1, round(wait))} s.")
 
