@@ -19,6 +19,7 @@ Every alert says it is simulated: its title starts with "Demo:", its source is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass
@@ -254,9 +255,15 @@ async def post_demo_messages(
     from ..store import ReportStatus
 
     alerts = await _newest_per_ticker(store)
-    for n, alert in enumerate(alerts):
-        bars = await svc.market.bars(alert.ticker, Timeframe.M1)
+
+    async def chart(ticker: str) -> bytes:
+        bars = await svc.market.bars(ticker, Timeframe.M1)
         png, _ = await chart_service(svc).chart(bars, indicators=frozenset(), quote=None)
+        return png
+
+    # Rendered side by side in the process pool; posted in order, oldest first.
+    charts = await asyncio.gather(*(chart(alert.ticker) for alert in alerts))
+    for n, (alert, png) in enumerate(zip(alerts, charts, strict=True)):
         legacy = n < len(alerts) - NEW_STYLE_ALERTS
         message = alert_message(alert, png, legacy=legacy)
         await rest.create_channel_message(alerts_channel, message.to_dict(), message.files)
