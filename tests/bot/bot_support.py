@@ -48,7 +48,7 @@ class FixedProvider:
         n = len(self.closes[ticker])
         return [int((day_start(n - k) + timedelta(hours=21)).timestamp()) for k in range(n)]
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         closes = self.closes.get(ticker.upper())
         if closes is None:
             raise UnknownTicker(ticker, f"Unknown ticker: {ticker}.")
@@ -150,6 +150,22 @@ class Bot:
         for edit in self.last_edits:
             assert validate_message_payload(edit.json, edit=True) == []
         return ack, self.last_edits[-1]
+
+    def refused_after_ack(self, payload: dict[str, Any]) -> str:
+        """Send a command whose problem is found after its public type-5 ack: the public
+        placeholder must be deleted, then the reason sent privately. Returns the reason."""
+        ack = self.send(payload)
+        assert ack["type"] == 5 and not ack.get("data", {}).get("flags"), ack
+        deleted = len(self.fake.requests_for("delete_original"))
+        notices = len(self.fake.requests_for("create_followup"))
+        self.fake.wait_for_requests(notices + 1, "create_followup", timeout=15)
+        assert len(self.fake.requests_for("delete_original")) == deleted + 1
+        order = [r.route for r in self.fake.requests if r.route != "get_original"]
+        assert order[-2:] == ["delete_original", "create_followup"], order
+        notice = self.fake.requests_for("create_followup")[-1]
+        assert notice.json["flags"] == 64
+        assert validate_message_payload(notice.json) == []
+        return str(notice.json["content"])
 
     def with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:
         """Run ``work`` against the bot's database from the test thread."""

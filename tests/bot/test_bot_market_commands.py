@@ -148,8 +148,8 @@ def test_backtest_is_deferred_and_replays_alerts_against_bars(market_bot: Bot) -
 
 
 def test_backtest_without_alerts_and_with_bad_days(market_bot: Bot) -> None:
-    _, edit = market_bot.deferred(command("backtest", [ticker_option("AAPL")]))
-    assert edit.json["content"] == "There are no stored alerts for **AAPL** to backtest."
+    reason = market_bot.refused_after_ack(command("backtest", [ticker_option("AAPL")]))
+    assert reason == "There are no stored alerts for **AAPL** to backtest."
     refused = market_bot.send(
         command("backtest", [ticker_option("ACME"), ticker_option(0, "days")])
     )
@@ -177,8 +177,8 @@ def test_sentiment_aggregates_and_attaches_a_gauge(market_bot: Bot) -> None:
 
 
 def test_sentiment_without_alerts(market_bot: Bot) -> None:
-    _, edit = market_bot.deferred(command("sentiment", [ticker_option("MSFT")]))
-    assert edit.json["content"] == "There are no stored alerts for **MSFT** yet."
+    reason = market_bot.refused_after_ack(command("sentiment", [ticker_option("MSFT")]))
+    assert reason == "There are no stored alerts for **MSFT** yet."
 
 
 def test_cooldown_refuses_a_second_use_per_user_and_command(

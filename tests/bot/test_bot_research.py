@@ -105,12 +105,12 @@ def test_a_long_answer_is_previewed_and_attached_in_full(
     assert "Summarise the recent catalysts for ACME" in document  # the default question
 
 
-def test_llm_failure_is_explained_in_the_edit(research_bot: Bot, llm: tuple[FakeLLM, str]) -> None:
+def test_llm_failure_is_explained_privately(research_bot: Bot, llm: tuple[FakeLLM, str]) -> None:
     fake, _ = llm
     fake.status = 500
-    _, edit = research_bot.deferred(research())
-    assert edit.json["content"] == "The research assistant is unavailable right now."
-    assert "upstream exploded" not in edit.body.decode()
+    reason = research_bot.refused_after_ack(research())
+    assert reason == "The research assistant is unavailable right now."
+    assert "upstream exploded" not in str(research_bot.fake.requests[-1].body)
 
 
 def test_ask_uses_the_newest_alerts_as_context(research_bot: Bot, llm: tuple[FakeLLM, str]) -> None:

@@ -37,11 +37,14 @@ class Market:
     def __init__(self, provider: MarketDataProvider) -> None:
         self.cached = CachedProvider(provider)
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
-        return await self.cached.bars(ticker, timeframe)
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
+        return await self.cached.bars(ticker, timeframe, history=history)
 
     async def quote(self, ticker: str) -> Quote:
         return await self.cached.quote(ticker)
+
+    def known_symbols(self) -> dict[str, str] | None:
+        return self.cached.known_symbols()
 
     async def aclose(self) -> None:
         """Nothing to release: the providers used in tests hold no connections."""

@@ -29,6 +29,7 @@ from catalyst_interactions.market import (
     ProviderUnavailable,
     Quote,
     Timeframe,
+    UnknownTicker,
 )
 from fakes.fake_discord import RecordedRequest
 from support.signing import command, component
@@ -41,17 +42,31 @@ ALERT_FIELD = {"name": "Alert", "value": "Volume spike 4.2x at 10:31, halted 5 m
 
 
 # -- helpers --------------------------------------------------------------------------------
-def demo_data(ticker: str, tf: Timeframe) -> tuple[Bars, Quote]:
+def demo_data(ticker: str, tf: Timeframe, history: int = 0) -> tuple[Bars, Quote]:
     provider = DemoProvider(clock=fixed_clock)
 
     async def fetch() -> tuple[Bars, Quote]:
-        return await provider.bars(ticker, tf), await provider.quote(ticker)
+        return await provider.bars(ticker, tf, history=history), await provider.quote(ticker)
 
     return asyncio.run(fetch())
 
 
+# History bars each indicator's chart is drawn with (docs/charts.md): n-1 for simple
+# averages; for exponential ones, until the seed's weight is below 1/1000.
+HISTORY = {
+    "vwap": 0,
+    "sma20": 19,
+    "sma50": 49,
+    "bollinger": 19,
+    "ema9": 39,
+    "ema21": 93,
+    "rsi": 108,
+    "macd": 154,
+}
+
+
 def expected_chart(ticker: str, tf: Timeframe, indicators: set[str]) -> bytes:
-    bars, quote = demo_data(ticker, tf)
+    bars, quote = demo_data(ticker, tf, max((HISTORY[i] for i in indicators), default=0))
     return render_chart(
         bars, ticker=ticker, timeframe=tf, indicators=frozenset(indicators), quote=quote
     )
@@ -289,14 +304,37 @@ def test_legacy_toggle_switches_between_plain_and_indicator_view(chart_bot: Bot)
 
 
 # -- errors ---------------------------------------------------------------------------------
-def test_unknown_ticker_command_edits_the_answer_with_the_reason(chart_bot: Bot) -> None:
-    chart_bot.send(chart_command("ZZZZ"))
-    request = last_patch(chart_bot)
-    payload = request.json
-    assert_valid_edit(payload)
-    assert "Unknown ticker: ZZZZ" in payload["content"]
-    assert payload["embeds"] == [] and payload["components"] == []
-    assert not request.content_type.startswith("multipart")
+def private_refusal(bot: Bot) -> str:
+    """A refusal found after a public deferred ack: the public "thinking…" placeholder is
+    deleted first, then the reason is posted as an ephemeral followup; nothing is edited."""
+    bot.wait("create_followup")
+    bot.wait_idle()
+    routes = [r.route for r in bot.discord.requests if r.route != "get_original"]
+    assert routes == ["delete_original", "create_followup"], routes
+    (notice,) = bot.discord.requests_for("create_followup")
+    assert notice.json["flags"] == 64
+    assert validate_message_payload(notice.json) == []
+    return str(notice.json["content"])
+
+
+def test_unknown_ticker_command_is_refused_privately_at_once(chart_bot: Bot) -> None:
+    """The demo's symbol list is known without fetching: refused before anything is queued."""
+    body = chart_bot.send(chart_command("ZZZZ")).json()
+    assert body["type"] == 4 and body["data"]["flags"] == 64
+    assert "Unknown ticker: ZZZZ" in body["data"]["content"]
+    assert "AAPL" in body["data"]["content"]  # says what the demo knows
+    chart_bot.wait_idle()
+    assert chart_bot.discord.requests == []
+
+
+def test_unknown_ticker_found_after_the_ack_is_private(
+    chart_bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider without a fixed list finds an unknown symbol only after the ack."""
+    failing = Market(FailingProvider(UnknownTicker("ZZZZ", "Unknown ticker: ZZZZ.")))
+    monkeypatch.setattr(chart_bot.services, "market", failing)
+    assert chart_bot.send(chart_command("ZZZZ")).json()["type"] == 5
+    assert "Unknown ticker: ZZZZ" in private_refusal(chart_bot)
 
 
 def test_unknown_ticker_click_sends_a_private_notice_and_keeps_the_message(
@@ -320,7 +358,7 @@ class FailingProvider:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         raise self.error
 
     async def quote(self, ticker: str) -> Quote:
@@ -339,9 +377,7 @@ def test_provider_failures_reach_the_user(
 ) -> None:
     monkeypatch.setattr(chart_bot.services, "market", Market(FailingProvider(error)))
     chart_bot.send(chart_command("AAPL"))
-    payload = last_patch(chart_bot).json
-    assert_valid_edit(payload)
-    assert expected in payload["content"]
+    assert expected in private_refusal(chart_bot)
 
 
 def test_no_bars_yet_today(chart_bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -350,8 +386,7 @@ def test_no_bars_yet_today(chart_bot: Bot, monkeypatch: pytest.MonkeyPatch) -> N
     early = Market(DemoProvider(clock=lambda: opening))
     monkeypatch.setattr(chart_bot.services, "market", early)
     chart_bot.send(chart_command("AAPL"))
-    payload = last_patch(chart_bot).json
-    assert "No bars yet" in payload["content"]
+    assert "No bars yet" in private_refusal(chart_bot)
 
     # A 5D chart at the same moment has the previous sessions and is drawn.
     chart_bot.discord.reset()
@@ -424,9 +459,11 @@ def test_compare_draws_both_tickers(chart_bot: Bot) -> None:
 
 
 def test_compare_the_same_ticker_twice_is_explained(chart_bot: Bot) -> None:
-    chart_bot.send(command("compare", [opt("ticker1", "AAPL"), opt("ticker2", "$aapl")]))
-    payload = last_patch(chart_bot).json
-    assert "two different tickers" in payload["content"]
+    body = chart_bot.send(command("compare", [opt("ticker1", "AAPL"), opt("ticker2", "$aapl")]))
+    assert body.json()["type"] == 4 and body.json()["data"]["flags"] == 64
+    assert "two different tickers" in body.json()["data"]["content"]
+    chart_bot.wait_idle()
+    assert chart_bot.discord.requests == []  # refused before anything was queued
 
 
 # -- autocomplete ---------------------------------------------------------------------------
@@ -443,7 +480,14 @@ def test_autocomplete_answers(chart_bot: Bot) -> None:
     assert choices[0]["value"] == "NVDA"
     assert "NVIDIA" in choices[0]["name"]
     by_name = autocomplete(chart_bot, "compare", "ticker2", "micro")
-    assert {"MSFT", "MU", "AMD"} <= {c["value"] for c in by_name}
+    # The demo provider knows eleven symbols: Micron (MU) is not one of them.
+    assert {c["value"] for c in by_name} == {"MSFT", "AMD"}
+    every = autocomplete(chart_bot, "chart", "ticker", "")
+    assert [c["value"] for c in every] == [
+        "AAPL", "MSFT", "NVDA", "TSLA", "AMD", "SPY", "QQQ", "AMZN", "META", "GOOGL", "BRK.B"
+    ]  # fmt: skip
+    # By name: Alphabet; not Walmart, Salesforce or PayPal, which the demo does not know.
+    assert [c["value"] for c in autocomplete(chart_bot, "chart", "ticker", "al")] == ["GOOGL"]
     assert autocomplete(chart_bot, "compare", "ticker1", "aap")[0]["value"] == "AAPL"
 
     first = autocomplete(chart_bot, "chart", "indicators", "")
@@ -452,3 +496,22 @@ def test_autocomplete_answers(chart_bot: Bot) -> None:
     assert [c["value"] for c in following] == ["vwap,rsi"]
     assert json.dumps(following)  # plain JSON values
     assert chart_bot.discord.requests == []  # answered inline, no job
+
+
+def test_a_chart_without_enough_history_says_so(
+    chart_bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three weeks into the demo's simulated history an SMA 50 cannot have its look-back."""
+    early = datetime(2020, 1, 22, 16, 30, tzinfo=NY).timestamp()
+    monkeypatch.setattr(chart_bot.services, "market", Market(DemoProvider(clock=lambda: early)))
+    chart_bot.send(chart_command("AAPL", timeframe="1M", indicators="sma20, sma50"))
+    payload = last_patch(chart_bot).json
+    assert_valid_edit(payload)
+    footer = payload["embeds"][0]["footer"]["text"]
+    assert "No earlier price history: SMA 20, SMA 50 start without full look-back." in footer
+
+    chart_bot.discord.reset()
+    chart_bot.send(chart_command("AAPL", timeframe="1M", indicators="vwap"))
+    assert (
+        "No earlier price history" not in last_patch(chart_bot).json["embeds"][0]["footer"]["text"]
+    )

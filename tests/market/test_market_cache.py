@@ -27,16 +27,18 @@ class Counting:
     def __init__(self) -> None:
         self.inner = DemoProvider(clock=lambda: NOW)
         self.calls = 0
+        self.asked: list[int] = []
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail = False
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         self.calls += 1
+        self.asked.append(history)
         await self.gate.wait()
         if self.fail:
             raise ProviderUnavailable()
-        return await self.inner.bars(ticker, timeframe)
+        return await self.inner.bars(ticker, timeframe, history=history)
 
     async def quote(self, ticker: str) -> Quote:
         self.calls += 1
@@ -120,3 +122,21 @@ async def test_quote_ttl_and_lru_bound() -> None:
     await cache.quote("NVDA")  # evicts AAPL, the least recently used
     await cache.quote("AAPL")
     assert upstream.calls == 4
+
+
+async def test_less_history_is_served_from_an_entry_with_more() -> None:
+    """Switching a chart's indicators does not refetch: the entry with the most history
+    asked so far answers every smaller request, trimmed to exactly what was asked."""
+    upstream = Counting()
+    cache = CachedProvider(upstream, clock=Clock())
+    most = await cache.bars("AAPL", Timeframe.M3, history=154)
+    fewer = await cache.bars("AAPL", Timeframe.M3, history=19)
+    none = await cache.bars("AAPL", Timeframe.M3)
+    assert upstream.asked == [154]
+    assert (most.history, fewer.history, none.history) == (154, 19, 0)
+    assert fewer.timestamps.tolist() == most.timestamps[154 - 19 :].tolist()
+    assert none.timestamps.tolist() == most.window().timestamps.tolist()
+    direct = await DemoProvider(clock=lambda: NOW).bars("AAPL", Timeframe.M3, history=19)
+    assert fewer.version == direct.version  # same bytes as asking the provider directly
+    await cache.bars("AAPL", Timeframe.M3, history=200)  # more than cached: fetched
+    assert upstream.asked == [154, 200]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..discord.messages import Choice, EmbedField, Message, truncate
 from ..framework.context import Context
-from ..framework.errors import UserFacingError
+from ..framework.errors import CheckFailure, UserFacingError
 from .services import services
 
 if TYPE_CHECKING:
@@ -79,14 +79,47 @@ def exactly_once(func: H) -> H:
     return run_once  # type: ignore[return-value]
 
 
-def ticker_choices(typed: str) -> list[Choice]:
-    """Autocomplete suggestions from the symbol list: ``AAPL — Apple Inc.``."""
+def ticker_choices(ctx: Context, typed: str) -> list[Choice]:
+    """Suggestions the configured provider can serve: ``AAPL — Apple Inc.``."""
     from ..market.symbols import search_tickers
 
     return [
         Choice(name=truncate(f"{symbol} — {name}", 100), value=symbol)
-        for symbol, name in search_tickers(typed, 25)
+        for symbol, name in search_tickers(typed, 25, known=provider_symbols(ctx))
     ]
+
+
+def provider_symbols(ctx: Context) -> dict[str, str] | None:
+    """The market provider's complete symbol list when it has one (the demo), else None."""
+    known = getattr(services(ctx).market, "known_symbols", None)
+    return known() if callable(known) else None
+
+
+async def ticker_options_check(ctx: Context) -> None:
+    """Refuse at once, privately, what is wrong before any work is queued: a malformed
+    symbol, a symbol the provider does not serve (when it has a fixed list, as the demo
+    has), or the same ticker twice (``/compare``)."""
+    from ..market.errors import MarketDataError
+    from ..market.symbols import unknown_to_demo
+    from ..market.tickers import normalize_ticker
+
+    command = getattr(ctx, "command", None)
+    options = {} if command is None else {o.name: o.value for o in command.options}
+    known = provider_symbols(ctx)
+    symbols = []
+    for name in ("ticker", "ticker1", "ticker2"):
+        value = options.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            symbol = normalize_ticker(value)
+        except MarketDataError as exc:
+            raise CheckFailure(exc.user_message) from None
+        if known is not None and symbol not in known:
+            raise CheckFailure(unknown_to_demo(symbol))
+        symbols.append(symbol)
+    if len(symbols) == 2 and symbols[0] == symbols[1]:
+        raise CheckFailure("Pick two different tickers to compare.")
 
 
 def money(value: float) -> str:

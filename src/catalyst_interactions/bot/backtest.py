@@ -31,6 +31,7 @@ from ._shared import (
     parse_ticker,
     signed_pct,
     ticker_choices,
+    ticker_options_check,
 )
 from .services import cooldown, services
 
@@ -193,7 +194,7 @@ def register(registry: Registry) -> None:
         "backtest",
         "Replay stored alerts for a ticker against real prices",
         mode=Mode.DEFERRED,
-        checks=(cooldown,),
+        checks=(ticker_options_check, cooldown),
     )
     async def backtest(
         ctx: CommandContext,
@@ -217,4 +218,4 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("backtest", "ticker")
     async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
+from ..charts.warmup import history_needed, short_of_history
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import ButtonStyle, ComponentType
 from ..discord.messages import (
@@ -46,7 +47,7 @@ from ..framework.registry import Registry
 from ..market.errors import MarketDataError
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
-from ._shared import DOWN_COLOR, UP_COLOR, ticker_choices
+from ._shared import DOWN_COLOR, UP_COLOR, ticker_choices, ticker_options_check
 from .charting import ChartRenderError, chart_service
 from .services import BotServices, cooldown, services
 
@@ -282,14 +283,23 @@ def chart_message(
     png: bytes,
     *,
     keep: ClickedMessage | None = None,
+    short_history: Sequence[str] = (),
 ) -> Message:
-    """The chart message: embed + image + timeframe buttons + indicator menu."""
+    """The chart message: embed + image + timeframe buttons + indicator menu.
+
+    ``short_history`` names indicators the provider had too little history for.
+    """
     simulated = bars.simulated or (quote is not None and quote.simulated)
     title = chart_title(bars, quote)
     footer = (
         f"{bars.timeframe.value} · {_bar_width(bars.timeframe)} · {_labels(indicators)}"
         f" · Source: {bars.source}"
     )
+    if short_history:
+        footer += (
+            f"\nNo earlier price history: {_labels(frozenset(short_history))} "
+            "start without full look-back."
+        )
     description = SIMULATED_NOTE if simulated else None
     ours = len(title) + len(footer) + len(description or "")
     content, fields = _kept(keep, EMBED_TOTAL_MAX - ours)
@@ -387,8 +397,13 @@ async def build_chart(
     try:
         symbol = normalize_ticker(ticker)
         await report(f"Fetching {timeframe.value} of {symbol}…")
+        # Enough earlier bars for the longest selected indicator to be running (and, for
+        # EMA-based ones, settled) at the chart's first bar.
+        history = history_needed(indicators)
         fetched: tuple[Bars | BaseException, Quote | BaseException] = await asyncio.gather(
-            svc.market.bars(symbol, timeframe), svc.market.quote(symbol), return_exceptions=True
+            svc.market.bars(symbol, timeframe, history=history),
+            svc.market.quote(symbol),
+            return_exceptions=True,
         )
         bars, quote = fetched
         if isinstance(bars, BaseException):
@@ -403,7 +418,8 @@ async def build_chart(
         png, _hit = await chart_service(svc).chart(bars, indicators=indicators, quote=live)
     except (MarketDataError, ChartRenderError) as exc:
         raise _user_error(exc) from None
-    return chart_message(bars, live, indicators, png, keep=keep)
+    short = short_of_history([i.name for i in INDICATORS if i.name in indicators], bars.history)
+    return chart_message(bars.window(), live, indicators, png, keep=keep, short_history=short)
 
 
 async def build_compare(
@@ -437,14 +453,10 @@ def _raw_options(ctx: Context) -> dict[str, Any]:
 
 
 async def chart_options_check(ctx: Context) -> None:
-    """Refuse a malformed ticker or unknown indicator at once, before queueing a render."""
+    """Refuse a bad ticker (see :func:`ticker_options_check`) or an unknown indicator at
+    once, privately, before queueing a render."""
+    await ticker_options_check(ctx)
     options = _raw_options(ctx)
-    try:
-        for name in ("ticker", "ticker1", "ticker2"):
-            if isinstance(options.get(name), str):
-                normalize_ticker(options[name])
-    except MarketDataError as exc:
-        raise CheckFailure(exc.user_message) from None
     text = options.get("indicators")
     if isinstance(text, str):
         try:
@@ -552,7 +564,7 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("chart", "ticker")
     async def chart_ticker(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)
 
     @registry.autocomplete("chart", "indicators")
     async def chart_indicators(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
@@ -560,8 +572,8 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("compare", "ticker1")
     async def compare_first(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)
 
     @registry.autocomplete("compare", "ticker2")
     async def compare_second(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)

@@ -85,4 +85,4 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("check", "ticker")
     async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)

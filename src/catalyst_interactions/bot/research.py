@@ -207,4 +207,4 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("research", "ticker")
     async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)

@@ -215,4 +215,4 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("sentiment", "ticker")
     async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)

@@ -171,8 +171,15 @@ class LazyMarket:
             self._inner = build_market(self._settings)
         return self._inner
 
-    async def bars(self, ticker: str, timeframe: Any) -> Any:
-        return await self.provider().bars(ticker, timeframe)
+    def known_symbols(self) -> dict[str, str] | None:
+        """Every symbol the configured provider serves, when that is a fixed list (the
+        demo's); None for a real provider. Needs no numpy: the edge asks this."""
+        from ..market.symbols import known_symbols
+
+        return known_symbols(self._settings.market_provider)
+
+    async def bars(self, ticker: str, timeframe: Any, *, history: int = 0) -> Any:
+        return await self.provider().bars(ticker, timeframe, history=history)
 
     async def quote(self, ticker: str) -> Any:
         return await self.provider().quote(ticker)

@@ -127,7 +127,7 @@ def register(registry: Registry) -> None:
 
     @registry.autocomplete("watchlist add", "ticker")
     async def add_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(typed)
+        return ticker_choices(ctx, typed)
 
     @registry.autocomplete("watchlist remove", "ticker")
     async def remove_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:

@@ -16,9 +16,16 @@ Choices, stated once:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ..market.bars import Bars
 
 Array = npt.NDArray[np.float64]
 
@@ -130,3 +137,47 @@ def _anchored(pv: Array, vol: Array) -> Array:
     cum_v = np.cumsum(vol)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(cum_v > 0, np.cumsum(pv) / cum_v, np.nan)
+
+
+def chart_series(bars: Bars, indicators: Iterable[str]) -> dict[str, Array]:
+    """Every line a chart of ``bars`` draws for ``indicators``, over the bars it shows.
+
+    Computed over all of ``bars`` (the history before ``bars.start`` included), then cut to
+    the chart's range, so lines are already running at the chart's first bar. Keys:
+    ``sma20 sma50 ema9 ema21 vwap rsi``, ``bollinger.mid/.upper/.lower``,
+    ``macd.line/.signal/.hist``.
+    """
+    chosen = set(indicators)
+    c = bars.close
+    start = bars.start
+    full: dict[str, Array] = {}
+    for name, fn, n in (
+        ("sma20", sma, 20),
+        ("sma50", sma, 50),
+        ("ema9", ema, 9),
+        ("ema21", ema, 21),
+    ):
+        if name in chosen:
+            full[name] = fn(c, n)
+    if "bollinger" in chosen:
+        mid, upper, lower = bollinger(c, 20, 2.0)
+        full |= {"bollinger.mid": mid, "bollinger.upper": upper, "bollinger.lower": lower}
+    if "rsi" in chosen:
+        full["rsi"] = rsi(c, 14)
+    if "macd" in chosen:
+        line, signal, hist = macd(c, 12, 26, 9)
+        full |= {"macd.line": line, "macd.signal": signal, "macd.hist": hist}
+    out = {key: values[start:] for key, values in full.items()}
+    if "vwap" in chosen:
+        shown = slice(start, None)
+        if bars.timeframe.spec.intraday:
+            # Restarts every session: the chart's sessions need nothing before them.
+            tz = ZoneInfo(bars.tz)
+            days = [datetime.fromtimestamp(t, tz).toordinal() for t in bars.timestamps[shown]]
+            session = np.asarray(days, dtype=np.int64)
+        else:
+            session = None  # anchored at the chart's first bar
+        out["vwap"] = vwap(
+            bars.high[shown], bars.low[shown], bars.close[shown], bars.volume[shown], session
+        )
+    return out

@@ -25,8 +25,19 @@ from . import _canvas as cv
 from . import indicators as ind
 from . import theme
 from ._text import TextLayer, text_width
+from .warmup import short_of_history
 
 OVERLAYS = frozenset({"vwap", "sma20", "sma50", "ema9", "ema21", "bollinger"})
+LABELS = {
+    "vwap": "VWAP",
+    "sma20": "SMA 20",
+    "sma50": "SMA 50",
+    "ema9": "EMA 9",
+    "ema21": "EMA 21",
+    "bollinger": "Bollinger",
+    "rsi": "RSI",
+    "macd": "MACD",
+}
 PANELS = frozenset({"rsi", "macd"})
 INDICATORS = OVERLAYS | PANELS
 
@@ -88,8 +99,15 @@ def build_figure(
     indicators: frozenset[str] = frozenset(),
     quote: Quote | None = None,
 ) -> Figure:
-    """Assemble the chart figure without drawing it."""
+    """Assemble the chart figure without drawing it.
+
+    ``bars`` may carry history before ``bars.start``: indicators are computed over it and
+    only the range from ``start`` on is drawn.
+    """
     chosen = validate_indicators(indicators)
+    series = ind.chart_series(bars, chosen)
+    short = short_of_history(sorted(chosen), bars.history)
+    bars = bars.window()
     if len(bars) == 0:
         raise ValueError("cannot chart an empty series")
     fig = _new_figure()
@@ -99,7 +117,7 @@ def build_figure(
     times = _local_times(bars)
     price = panels["price"]
 
-    overlay = _overlay_series(bars, chosen & OVERLAYS, times)
+    overlay = _overlay_series(series, chosen & OVERLAYS)
     _fit(price, [bars.low, bars.high, *(s for _, _, s in overlay)], headroom=0.16)
     grid: list[FloatArray] = []
     _y_axis(tl, price, grid, 6, _price_label)
@@ -125,9 +143,11 @@ def build_figure(
     _panel_label(tl, vol, "Volume", theme.MUTED)
 
     if "rsi" in panels:
-        _rsi(fig, tl, panels["rsi"], x, bars, grid)
+        _rsi(fig, tl, panels["rsi"], x, series["rsi"], grid)
     if "macd" in panels:
-        _macd(fig, tl, panels["macd"], x, bars, grid)
+        _macd(fig, tl, panels["macd"], x, series, grid)
+    if short:
+        _history_note(tl, price, times[0], short)
 
     pos, tick_labels = _x_ticks(times, timeframe)
     bottom = list(panels.values())[-1]
@@ -248,28 +268,32 @@ def _candles(fig: Figure, panel: cv.Panel, x: FloatArray, bars: Bars) -> None:
 _Overlay = tuple[str, str, FloatArray]
 
 
-def _overlay_series(bars: Bars, chosen: frozenset[str], times: list[datetime]) -> list[_Overlay]:
+def _overlay_series(series: dict[str, FloatArray], chosen: frozenset[str]) -> list[_Overlay]:
     out: list[_Overlay] = []
-    c = bars.close
     if "bollinger" in chosen:
-        mid, upper, lower = ind.bollinger(c, 20, 2.0)
         color = theme.OVERLAY_COLORS["bollinger"]
-        out += [("BB 20, 2", color, upper), ("", color, lower), ("", color, mid)]
-    for name, fn, n, label in (
-        ("sma20", ind.sma, 20, "SMA 20"),
-        ("sma50", ind.sma, 50, "SMA 50"),
-        ("ema9", ind.ema, 9, "EMA 9"),
-        ("ema21", ind.ema, 21, "EMA 21"),
-    ):
+        out += [
+            ("BB 20, 2", color, series["bollinger.upper"]),
+            ("", color, series["bollinger.lower"]),
+            ("", color, series["bollinger.mid"]),
+        ]
+    for name in ("sma20", "sma50", "ema9", "ema21", "vwap"):
         if name in chosen:
-            out.append((label, theme.OVERLAY_COLORS[name], fn(c, n)))
-    if "vwap" in chosen:
-        session = None
-        if bars.timeframe.spec.intraday:
-            session = np.asarray([t.toordinal() for t in times], dtype=np.int64)
-        series = ind.vwap(bars.high, bars.low, bars.close, bars.volume, session)
-        out.append(("VWAP", theme.OVERLAY_COLORS["vwap"], series))
+            out.append((LABELS[name], theme.OVERLAY_COLORS[name], series[name]))
     return out
+
+
+def _history_note(tl: TextLayer, panel: cv.Panel, first: datetime, short: list[str]) -> None:
+    """Say on the chart which lines lack look-back because the provider has no more."""
+    names = ", ".join(LABELS[name] for name in short)
+    tl.add(
+        panel.x0 + 6,
+        panel.y0 + 6,
+        f"No price history before {first:%Y-%m-%d}: {names} without full look-back",
+        color=theme.WATERMARK,
+        size=theme.LABEL_SIZE,
+        va="bottom",
+    )
 
 
 def _draw_overlays(
@@ -305,10 +329,14 @@ def _draw_overlays(
 
 
 def _rsi(
-    fig: Figure, tl: TextLayer, panel: cv.Panel, x: FloatArray, bars: Bars, grid: list[FloatArray]
+    fig: Figure,
+    tl: TextLayer,
+    panel: cv.Panel,
+    x: FloatArray,
+    values: FloatArray,
+    grid: list[FloatArray],
 ) -> None:
     panel.lo, panel.hi = 0.0, 100.0
-    values = ind.rsi(bars.close, 14)
     xs = panel.px(x)
     cv.lines(
         fig, cv.finite_runs(xs, panel.py(values)), colors=theme.RSI_COLOR, width=1.3, clip=panel
@@ -328,9 +356,14 @@ def _rsi(
 
 
 def _macd(
-    fig: Figure, tl: TextLayer, panel: cv.Panel, x: FloatArray, bars: Bars, grid: list[FloatArray]
+    fig: Figure,
+    tl: TextLayer,
+    panel: cv.Panel,
+    x: FloatArray,
+    series: dict[str, FloatArray],
+    grid: list[FloatArray],
 ) -> None:
-    line, signal, hist = ind.macd(bars.close, 12, 26, 9)
+    line, signal, hist = series["macd.line"], series["macd.signal"], series["macd.hist"]
     finite = np.abs(np.concatenate([v[np.isfinite(v)] for v in (line, signal, hist)]))
     span = float(finite.max()) * 1.15 if finite.size and finite.max() > 0 else 1.0
     panel.lo, panel.hi = -span, span

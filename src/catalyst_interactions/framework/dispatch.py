@@ -78,11 +78,14 @@ class Delivery:
 
     ``message`` edits the original response (which, after a type-6 ack, is the clicked
     message). ``ephemeral_notice`` is sent as an ephemeral followup instead, for a user error
-    on a component whose message must stay as it was.
+    on a component whose message must stay as it was. ``delete_original`` goes with it for a
+    user error after a *public* deferred ack: the channel saw "thinking…", so that placeholder
+    is deleted and only the member who asked sees the refusal (docs/decisions.md D16).
     """
 
     message: Message
     ephemeral_notice: bool = False
+    delete_original: bool = False
 
 
 @dataclass(slots=True)
@@ -184,7 +187,12 @@ class Dispatcher:
         try:
             reply = await routed.spec.func(routed.ctx, **routed.args)
         except UserFacingError as exc:
-            return Delivery(Message(content=exc.message), ephemeral_notice=routed.updates_message)
+            refusal = Message(content=exc.message)
+            if routed.updates_message:
+                return Delivery(refusal, ephemeral_notice=True)
+            if routed.spec.ephemeral:
+                return Delivery(refusal)  # the placeholder is already private: edit it
+            return Delivery(refusal, ephemeral_notice=True, delete_original=True)
         if isinstance(reply, Modal):
             # A form can only answer the interaction itself; once acknowledged (an edge in
             # front of us ran out of time) the user has to press again.

@@ -9,7 +9,7 @@ from typing import Any
 from ..discord.enums import MessageFlags
 from ..discord.messages import File
 from ..discord.payloads import Interaction
-from ..discord.rest import DiscordRest, HTTPError
+from ..discord.rest import DiscordRest, HTTPError, NotFound, UnknownInteraction
 from ..framework.dispatch import Delivery
 from .job import Job
 from .ledger import DeliveryLedger
@@ -45,6 +45,8 @@ class Deliverer:
 
     async def deliver(self, job: Job, interaction: Interaction, delivery: Delivery) -> None:
         message = delivery.message
+        if delivery.delete_original:
+            await self._delete_placeholder(job, interaction)
         if delivery.ephemeral_notice:
             await self.notice(job, interaction, message.content or "")
             return
@@ -53,6 +55,18 @@ class Deliverer:
         await self._rest.edit_original(
             interaction.token, message.to_dict(edit=True), message.files, deadline=job.deadline
         )
+
+    async def _delete_placeholder(self, job: Job, interaction: Interaction) -> None:
+        """Delete the public "thinking…" message; already gone (a retried job) is fine.
+
+        Deleted *before* the notice: a followup right after a deferred ack would otherwise
+        edit the public placeholder instead of arriving as a private message.
+        """
+        try:
+            await self._rest.delete_original(interaction.token, deadline=job.deadline)
+        except NotFound as exc:
+            if isinstance(exc, UnknownInteraction):
+                raise
 
     async def notice(
         self, job: Job, interaction: Interaction, text: str, *, kind: str = "notice"

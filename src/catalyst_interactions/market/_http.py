@@ -74,6 +74,18 @@ def daily_stamp(day: date) -> int:
     return session_close_utc(day)
 
 
+def history_days(timeframe: Timeframe, history: int) -> int:
+    """Extra calendar days to request so that ``history`` bars precede the range.
+
+    Five trading days a week, plus room for exchange holidays (at most a few in a row).
+    """
+    if history <= 0:
+        return 0
+    per_session = max(1, 23_400 // timeframe.spec.bar_seconds) if timeframe.spec.intraday else 1
+    sessions = -(-history // per_session)
+    return -(-sessions * 7 // 5) + 5
+
+
 def finish_intraday(
     *,
     ticker: str,
@@ -81,8 +93,10 @@ def finish_intraday(
     rows: list[tuple[int, float, float, float, float, float]],
     source: str,
     as_of: datetime,
+    history: int = 0,
 ) -> Bars:
-    """Keep regular-hours bars of the last ``timeframe.spec.sessions`` sessions."""
+    """Keep regular-hours bars of the last ``timeframe.spec.sessions`` sessions, preceded by
+    up to ``history`` regular-hours bars of the sessions before them."""
     if not rows:
         raise NoBarsYet()
     rows.sort(key=lambda r: r[0])
@@ -94,8 +108,9 @@ def finish_intraday(
         raise NoBarsYet()
     dates = session_dates(ts)
     wanted = sorted(set(dates))[-timeframe.spec.sessions :]
-    keep2 = np.asarray([d >= wanted[0] for d in dates], dtype=bool)
-    arr, ts = arr[keep2], ts[keep2]
+    first = next(i for i, d in enumerate(dates) if d >= wanted[0])
+    begin = max(0, first - max(0, history))
+    arr, ts = arr[begin:], ts[begin:]
     return Bars.from_columns(
         ticker=ticker,
         timeframe=timeframe,
@@ -109,6 +124,7 @@ def finish_intraday(
         simulated=False,
         as_of=as_of,
         tz=str(MARKET_TZ),
+        start=first - begin,
     )
 
 
@@ -119,10 +135,18 @@ def finish_daily(
     rows: list[tuple[date, float, float, float, float, float]],
     source: str,
     as_of: datetime,
+    window_start: date | None = None,
+    history: int = 0,
 ) -> Bars:
-    if not rows:
-        raise NoBarsYet("No daily bars are available for this range.")
+    """Daily bars from ``window_start`` on, preceded by up to ``history`` earlier ones."""
     rows.sort(key=lambda r: r[0])
+    first = 0
+    if window_start is not None:
+        first = next((i for i, r in enumerate(rows) if r[0] >= window_start), len(rows))
+    if first == len(rows):
+        raise NoBarsYet("No daily bars are available for this range.")
+    begin = max(0, first - max(0, history))
+    rows = rows[begin:]
     return Bars.from_columns(
         ticker=ticker,
         timeframe=timeframe,
@@ -136,4 +160,5 @@ def finish_daily(
         simulated=False,
         as_of=as_of,
         tz=str(MARKET_TZ),
+        start=first - begin,
     )

@@ -28,7 +28,7 @@ from .sessions import (
     session_close_utc,
     session_open_utc,
 )
-from .symbols import DEMO_SYMBOLS
+from .symbols import DEMO_SYMBOLS, unknown_to_demo
 from .timeframe import Timeframe
 
 SOURCE = "simulated demo data"
@@ -79,12 +79,14 @@ class DemoProvider:
         self._anchors: dict[str, tuple[FloatArray, FloatArray]] = {}
         self._sessions: dict[tuple[str, int], _Session] = {}
 
+    def known_symbols(self) -> dict[str, str]:
+        """Exactly the symbols simulated here (autocomplete offers these and no others)."""
+        return DEMO_SYMBOLS
+
     def _symbol(self, ticker: str) -> str:
         symbol = normalize_ticker(ticker)
         if symbol not in DEMO_SYMBOLS:
-            raise UnknownTicker(
-                symbol, f"Unknown ticker: {symbol} (the demo knows {', '.join(DEMO_SYMBOLS)})."
-            )
+            raise UnknownTicker(symbol, unknown_to_demo(symbol))
         return symbol
 
     def _daily_anchors(self, symbol: str) -> tuple[FloatArray, FloatArray]:
@@ -145,24 +147,26 @@ class DemoProvider:
         n = int((now - session_open_utc(day)) // bar_seconds) * (bar_seconds // 300)
         return _Session(s.ts[:n], s.open[:n], s.high[:n], s.low[:n], s.close[:n], s.volume[:n])
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         symbol = self._symbol(ticker)
         now = self._clock()
         last = self._last_session(now)
         spec = timeframe.spec
         if timeframe is Timeframe.D1:
-            rows = [self._completed(symbol, last, now)]
+            days = [last]
         elif timeframe is Timeframe.D5:
             days = [last]
             while len(days) < spec.sessions:
                 days.insert(0, previous_weekday(days[0]))
-            rows = [_resample(self._completed(symbol, d, now, 1800), 6) for d in days]
         else:
             first = last - timedelta(days=spec.lookback_days)
-            days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-            rows = [_daily(self._completed(symbol, d, now), d) for d in days if is_weekday(d)]
-        cols = [np.concatenate([getattr(r, f) for r in rows]) for f in _Session._fields]
-        if len(cols[0]) == 0:
+            span = range((last - first).days + 1)
+            days = [d for d in (first + timedelta(days=i) for i in span) if is_weekday(d)]
+        days = [d for d in days if d >= _EPOCH]  # nothing is simulated before the epoch
+        rows = [self._bars_of(symbol, d, now, timeframe) for d in days]
+        earlier = self._history(symbol, days[0] if days else last, now, timeframe, history)
+        cols = [np.concatenate([getattr(r, f) for r in [earlier, *rows]]) for f in _Session._fields]
+        if len(cols[0]) == len(earlier.ts):
             raise NoBarsYet()
         return Bars(
             ticker=symbol,
@@ -177,7 +181,34 @@ class DemoProvider:
             simulated=True,
             as_of=utc_from_epoch(now),
             tz=str(MARKET_TZ),
+            start=len(earlier.ts),
         )
+
+    def _bars_of(self, symbol: str, day: date, now: float, timeframe: Timeframe) -> _Session:
+        """``day``'s bars at ``timeframe``'s width, cut to those finished by ``now``."""
+        if timeframe is Timeframe.D1:
+            return self._completed(symbol, day, now)
+        if timeframe is Timeframe.D5:
+            return _resample(self._completed(symbol, day, now, 1800), 6)
+        return _daily(self._completed(symbol, day, now), day)
+
+    def _history(
+        self, symbol: str, before: date, now: float, timeframe: Timeframe, bars: int
+    ) -> _Session:
+        """The last ``bars`` bars of the sessions before ``before`` (fewer at the epoch)."""
+        parts: list[_Session] = []
+        count, day = 0, before
+        while count < bars:
+            day = previous_weekday(day)
+            if day < _EPOCH:
+                break
+            part = self._bars_of(symbol, day, now, timeframe)
+            parts.insert(0, part)
+            count += len(part.ts)
+        if not parts:
+            return _Session(*(np.empty(0, dtype=f) for f in (np.int64, *[np.float64] * 5)))
+        cols = [np.concatenate([getattr(p, f) for p in parts])[-bars:] for f in _Session._fields]
+        return _Session(*cols)
 
     async def quote(self, ticker: str) -> Quote:
         symbol = self._symbol(ticker)

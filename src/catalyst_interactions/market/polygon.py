@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from ..secret import Secret
-from ._http import finish_daily, finish_intraday, get_json
+from ._http import finish_daily, finish_intraday, get_json, history_days
 from ._time import utc_from_epoch
 from .bars import Bars, Quote, normalize_ticker
 from .errors import NoBarsYet, ProviderUnavailable, UnknownTicker
@@ -67,11 +67,12 @@ class PolygonProvider:
     ) -> None:
         await self.aclose()
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         symbol = normalize_ticker(ticker)
         now = self._clock()
         today = market_date(now)
-        start = today - timedelta(days=timeframe.spec.lookback_days)
+        window_start = today - timedelta(days=timeframe.spec.lookback_days)
+        start = window_start - timedelta(days=history_days(timeframe, history))
         multiplier, span = _RANGE.get(timeframe, (1, "day"))
         path = f"/v2/aggs/ticker/{symbol}/range/{multiplier}/{span}/{start}/{today}"
         params = {"adjusted": "true", "sort": "asc", "limit": "50000"}
@@ -89,7 +90,12 @@ class PolygonProvider:
                     for r in results
                 ]
                 return finish_intraday(
-                    ticker=symbol, timeframe=timeframe, rows=rows, source=NAME, as_of=as_of
+                    ticker=symbol,
+                    timeframe=timeframe,
+                    rows=rows,
+                    source=NAME,
+                    as_of=as_of,
+                    history=history,
                 )
             # Daily bars are stamped at midnight New York time of their session.
             daily: list[tuple[date, float, float, float, float, float]] = [
@@ -99,7 +105,13 @@ class PolygonProvider:
         except (KeyError, TypeError, ValueError) as exc:
             raise _shape_error() from exc
         return finish_daily(
-            ticker=symbol, timeframe=timeframe, rows=daily, source=NAME, as_of=as_of
+            ticker=symbol,
+            timeframe=timeframe,
+            rows=daily,
+            source=NAME,
+            as_of=as_of,
+            window_start=window_start,
+            history=history,
         )
 
     async def quote(self, ticker: str) -> Quote:

@@ -20,8 +20,10 @@ class MarketDataProvider(Protocol):
 
     name: str
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
-        """Bars for ``ticker`` over ``timeframe`` (see :class:`Timeframe` for the ranges)."""
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
+        """Bars for ``ticker`` over ``timeframe`` (see :class:`Timeframe` for the ranges),
+        preceded by up to ``history`` earlier bars of the same width (``Bars.start`` says
+        how many; fewer only when the provider has no more)."""
         ...
 
     async def quote(self, ticker: str) -> Quote:

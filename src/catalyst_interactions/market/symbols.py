@@ -1,4 +1,9 @@
-"""Ticker autocomplete over a static, provider-agnostic list of common US symbols."""
+"""Ticker autocomplete: what the configured market provider knows.
+
+The demo provider simulates exactly :data:`DEMO_SYMBOLS`, so with it autocomplete offers
+those and nothing else. Real providers (Tiingo, Polygon) know every listed US symbol; for
+them the suggestions come from a static list of common ones (anything else can be typed).
+"""
 
 from __future__ import annotations
 
@@ -71,16 +76,28 @@ COMMON_SYMBOLS: dict[str, str] = {
 }
 
 
-def search_tickers(prefix: str, limit: int = 25) -> list[tuple[str, str]]:
+def unknown_to_demo(symbol: str) -> str:
+    return f"Unknown ticker: {symbol} (the demo knows {', '.join(DEMO_SYMBOLS)})."
+
+
+def known_symbols(provider: str) -> dict[str, str] | None:
+    """The complete list of symbols ``provider`` serves, or None when it is open-ended."""
+    return DEMO_SYMBOLS if provider == "demo" else None
+
+
+def search_tickers(
+    prefix: str, limit: int = 25, *, known: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """Symbols whose ticker starts with ``prefix``, then those whose name contains it.
 
     Case-insensitive; demo symbols rank first within each group. ``limit`` defaults to
-    Discord's 25 autocomplete choices. An empty prefix lists the demo symbols.
+    Discord's 25 autocomplete choices. An empty prefix lists the demo symbols. ``known``,
+    a provider's complete list (see :func:`known_symbols`), limits the search to it.
     """
     needle = prefix.strip().lstrip("$").upper()
     if not needle:
-        return list(DEMO_SYMBOLS.items())[: max(0, limit)]
-    table = {**DEMO_SYMBOLS, **COMMON_SYMBOLS}
+        return list((known or DEMO_SYMBOLS).items())[: max(0, limit)]
+    table = known if known is not None else {**DEMO_SYMBOLS, **COMMON_SYMBOLS}
     by_symbol = [(s, n) for s, n in table.items() if s.startswith(needle)]
     by_name = [
         (s, n)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..secret import Secret
-from ._http import finish_daily, finish_intraday, get_json
+from ._http import finish_daily, finish_intraday, get_json, history_days
 from ._time import parse_iso, utc_from_epoch
 from .bars import Bars, Quote, normalize_ticker
 from .errors import NoBarsYet, ProviderUnavailable, UnknownTicker
@@ -64,16 +64,17 @@ class TiingoProvider:
     ) -> None:
         await self.aclose()
 
-    def _start(self, timeframe: Timeframe) -> str:
-        today = market_date(self._clock())
-        return (today - timedelta(days=timeframe.spec.lookback_days)).isoformat()
+    def _window_start(self, timeframe: Timeframe) -> date:
+        return market_date(self._clock()) - timedelta(days=timeframe.spec.lookback_days)
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         symbol = normalize_ticker(ticker)
         as_of = utc_from_epoch(self._clock())
+        window_start = self._window_start(timeframe)
+        start = (window_start - timedelta(days=history_days(timeframe, history))).isoformat()
         if timeframe.spec.intraday:
             params = {
-                "startDate": self._start(timeframe),
+                "startDate": start,
                 "resampleFreq": _RESAMPLE[timeframe],
                 "columns": "open,high,low,close,volume",
                 "afterHours": "false",
@@ -87,9 +88,14 @@ class TiingoProvider:
             if not rows:
                 await self._raise_empty(symbol)
             return finish_intraday(
-                ticker=symbol, timeframe=timeframe, rows=rows, source=NAME, as_of=as_of
+                ticker=symbol,
+                timeframe=timeframe,
+                rows=rows,
+                source=NAME,
+                as_of=as_of,
+                history=history,
             )
-        params = {"startDate": self._start(timeframe), "resampleFreq": "daily"}
+        params = {"startDate": start, "resampleFreq": "daily"}
         status, data = await get_json(
             self._client, f"/tiingo/daily/{symbol}/prices", params, provider=NAME
         )
@@ -101,6 +107,8 @@ class TiingoProvider:
             rows=self._daily_rows(data),
             source=NAME,
             as_of=as_of,
+            window_start=window_start,
+            history=history,
         )
 
     async def quote(self, ticker: str) -> Quote:
