@@ -32,12 +32,13 @@ def market_clock() -> float:
     return MARKET_NOW
 
 
-def demo_data(ticker: str, timeframe: Timeframe) -> tuple[Bars, Quote]:
+def demo_data(ticker: str, timeframe: Timeframe, history: int = 0) -> tuple[Bars, Quote]:
     """What the bot's market returns, from a provider of our own on the same clock."""
     provider = DemoProvider(clock=market_clock)
 
     async def fetch() -> tuple[Bars, Quote]:
-        return await provider.bars(ticker, timeframe), await provider.quote(ticker)
+        bars = await provider.bars(ticker, timeframe, history=history)
+        return bars, await provider.quote(ticker)
 
     return asyncio.run(fetch())
 

@@ -81,8 +81,13 @@ def image(local: Local, message: dict[str, Any]) -> bytes:
     return png
 
 
+# History bars each indicator is computed over before the chart's first bar (docs/charts.md).
+HISTORY = {"vwap": 0, "sma20": 19, "sma50": 49, "bollinger": 19}
+HISTORY |= {"ema9": 39, "ema21": 93, "rsi": 108, "macd": 154}
+
+
 def expected_chart(ticker: str, tf: Timeframe, indicators: set[str]) -> bytes:
-    bars, quote = demo_data(ticker, tf)
+    bars, quote = demo_data(ticker, tf, max((HISTORY[i] for i in indicators), default=0))
     return render_chart(
         bars, ticker=ticker, timeframe=tf, indicators=frozenset(indicators), quote=quote
     )
@@ -227,10 +232,21 @@ def test_legacy_alert_buttons_redraw_the_alert_and_keep_its_details(local: Local
 
 
 def test_unknown_and_malformed_tickers_tell_the_user(local: Local) -> None:
-    unknown = chart(local, "ZZZZ")
-    assert unknown.content.startswith("Unknown ticker: ZZZZ")
+    unknown = local.use("chart", ticker="ZZZZ")
+    # The demo's symbols are known without fetching: refused at once, privately.
+    assert unknown.ok and unknown.result["response_type"] == 4
+    assert unknown.ephemeral and unknown.content.startswith("Unknown ticker: ZZZZ")
+    assert "AAPL" in unknown.content  # what the demo knows
     assert unknown.message is not None
-    assert unknown.message["embeds"] == [] and unknown.message["attachments"] == []
+    mine = [m["id"] for m in local.timeline("regular")]
+    theirs = [m["id"] for m in local.timeline("admin")]
+    assert unknown.message["id"] in mine and unknown.message["id"] not in theirs
+
+    same = local.use("compare", ticker1="AAPL", ticker2="$aapl")
+    assert same.ephemeral and same.content == "Pick two different tickers to compare."
+    assert same.message is not None and same.message["id"] not in [
+        m["id"] for m in local.timeline("admin")
+    ]
 
     malformed = local.use("chart", ticker="$$$")
     assert malformed.ok and malformed.result["response_type"] == 4  # refused at once

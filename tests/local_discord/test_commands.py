@@ -24,7 +24,7 @@ from catalyst_interactions.charts.render import render_gauge
 from catalyst_interactions.market import Timeframe
 from catalyst_interactions.ops.admin_cli import import_legacy_command
 from catalyst_interactions.secret import Secret
-from support.local_discord import Local
+from support.local_discord import Local, Shown
 from support.servers import serve_in_thread
 
 from .conftest import SAMPLES, data_dir, demo_data, start_bot
@@ -185,6 +185,16 @@ def test_stats_for_all_time_and_an_empty_week(local: Local) -> None:
     assert week.embed["description"] == "No alerts were posted in this period."
 
 
+def assert_private_to_the_member(local: Local, shown: Shown) -> None:
+    """A refusal found after a public deferred ack: the channel's "thinking…" is gone and
+    only the member who asked sees the reason."""
+    assert shown.placeholder_deleted and shown.ephemeral and shown.message is not None
+    mine = [m["id"] for m in local.timeline("regular")]
+    theirs = [m["id"] for m in local.timeline("admin")]
+    assert shown.message["id"] in mine and shown.message["id"] not in theirs
+    assert str(shown.result["message_id"]) not in mine + theirs
+
+
 def test_backtest_replays_the_imported_alert(local: Local) -> None:
     shown = local.use("backtest", ticker="AAPL", days=2)
     assert shown.ok and shown.result["response_type"] == 5 and not shown.ephemeral
@@ -202,6 +212,7 @@ def test_backtest_replays_the_imported_alert(local: Local) -> None:
 
     none = local.use("backtest", ticker="MSFT")
     assert none.content == "There are no stored alerts for **MSFT** to backtest."
+    assert_private_to_the_member(local, none)
     refused = local.use("backtest", ticker="AAPL", days=0)  # Discord's client refuses it
     assert refused.result == {"ok": False, "refused": True, "error": "`days` must be at least 1"}
 
@@ -229,6 +240,7 @@ def test_sentiment_shows_the_verdict_and_a_gauge(local: Local) -> None:
 
     empty = local.use("sentiment", ticker="MSFT")
     assert empty.content == "There are no stored alerts for **MSFT** yet."
+    assert_private_to_the_member(local, empty)
 
 
 # -- /research and /ask -----------------------------------------------------------------------

@@ -56,6 +56,8 @@ class Shown:
 
     result: JSON
     message: JSON | None
+    placeholder_deleted: bool = False
+    """The public "thinking…" message was deleted and ``message`` is a private followup."""
 
     @property
     def ok(self) -> bool:
@@ -233,21 +235,43 @@ class Local:
             message_id = str(result["message_id"])
             event = self.wait_for(
                 lambda e: (
-                    e["kind"] == "message_update"
-                    and e["data"]["id"] == message_id
-                    and not int(e["data"]["flags"]) & LOADING
+                    e["data"].get("id") == message_id
+                    and (
+                        (e["kind"] == "message_update" and not int(e["data"]["flags"]) & LOADING)
+                        or e["kind"] == "message_delete"
+                    )
                 ),
                 since,
             )
-            if finished is None:
+            if finished is None and event["kind"] == "message_update":
                 return Shown(result, event["data"])
-            # The first edit may be progress (or a streamed answer growing): the member's
-            # answer is the message once the worker has finished the job.
+            if finished is not None:
+                # The first edit may be progress (or a streamed answer growing): the member's
+                # answer is the message once the worker has finished the job.
+                deadline = time.monotonic() + 15
+                while self.jobs_finished() <= finished:
+                    assert time.monotonic() < deadline, "the worker did not finish the job"
+                    time.sleep(0.01)
+            messages: list[JSON] = self.state()["messages"]
+            found = next((m for m in messages if m["id"] == message_id), None)
+            if found is not None:
+                return Shown(result, found)
+            # The public placeholder was deleted (a refusal): what the member sees is the
+            # private followup sent for the interaction.
             deadline = time.monotonic() + 15
-            while self.jobs_finished() <= finished:
-                assert time.monotonic() < deadline, "the worker did not finish the job"
+            while True:
+                followup = next(
+                    (
+                        m
+                        for m in self.state()["messages"]
+                        if (m.get("interaction_metadata") or {}).get("id") == interaction_id
+                    ),
+                    None,
+                )
+                if followup is not None:
+                    return Shown(result, followup, placeholder_deleted=True)
+                assert time.monotonic() < deadline, "no answer after the placeholder was deleted"
                 time.sleep(0.01)
-            return Shown(result, self.message(message_id))
         if kind == DEFERRED_UPDATE:
             event = self.wait_for(
                 lambda e: (

@@ -80,7 +80,7 @@ class Delivery:
     message). ``ephemeral_notice`` is sent as an ephemeral followup instead, for a user error
     on a component whose message must stay as it was. ``delete_original`` goes with it for a
     user error after a *public* deferred ack: the channel saw "thinking…", so that placeholder
-    is deleted and only the member who asked sees the refusal (docs/decisions.md D16).
+    is deleted and only the member who asked sees the refusal (docs/decisions.md D22).
     """
 
     message: Message
