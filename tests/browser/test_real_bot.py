@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -53,8 +54,6 @@ def test_chart_then_timeframe_button_then_admin_only_command(
 
 
 def _near(img: np.ndarray[Any, Any], color: str, tol: int = 40) -> int:
-    import numpy as np
-
     rgb = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
     return int((np.abs(img.astype(int) - rgb).sum(axis=-1) < tol).sum())
 
@@ -67,7 +66,6 @@ def test_every_indicator_line_starts_at_the_charts_first_bar(
     range). Every indicator's values are checked against references in tests/charts."""
     import io
 
-    import numpy as np
     from PIL import Image
 
     from catalyst_interactions.charts import theme
