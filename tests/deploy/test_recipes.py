@@ -148,7 +148,7 @@ def test_a_signed_interaction_goes_through_caddy_over_tls(served: Served, tmp_pa
             assert client.get("/ready").status_code == 404
             # Caddy refuses an oversized body itself.
             big = client.post("/interactions", content=b"x" * (1_100_000), headers=headers)
-            assert big.status_code == 413
+            assert (big.status_code, big.text) == (413, "body too large")
     finally:
         proc.terminate()
         proc.wait(20)
