@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -41,6 +41,9 @@ from .world import (
     DEV_APPLICATION_ID,
     default_world,
 )
+
+if TYPE_CHECKING:
+    from .demo import DemoSummary
 
 __all__ = ["DevStack", "DevStartError", "build_dev", "run_dev"]
 
@@ -127,8 +130,8 @@ class DevStack:
         self._sockets: list[socket.socket] = []
         self.url = ""
         self.edge_url = ""
-        self.demo: Any = None
-        """The demo's :class:`~.demo.DemoSummary` once started with ``demo=True``."""
+        self.demo: DemoSummary | None = None
+        """What the demo added and posted, once started with ``demo=True``."""
         self.key_file = settings.data_dir / "dev-signing-key"
         """The emulator's private seed, for ``catalyst-interactions send --key-file``."""
 
@@ -332,7 +335,8 @@ def _bot_token(path: Path, application_id: str) -> Secret:
         saved = path.read_text(encoding="utf-8").strip()
     except OSError:
         saved = ""
-    if saved.startswith(make_bot_token(application_id).reveal().split(".")[0] + "."):
+    head = make_bot_token(application_id).reveal().split(".", 1)[0]  # base64 of the app id
+    if saved.startswith(head + "."):  # made for this application: keep it
         return Secret(saved)
     token = make_bot_token(application_id)
     path.parent.mkdir(parents=True, exist_ok=True)
