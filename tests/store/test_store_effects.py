@@ -34,10 +34,14 @@ async def test_a_unit_commits_its_changes_and_answer_once(store: Store) -> None:
 
 async def test_a_failed_unit_leaves_nothing_not_even_its_claim(store: Store) -> None:
     await store.parameters.define("p", ParameterType.INT, 1, minimum=0, maximum=10)
-    with pytest.raises(RuntimeError):
+
+    async def failing_handler() -> None:
         async with store.effects.once("1002", "set"):
             await store.parameters.set("p", 3, "a", interaction_id="1002")
             raise RuntimeError("the handler failed after its change")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
     assert (await store.parameters.get("p")).value == 1
     assert await store.effects.count() == 0
     async with store.effects.once("1002", "set") as effect:  # may be decided afresh
