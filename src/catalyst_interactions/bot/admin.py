@@ -19,7 +19,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 from ..discord.enums import TextInputStyle
-from ..discord.messages import Choice, Embed, EmbedField, Message, Modal, TextInput, truncate
+from ..discord.messages import (
+    Choice,
+    Embed,
+    EmbedField,
+    Message,
+    Modal,
+    TextInput,
+    quoted,
+    truncate,
+)
 from ..framework.context import (
     AutocompleteContext,
     CommandContext,
@@ -126,7 +135,7 @@ async def _load_report(store: Store, report_id: str) -> tuple[Report, TuningRepo
     try:
         return stored, parse_report(stored.payload)
     except ReportFormatError as exc:
-        raise UserFacingError(f"Report `{report_id}` is malformed: {exc}") from None
+        raise UserFacingError(f"Report `{quoted(report_id)}` is malformed: {exc}") from None
 
 
 def _refuse_decided(stored: Report) -> None:

@@ -38,7 +38,7 @@ from ..discord.messages import (
     truncate,
 )
 from ..discord.payloads import Message as ClickedMessage
-from ..discord.validation import EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
+from ..discord.validation import CONTENT_MAX, EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
 from ..framework.context import AutocompleteContext, CommandContext, ComponentContext, Context
 from ..framework.errors import CheckFailure, UserFacingError
 from ..framework.modes import Mode
@@ -210,18 +210,25 @@ def shown_indicators(message: ClickedMessage | None) -> frozenset[str]:
     """
     if message is None:
         return frozenset()
-    for row in message.components:
-        for comp in row.get("components", []):
+    for row in _dicts(message.components):
+        for comp in _dicts(row.get("components")):
             if (
                 comp.get("type") == ComponentType.STRING_SELECT
                 and INDICATOR_MENU.match(str(comp.get("custom_id", ""))) is not None
             ):
                 return frozenset(
-                    o.get("value")
-                    for o in comp.get("options", [])
-                    if o.get("default") and o.get("value") in _BY_NAME
+                    o["value"]
+                    for o in _dicts(comp.get("options"))
+                    if o.get("default")
+                    and isinstance(o.get("value"), str)
+                    and o["value"] in _BY_NAME
                 )
     return frozenset()
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    """The objects in a JSON list from the request; anything else is ignored, not trusted."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 # -- messages --------------------------------------------------------------------------------
@@ -253,17 +260,23 @@ def _kept(message: ClickedMessage | None, budget: int) -> tuple[str | None, list
     """The clicked message's content and its chart embed's fields, trimmed to fit ``budget``."""
     if message is None:
         return None, []
-    content = message.content.strip() or None
+    # The message comes from the request body: every part is checked before it is reused.
+    content = truncate(message.content.strip(), CONTENT_MAX) or None
+    embeds = [e for e in message.embeds if isinstance(e, dict)]
     embed = next(
         (
             e
-            for e in message.embeds
-            if str((e.get("image") or {}).get("url", "")).startswith("attachment://")
+            for e in embeds
+            if isinstance(e.get("image"), dict)
+            and str(e["image"].get("url", "")).startswith("attachment://")
         ),
-        message.embeds[0] if message.embeds else {},
+        embeds[0] if embeds else {},
     )
+    raw_fields = embed.get("fields")
     fields: list[EmbedField] = []
-    for raw in embed.get("fields") or []:
+    for raw in raw_fields if isinstance(raw_fields, list) else []:
+        if not isinstance(raw, dict):
+            continue
         name = str(raw.get("name") or "").strip()
         value = str(raw.get("value") or "").strip()
         if not name or not value or len(fields) == EMBED_FIELDS_MAX:

@@ -6,7 +6,7 @@ import functools
 from typing import Annotated
 
 from ..discord.enums import CommandType, OptionType
-from ..discord.messages import Choice, Embed, EmbedField, Message, truncate
+from ..discord.messages import Choice, Embed, EmbedField, Message, quoted, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
@@ -51,7 +51,7 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
         value = truncate(f"{spec.description}\nOptions: {describe_options(spec)}", 1024)
         fields.append(EmbedField(name=f"/{name}", value=value))
     if not fields:
-        raise UserFacingError(f"There is no command called `/{only}`.")
+        raise UserFacingError(f"There is no command called `/{quoted(only or '')}`.")
     if len(fields) > 25:  # Discord's per-embed cap; the rest go to a second embed
         embeds = [
             Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields[:25]),

@@ -77,7 +77,9 @@ __all__ = [
     "StringSelect",
     "TextInput",
     "autocomplete_choices",
+    "quoted",
     "truncate",
+    "user_text",
 ]
 
 
@@ -123,6 +125,22 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1].rstrip() + "…"
+
+
+QUOTE_MAX = 100
+"""How much of a user's input a reply repeats back (an unknown name, a bad value)."""
+
+
+def quoted(value: object, limit: int = QUOTE_MAX) -> str:
+    """User input to show inside a reply: at most ``limit`` characters, one line, and no
+    backtick, so it cannot close the code span it is usually shown in."""
+    text = " ".join(str(value).split()).replace("`", "'")
+    return truncate(text, limit) or " "
+
+
+def user_text(text: str) -> str:
+    """A text message for the user, cut to Discord's 2000-character content limit."""
+    return truncate(text, CONTENT_MAX) if len(text) > CONTENT_MAX else text
 
 
 _CUSTOM_EMOJI = re.compile(r"<(a?):([A-Za-z0-9_]{2,32}):([0-9]{1,20})>")

@@ -3,19 +3,48 @@
 Structs hold only the fields we use; msgspec ignores the rest, so decoding stays fast and a new
 field from Discord never breaks us. ``Interaction.data`` is kept raw and decoded by the
 decoder for the interaction's type only when a handler needs it: a PING never pays for it.
+
+A signed body is still typed by a stranger, so decoding refuses what Discord never sends
+(docs/security.md, "Hostile input"): bytes that are not UTF-8, JSON nested deeper than
+:data:`MAX_DEPTH`, ids that are not snowflakes, a token that is not a short URL-safe string,
+names, custom_ids and option values longer than Discord's own limits. Each is a
+:class:`PayloadError` (a 400 at the edge), never another exception.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from array import array
+from itertools import accumulate
+from typing import Annotated, Any, Final
 
 import msgspec
 
 from .enums import InteractionType, Permissions
 
+MAX_DEPTH: Final = 32
+"""Deepest JSON nesting accepted. Discord's deepest interaction (a component on a V2 message,
+with the message resolved) nests about 12 levels. Without a limit, msgspec (recursing in C)
+raises RecursionError near Python's recursion limit, and our own walkers recurse too."""
+TOKEN_MAX: Final = 500
+"""Interaction tokens are ~200 URL-safe characters; a token becomes part of REST paths."""
+NAME_MAX: Final = 32  # command and option names
+CUSTOM_ID_MAX: Final = 100
+OPTION_TEXT_MAX: Final = 6000  # the largest max_length a STRING option can declare
+VALUES_MAX: Final = 25  # select values
+
+Snowflake = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,20}$")]
+"""A Discord id: a decimal string of at most 20 digits (a 64-bit integer)."""
+Token = Annotated[str, msgspec.Meta(max_length=TOKEN_MAX, pattern=r"^[A-Za-z0-9._~+=:-]*$")]
+Bitfield = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,40}$")]
+"""Permissions: a decimal string (a 128-bit field has at most 39 digits)."""
+Name = Annotated[str, msgspec.Meta(max_length=NAME_MAX)]
+CustomId = Annotated[str, msgspec.Meta(max_length=CUSTOM_ID_MAX)]
+OptionText = Annotated[str, msgspec.Meta(max_length=OPTION_TEXT_MAX)]
+
 
 class User(msgspec.Struct, frozen=True):
-    id: str
+    id: Snowflake
     username: str = ""
     global_name: str | None = None
     avatar: str | None = None
@@ -29,8 +58,8 @@ class User(msgspec.Struct, frozen=True):
 class Member(msgspec.Struct, frozen=True):
     user: User | None = None
     nick: str | None = None
-    roles: list[str] = []
-    permissions: str | None = None
+    roles: list[Snowflake] = []
+    permissions: Bitfield | None = None
     joined_at: str | None = None
 
     def has_permission(self, permission: Permissions) -> bool:
@@ -85,16 +114,16 @@ OptionValue = str | int | float | bool
 
 
 class CommandOption(msgspec.Struct, frozen=True):
-    name: str
+    name: Name
     type: int
-    value: OptionValue | None = None
+    value: OptionText | int | float | bool | None = None
     options: list[CommandOption] = []
     focused: bool = False
 
 
 class CommandData(msgspec.Struct, frozen=True):
     id: str
-    name: str
+    name: Name
     type: int = 1
     options: list[CommandOption] = []
     resolved: Resolved = Resolved()
@@ -103,9 +132,9 @@ class CommandData(msgspec.Struct, frozen=True):
 
 
 class ComponentData(msgspec.Struct, frozen=True):
-    custom_id: str
+    custom_id: CustomId
     component_type: int
-    values: list[str] = []
+    values: Annotated[list[OptionText], msgspec.Meta(max_length=VALUES_MAX)] = []
     resolved: Resolved = Resolved()
 
 
@@ -121,7 +150,7 @@ class ModalField(msgspec.Struct, frozen=True):
 
 
 class ModalData(msgspec.Struct, frozen=True):
-    custom_id: str
+    custom_id: CustomId
     components: list[ModalField] = []
 
     def values(self) -> dict[str, str]:
@@ -142,10 +171,10 @@ class ModalData(msgspec.Struct, frozen=True):
 
 
 class Interaction(msgspec.Struct, frozen=True):
-    id: str
-    application_id: str
+    id: Snowflake
+    application_id: Snowflake
     type: int
-    token: str = ""
+    token: Token = ""
     version: int = 1
     data: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
     guild_id: str | None = None
@@ -155,7 +184,7 @@ class Interaction(msgspec.Struct, frozen=True):
     message: Message | None = None
     locale: str | None = None
     guild_locale: str | None = None
-    app_permissions: str | None = None
+    app_permissions: Bitfield | None = None
     context: int | None = None
 
     def __repr__(self) -> str:
@@ -181,14 +210,57 @@ _modal_decoder = msgspec.json.Decoder(ModalData)
 _KNOWN_TYPES = frozenset(int(t) for t in InteractionType)
 
 
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# Opening brackets become +1, closing ones -1 (0xFF as a signed byte).
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_TOO_DEEP_RUN = re.compile(rb"[\[{]{%d}" % (MAX_DEPTH + 1))
+
+
+def nesting_within(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """False when the JSON in ``body`` nests arrays and objects deeper than ``limit``.
+
+    A body with at most ``limit`` brackets (most are) costs two ``count`` calls. Otherwise
+    strings are cut out (brackets in text do not nest) and the depth is the largest running
+    sum of +1 per opening and -1 per closing bracket. Every step runs in C, linear in the
+    size (~50 ms for a 1 MiB body of brackets); a body that is not JSON is left to the decoder.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return True
+    # Escaped backslashes, then escaped quotes: every quote left opens or closes a string.
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    if _TOO_DEEP_RUN.search(brackets):
+        return False
+    steps = array("b", brackets.translate(_DEPTH_STEP))
+    return max(accumulate(steps), default=0) <= limit
+
+
+def _problem(exc: Exception) -> str:
+    """msgspec's message, kept short: its path (``$.data.options[0]…``) grows with the input."""
+    text = str(exc)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
 def decode_interaction(body: bytes) -> Interaction:
-    """Decode a raw body; :class:`PayloadError` for malformed JSON or an unknown type."""
+    """Decode a raw body; :class:`PayloadError` for anything that is not a well-formed
+    interaction (see the module docstring), never another exception."""
+    if not body.isascii():
+        # msgspec checks UTF-8 only in the strings it decodes, and then raises
+        # UnicodeDecodeError; skipped fields (``data``, unknown keys) are not checked at all.
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PayloadError(f"body is not UTF-8 (byte {exc.start})") from None
+    if not nesting_within(body):
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         interaction = _interaction_decoder.decode(body)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-        raise PayloadError(f"malformed interaction: {exc}") from None
+        raise PayloadError(f"malformed interaction: {_problem(exc)}") from None
     if interaction.type not in _KNOWN_TYPES:
         raise PayloadError(f"unknown interaction type {interaction.type}")
+    if not interaction.token and interaction.type != InteractionType.PING:
+        raise PayloadError("interaction without a token")  # nothing could answer it later
     return interaction
 
 
@@ -198,7 +270,7 @@ def _decode_data(raw: msgspec.Raw, decoder: msgspec.json.Decoder[Any], what: str
     try:
         return decoder.decode(raw)
     except msgspec.DecodeError as exc:
-        raise PayloadError(f"malformed {what} data: {exc}") from None
+        raise PayloadError(f"malformed {what} data: {_problem(exc)}") from None
 
 
 def command_data(interaction: Interaction) -> CommandData:

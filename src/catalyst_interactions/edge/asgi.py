@@ -114,16 +114,20 @@ class EdgeApp:
             elif name == _TS:
                 timestamp = value
             elif name == _CL:
-                declared = int(value) if value.isdigit() else -1
+                # Bounded before int(): int() of a 5,000-digit string raises ValueError.
+                declared = int(value) if value.isdigit() and len(value) < 19 else -1
         if declared > self._max_body:
-            self._metrics.rejected.labels("too_large").inc()
-            return error_result(413, f"body larger than {self._max_body} bytes")
+            return self._too_large()
         try:
             body = await read_body(receive, self._max_body)
         except BodyTooLarge:
-            self._metrics.rejected.labels("too_large").inc()
-            return error_result(413, f"body larger than {self._max_body} bytes")
+            return self._too_large()
         return await self._endpoint.on_interaction(body, signature, timestamp)
+
+    def _too_large(self) -> EndpointResult:
+        self._metrics.rejected.labels("too_large").inc()
+        log.info("interaction refused", extra={"status": 413, "reason": "too_large"})
+        return error_result(413, f"body larger than {self._max_body} bytes")
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_result(send, EndpointResult(200, health_body(status="ok")))

@@ -106,11 +106,17 @@ class InteractionEndpoint:
             self._verifier.verify(signature, timestamp, body)
         except VerificationError as exc:
             self._rejected.labels(exc.reason).inc()
+            # Debug only: Discord probes with bad signatures on purpose, and a flood of
+            # forgeries must not become a flood of log lines.
+            log.debug("interaction refused", extra={"status": 401, "reason": exc.reason})
             return error_result(401, exc.message)
         try:
             interaction = decode_interaction(body)
         except PayloadError as exc:
             self._rejected.labels("malformed").inc()
+            # Signed, so Discord (or someone holding a captured body) sent it: one line, no
+            # traceback; the message is bounded by decode_interaction.
+            log.info("malformed interaction refused", extra={"status": 400, "problem": str(exc)})
             return error_result(400, str(exc))
         itype = interaction.type
         if itype == InteractionType.PING:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from ..discord.messages import user_text
 from ..discord.payloads import PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Dispatcher
@@ -35,6 +36,8 @@ from .replay import Previously, ReplayGuard
 log = logging.getLogger("catalyst_interactions.handover")
 
 HANDOVER_WINDOW_S = 60.0
+_ACK_MAX = 64  # the longest acknowledgement above is 35 bytes of JSON
+_TIMESTAMP_DIGITS_MAX = 12
 _ACKS: list[tuple[dict[str, object], int]] = [
     ({"type": 5}, 5),
     ({"type": 6}, 6),
@@ -45,9 +48,11 @@ _ACKS: list[tuple[dict[str, object], int]] = [
 def ack_type_of(raw: bytes) -> int | None:
     """5 or 6 for an acknowledgement the edge may have sent; compared as JSON, not as bytes
     (the HMAC already covers the exact bytes, and key order differs between languages)."""
+    if len(raw) > _ACK_MAX:  # also keeps nesting (RecursionError) out of the decoder
+        return None
     try:
         ack = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ValueError):  # ValueError: bytes that are not UTF-8
         return None
     return next((kind for shape, kind in _ACKS if ack == shape), None)
 
@@ -99,7 +104,11 @@ class HandoverEndpoint:
             rejected.labels("handover_forged").inc()
             log.warning("forged hand-over refused")
             return error_result(401, "invalid hand-over signature")
-        if not hop_ts.isdigit() or abs(self._clock() - int(hop_ts)) > HANDOVER_WINDOW_S:
+        if (
+            not hop_ts.isdigit()
+            or len(hop_ts) > _TIMESTAMP_DIGITS_MAX
+            or abs(self._clock() - int(hop_ts)) > HANDOVER_WINDOW_S
+        ):
             rejected.labels("handover_stale").inc()
             return error_result(401, "hand-over timestamp outside the allowed window")
         ack_type = ack_type_of(ack)
@@ -108,6 +117,8 @@ class HandoverEndpoint:
         try:
             interaction = decode_interaction(body)
         except PayloadError as exc:
+            rejected.labels("handover_malformed").inc()
+            log.info("malformed hand-over refused", extra={"status": 400, "problem": str(exc)})
             return error_result(400, str(exc))
         # The same routing and checks (admin-only, cooldowns ...) as on our own edge: work
         # that arrives acknowledged must not skip them.
@@ -117,7 +128,8 @@ class HandoverEndpoint:
             rejected.labels("handover_refused").inc()
             # The edge shows this text to the user in place of its "thinking…".
             return EndpointResult(
-                403, msgspec.json.encode({"error": "refused", "message": exc.message})
+                403,
+                msgspec.json.encode({"error": "refused", "message": user_text(exc.message)}),
             )
         except NoHandler:
             return error_result(400, "no handler can run this interaction as a job")

@@ -17,7 +17,15 @@ from typing import Any
 import msgspec
 
 from ..discord.enums import CommandType, InteractionType, OptionType, ResponseType
-from ..discord.messages import Choice, File, Message, Modal, autocomplete_choices
+from ..discord.messages import (
+    Choice,
+    File,
+    Message,
+    Modal,
+    autocomplete_choices,
+    quoted,
+    user_text,
+)
 from ..discord.payloads import (
     CommandOption,
     Interaction,
@@ -97,9 +105,14 @@ class _Routed:
 
 
 def ephemeral_message(text: str) -> dict[str, Any]:
+    """An ephemeral text answer; texts that quote input are cut to Discord's limit here."""
     return {
         "type": int(ResponseType.CHANNEL_MESSAGE_WITH_SOURCE),
-        "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
+        "data": {
+            "content": user_text(text),
+            "flags": EPHEMERAL,
+            "allowed_mentions": {"parse": []},
+        },
     }
 
 
@@ -187,7 +200,7 @@ class Dispatcher:
         try:
             reply = await routed.spec.func(routed.ctx, **routed.args)
         except UserFacingError as exc:
-            refusal = Message(content=exc.message)
+            refusal = Message(content=user_text(exc.message))
             if routed.updates_message:
                 return Delivery(refusal, ephemeral_notice=True)
             if routed.spec.ephemeral:
@@ -302,7 +315,7 @@ class Dispatcher:
         path, options = _command_path(data.name, data.options)
         spec = self.registry.find_command(kind, path)
         if spec is None:
-            raise NoHandler(f"`/{' '.join(path)}` is not available any more.")
+            raise NoHandler(f"`/{quoted(' '.join(path))}` is not available any more.")
         ctx = CommandContext(
             interaction=interaction, state=self.state, access=self.access, command=data, path=path
         )

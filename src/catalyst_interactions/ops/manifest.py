@@ -91,7 +91,8 @@ async def _static_answers(registry: Registry, dispatcher: Dispatcher) -> dict[st
     if spec is None or spec.mode is not Mode.INLINE:
         return out
     probe = decode_interaction(
-        b'{"id":"0","application_id":"0","type":2,"token":"","data":{"id":"0","name":"help",'
+        b'{"id":"0","application_id":"0","type":2,"token":"manifest","data":{"id":"0",'
+        b'"name":"help",'
         b'"type":1},"member":{"user":{"id":"0","username":"manifest"},"roles":[],'
         b'"permissions":"0"}}'
     )

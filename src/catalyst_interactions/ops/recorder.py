@@ -257,7 +257,7 @@ class InteractionRecorder:
             with self._lock:
                 out = self._open()
                 out.write(line)  # unbuffered, one write per line: whole lines under O_APPEND
-        except (OSError, ValueError, msgspec.DecodeError):
+        except Exception:  # recording is best effort and never fails a request
             if not self._failed:
                 self._failed = True
                 log.warning(
