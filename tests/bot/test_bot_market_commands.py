@@ -107,10 +107,11 @@ def test_stats_counts_scores_and_next_close_outcomes(market_bot: Bot) -> None:
     assert field_value(card, "Alerts posted") == "6"  # the d-40 alert is outside 30 days
     assert field_value(card, "Unique tickers") == "2"
     assert field_value(card, "Average score") == f"{(0.8 + 0.6 + 0.4 + 0.9 + 0.3) / 5:.2f}"
-    # 100→102 rose, 103→101 fell, 97→98 rose; no price (1) and BETA without bars (1) unknown;
-    # the alert after the last close waits.
+    # 100→102 rose, 103→101 fell, 97→98 rose; the alert without a price enters at its
+    # session's close like /backtest (103) and rose to the next (110); BETA has no bars; the
+    # alert after the last close waits.
     assert field_value(card, "Outcomes") == (
-        "Rose by the next close: **2 of 3** (67%)\n1 waiting for the close, 2 without price data"
+        "Rose by the next close: **3 of 4** (75%)\n1 waiting for the close, 1 without price data"
     )
     assert field_value(card, "Most alerted") == "ACME (5), BETA (1)"
 
@@ -118,7 +119,7 @@ def test_stats_counts_scores_and_next_close_outcomes(market_bot: Bot) -> None:
         market_bot.send(command("stats", [{"name": "period", "type": 3, "value": "all"}]))
     )
     assert field_value(everything, "Alerts posted") == "7"
-    assert "3 without price data" in field_value(everything, "Outcomes")
+    assert "2 without price data" in field_value(everything, "Outcomes")  # BETA, d-40
 
 
 def test_stats_refuses_an_unknown_period(market_bot: Bot) -> None:
@@ -148,6 +149,49 @@ def test_backtest_is_deferred_and_replays_alerts_against_bars(market_bot: Bot) -
     trades = field_value(card, "Latest trades").splitlines()
     assert trades[0].endswith("(1d, open)") and "$103.00 → $110.00" in trades[0]
     assert "$100.00 → $101.00 **+1.00%** (2d)" in trades[-1]
+    # One of the four alerts has no price: the description says how it entered.
+    assert card["description"] == (
+        "Entry at each alert's price (at the close of its session for the 1 alert without "
+        "one), exit at the close 2 sessions later (or at the last bar)."
+    )
+
+
+def test_stats_and_backtest_agree_on_which_alerts_have_price_data(market_bot: Bot) -> None:
+    """Every ACME alert /backtest trades or waits for has an outcome or waits in /stats too;
+    the ones /backtest skips as older than the history are the ones /stats cannot judge."""
+    _, edit = market_bot.deferred(
+        command("backtest", [ticker_option("ACME"), ticker_option(1, "days")])
+    )
+    card = edit.json["embeds"][0]
+    traded = int(field_value(card, "Trades").split()[0])
+    assert field_value(card, "Skipped") == (
+        "1 older than the price history; 1 posted after the last closed session"
+    )
+
+    stats = embed(
+        market_bot.send(command("stats", [{"name": "period", "type": 3, "value": "all"}]))
+    )
+    outcome = field_value(stats, "Outcomes")
+    decided = int(re.search(r"\*\*\d+ of (\d+)\*\*", outcome).group(1))  # type: ignore[union-attr]
+    assert decided == traded == 4
+    assert "1 waiting for the close" in outcome  # /backtest: posted after the last session
+    # /backtest's one alert older than the price history, and BETA, which has no bars.
+    assert "2 without price data" in outcome
+
+
+def test_backtest_says_when_no_alert_has_a_price(market_bot: Bot) -> None:
+    async def unpriced(store: Store) -> None:
+        await store.alerts.add_many([NewAlert("GAMMA", at(5, 15), "Gamma news", score=0.5)])
+
+    market_bot.with_store(unpriced)
+    market_bot.services.market = FixedProvider({"ACME": CLOSES, "GAMMA": CLOSES})
+    _, edit = market_bot.deferred(command("backtest", [ticker_option("GAMMA")]))
+    description = edit.json["embeds"][0]["description"]
+    assert "Entry at each alert's price" not in description
+    assert description.startswith(
+        "The alerts carry no price: entry at the close of each alert's session, exit at the "
+        "close 5 sessions later"
+    )
 
 
 def test_backtest_without_alerts_and_with_bad_days(market_bot: Bot) -> None:

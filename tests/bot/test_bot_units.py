@@ -177,6 +177,24 @@ def test_report_message_is_valid_and_round_trips_through_the_payload() -> None:
     assert MODAL[0].match("admin:v1:modal:r-1") == {"report_id": "r-1"}
 
 
+def test_report_changes_show_the_stored_value_then_the_reports_then_not_defined() -> None:
+    report = parse_report(
+        {
+            "report_id": "r-2",
+            "changes": [
+                {"parameter": "stored", "proposed": 0.7, "current": 0.1},  # stale in the file
+                {"parameter": "from_file", "proposed": 5, "current": 4},
+                {"parameter": "unknown", "proposed": True},
+            ],
+        }
+    )
+    fields = report_message(report, current={"stored": 0.55}).to_dict()["embeds"][0]["fields"]
+    values = {f["name"]: f["value"] for f in fields}
+    assert values["stored"] == "`0.55` → **`0.7`**"
+    assert values["from_file"] == "`4` → **`5`**"
+    assert values["unknown"] == "`not defined` → **`true`**"
+
+
 def test_sentiment_aggregate_and_headline_lexicon() -> None:
     assert headline_score("Company beats estimates, raises guidance") == 1.0
     assert headline_score("Probe widens as shares plunge after record quarter") == -1 / 3

@@ -289,3 +289,28 @@ def test_research_without_an_llm_is_refused_privately(local: Local) -> None:
     )
     asked = local.use("ask", "admin", question="What moved today?")
     assert only_for(local, asked, "admin").startswith("Research is not configured")
+
+
+def test_a_report_shows_the_stored_current_value_not_a_question_mark(
+    local: Local, post_report: Any
+) -> None:
+    """A follow-up report names parameters without their current values: the message shows
+    the values the store holds."""
+    post_report(report("cv-1", "Defines the parameters"))  # min_score 0.5, max_per_hour 20
+    follow_up = {
+        "report_id": "cv-2",
+        "title": "Follow-up without current values",
+        "changes": [
+            {"parameter": "cv-1.min_score", "proposed": 0.65},
+            {"parameter": "cv-1.max_per_hour", "proposed": 12},
+        ],
+    }
+    message_id = post_report(follow_up)
+    embed = local.message(message_id)["embeds"][0]
+    assert field(embed, "cv-1.min_score") == "`0.5` → **`0.65`**"
+    assert field(embed, "cv-1.max_per_hour") == "`20` → **`12`**"
+    assert "?" not in json.dumps(embed["fields"])
+
+    # /admin report shows the same while it is pending.
+    shown = local.use("admin report", "admin", report_id="cv-2")
+    assert field(shown.embed, "cv-1.min_score") == "`0.5` → **`0.65`**"

@@ -48,6 +48,7 @@ from .admin_report import (
     ProposedChange,
     ReportFormatError,
     TuningReport,
+    current_values,
     custom_id,
     parse_report,
     report_message,
@@ -276,7 +277,10 @@ def register(registry: Registry) -> None:
             if decided == "pending"
             else (f"{decided.replace('_', ' ')} by <@{stored.decided_by}>")
         )
-        return report_message(parsed, status=decided, outcome=outcome)
+        # A pending report shows what approving would change from; a decided one shows the
+        # values the report recorded (the store now holds the decision's result).
+        live = await current_values(store, parsed) if decided == "pending" else None
+        return report_message(parsed, status=decided, outcome=outcome, current=live)
 
     @admin.command(
         "set",
@@ -420,6 +424,7 @@ def register(registry: Registry) -> None:
         stored, parsed = await _load_report(store, report_id)
         _refuse_decided(stored)
         actor = ctx.user.id
+        before = await current_values(store, parsed)  # what the message shows changing from
         if action == "reject":
             await _decide(store, report_id, "rejected", actor)
             await store.audit.record(
@@ -429,6 +434,7 @@ def register(registry: Registry) -> None:
                 parsed,
                 status="rejected",
                 outcome=f"Rejected by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                current=before,
             )
         values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
         if not values:
@@ -449,7 +455,9 @@ def register(registry: Registry) -> None:
             },
             interaction_id=ctx.interaction.id,
         )
-        return report_message(parsed, status=status, outcome=_outcome(actor, applied, problems))
+        return report_message(
+            parsed, status=status, outcome=_outcome(actor, applied, problems), current=before
+        )
 
     @registry.component(DETAILS[0], updates_message=False, ephemeral=True, checks=CHECKS)
     @registry.component(DETAILS[1], updates_message=False, ephemeral=True, checks=CHECKS)
@@ -560,6 +568,7 @@ def register(registry: Registry) -> None:
         rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
         status = "approved" if not rest else "partially_applied"
         actor = ctx.user.id
+        before = await current_values(store, parsed)
         await _decide(store, report_id, status, actor)
         applied = await _apply(
             store,
@@ -582,7 +591,9 @@ def register(registry: Registry) -> None:
             },
             interaction_id=ctx.interaction.id,
         )
-        return report_message(parsed, status=status, outcome=_outcome(actor, applied, skipped))
+        return report_message(
+            parsed, status=status, outcome=_outcome(actor, applied, skipped), current=before
+        )
 
     # -- autocomplete (admins only: names are not for everyone) ------------------------
     # Suggestions cannot carry a message, so an outsider gets the refusal as the only

@@ -22,12 +22,15 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..discord.custom_id import CustomIdError, CustomIdTemplate
 from ..discord.enums import ButtonStyle
 from ..discord.messages import ActionRow, Button, Embed, EmbedField, Message, truncate
 from ._shared import fit_fields
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 REPORT_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 _LEGACY_ID = r".{1,90}"  # the old system's ids may hold underscores: take the rest
@@ -205,8 +208,23 @@ def show(value: object) -> str:
     return str(value)
 
 
-def _change_field(change: ProposedChange) -> EmbedField:
-    current = "?" if change.current is None else show(change.current)
+async def current_values(store: Store, report: TuningReport) -> dict[str, Value]:
+    """The stored value of each parameter the report changes (those the store defines)."""
+    from ..store import UnknownParameter
+
+    values: dict[str, Value] = {}
+    for change in report.changes:
+        try:
+            values[change.parameter] = (await store.parameters.get(change.parameter)).value
+        except UnknownParameter:
+            continue
+    return values
+
+
+def _change_field(change: ProposedChange, current_values: Mapping[str, Value]) -> EmbedField:
+    # The store's value when it has one: a report's own "current" may be stale.
+    value = current_values.get(change.parameter, change.current)
+    current = "not defined" if value is None else show(value)
     value = f"`{truncate(current, 60)}` → **`{truncate(show(change.proposed), 60)}`**"
     if change.reason:
         value += "\n" + truncate(change.reason, 900)
@@ -214,9 +232,16 @@ def _change_field(change: ProposedChange) -> EmbedField:
 
 
 def report_message(
-    report: TuningReport, *, status: str = "pending", outcome: str | None = None
+    report: TuningReport,
+    *,
+    status: str = "pending",
+    outcome: str | None = None,
+    current: Mapping[str, Value] | None = None,
 ) -> Message:
     """The report with Approve/Reject/Details/Custom while pending, Details after.
+
+    ``current`` holds the parameters' values before the report (from the store, see
+    :func:`current_values`); each change shows ``current → proposed``.
 
     Changes are listed while they fit in the embed's 6000 characters; the rest are counted.
     """
@@ -227,7 +252,7 @@ def report_message(
     budget = EMBED_BUDGET - len(report.title[:256]) - len(summary or "") - 300
     budget -= sum(f.text_length() for f in tail)
     changes = list(report.changes)
-    fields = fit_fields([_change_field(c) for c in changes[:SHOWN_CHANGES]], budget)
+    fields = fit_fields([_change_field(c, current or {}) for c in changes[:SHOWN_CHANGES]], budget)
     if len(fields) < len(changes):
         fields.append(
             EmbedField("More changes", f"…and {len(changes) - len(fields)} more (press Details).")

@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from ..discord.messages import Choice, Embed, EmbedField, Message
 from ..framework.context import AutocompleteContext, CommandContext
@@ -45,6 +45,34 @@ _DAY_S = 86_400
 
 
 @dataclass(frozen=True, slots=True)
+class Entry:
+    """Where an alert enters: its session's bar and the entry price."""
+
+    index: int
+    """The alert's session: the first daily bar closing after it."""
+    price: float
+    """The alert's recorded price, else the close of its session."""
+    priced: bool
+    """True when ``price`` is the alert's own."""
+
+
+def entry_for(
+    alert: Alert, timestamps: Sequence[int], closes: Sequence[float]
+) -> Entry | Literal["too_old", "not_closed"]:
+    """The one rule /backtest and /stats share for which alerts have enough price data: an
+    alert older than the bars' history or whose session has not closed has none; any other
+    has an entry, at its price or (without one) at its session's close."""
+    if before_history(timestamps, alert.posted_at):
+        return "too_old"
+    i = session_index(timestamps, alert.posted_at)
+    if i is None:
+        return "not_closed"
+    if alert.price is not None and alert.price > 0:
+        return Entry(i, alert.price, True)
+    return Entry(i, float(closes[i]), False)
+
+
+@dataclass(frozen=True, slots=True)
 class Trade:
     posted_at: datetime
     entry: float
@@ -53,6 +81,8 @@ class Trade:
     sessions_held: int
     complete: bool
     """False when fewer than ``days`` sessions have passed: exited at the last bar."""
+    priced: bool = True
+    """False when the alert had no price and entered at its session's close."""
 
     @property
     def ret(self) -> float:
@@ -98,23 +128,24 @@ def replay(
     too_old = not_closed = 0
     last = len(timestamps) - 1
     for alert in sorted(alerts, key=lambda a: a.posted_at):
-        if before_history(timestamps, alert.posted_at):
+        entry = entry_for(alert, timestamps, closes)
+        if entry == "too_old":
             too_old += 1
             continue
-        i = session_index(timestamps, alert.posted_at)
-        if i is None:
+        if entry == "not_closed":
             not_closed += 1
             continue
-        entry = alert.price if alert.price is not None and alert.price > 0 else closes[i]
+        i = entry.index
         j = min(i + days, last)
         trades.append(
             Trade(
                 posted_at=alert.posted_at,
-                entry=entry,
+                entry=entry.price,
                 exit=closes[j],
                 exit_at=datetime.fromtimestamp(timestamps[j], UTC),
                 sessions_held=j - i,
                 complete=i + days <= last,
+                priced=entry.priced,
             )
         )
     return Replay(trades, too_old, not_closed)
@@ -125,6 +156,20 @@ def _trade_line(trade: Trade) -> str:
     return (
         f"`{trade.posted_at:%Y-%m-%d}` {money(trade.entry)} → {money(trade.exit)} "
         f"**{signed_pct(trade.ret * 100)}** ({state})"
+    )
+
+
+def _entry_rule(trades: Sequence[Trade]) -> str:
+    """How the trades entered, saying so when alerts had no price of their own."""
+    unpriced = sum(1 for t in trades if not t.priced)
+    if unpriced == 0:
+        return "Entry at each alert's price"
+    if unpriced == len(trades):
+        return "The alerts carry no price: entry at the close of each alert's session"
+    alert_s = "alert" if unpriced == 1 else "alerts"
+    return (
+        f"Entry at each alert's price (at the close of its session for the {unpriced} "
+        f"{alert_s} without one)"
     )
 
 
@@ -157,8 +202,7 @@ def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Messag
         skipped.append(f"{result.not_closed} posted after the last closed session")
     if skipped:
         fields.append(EmbedField("Skipped", "; ".join(skipped)))
-    description = (
-        f"Entry at each alert's price, exit at the close {days} session"
+    description = f"{_entry_rule(trades)}, exit at the close {days} session" + (
         f"{'s' if days != 1 else ''} later (or at the last bar)."
     )
     if not trades:

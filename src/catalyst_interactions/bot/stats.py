@@ -1,8 +1,11 @@
 """/stats [period]: alerts posted, unique tickers, average score and next-close outcomes.
 
-An alert *rose* when the close of its session (the first daily bar closing after it) is
-above the price recorded with the alert. Alerts without a price, older than the provider's
-history, or whose session has not closed yet have no outcome and are counted apart.
+An alert *rose* when the next close after its entry is above the entry. Entries follow
+/backtest's rule (``backtest.entry_for``), so both agree on which alerts have enough price
+data: an alert with a price enters at it and is judged at the close of its session (the first
+daily bar closing after it); one without a price enters at that close and is judged at the
+following one. Alerts older than the provider's history, of a ticker without bars, or whose
+closes have not happened yet have no outcome and are counted apart.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from ..framework.modes import Mode
 from ..framework.options import Param
 from ..framework.registry import Registry
 from ._shared import BRAND_COLOR, SIMULATED_NOTE, open_store
-from .backtest import before_history, session_index
+from .backtest import entry_for
 from .services import cooldown, services
 
 if TYPE_CHECKING:
@@ -68,18 +71,20 @@ def outcomes(alerts: list[Alert], bars: dict[str, Bars]) -> Outcomes:
     simulated = False
     for alert in alerts:
         series = bars.get(alert.ticker)
-        if alert.price is None or series is None:
+        if series is None:
             unknown += 1
             continue
         simulated = simulated or series.simulated
-        stamps = series.timestamps.tolist()
-        if before_history(stamps, alert.posted_at):
+        closes = series.close.tolist()
+        entry = entry_for(alert, series.timestamps.tolist(), closes)
+        if entry == "too_old":
             unknown += 1
             continue
-        i = session_index(stamps, alert.posted_at)
-        if i is None:
+        # Judged at the session's close when entered at the alert's price, else at the next.
+        judge = None if entry == "not_closed" else entry.index + (0 if entry.priced else 1)
+        if judge is None or judge >= len(closes):
             pending += 1
-        elif float(series.close[i]) > alert.price:
+        elif closes[judge] > entry.price:  # type: ignore[union-attr]
             rose += 1
         else:
             fell += 1

@@ -249,7 +249,7 @@ async def post_demo_messages(
     admin_channel: str,
 ) -> tuple[int, bool]:
     """Post the alert messages and the pending report; returns (alerts posted, report posted)."""
-    from ..bot.admin_report import parse_report, report_message
+    from ..bot.admin_report import current_values, parse_report, report_message
     from ..bot.charting import chart_service
     from ..market.timeframe import Timeframe
     from ..store import ReportStatus
@@ -271,7 +271,8 @@ async def post_demo_messages(
     if stored.status is not ReportStatus.PENDING:
         return len(alerts), False
     report = parse_report(DEMO_REPORT)
-    posted = await rest.create_channel_message(admin_channel, report_message(report).to_dict())
+    message = report_message(report, current=await current_values(store, report))
+    posted = await rest.create_channel_message(admin_channel, message.to_dict())
     await store.reports.attach_message(report.report_id, admin_channel, str(posted["id"]))
     return len(alerts), True
 

@@ -91,7 +91,7 @@ async def define_parameters(store: Store, report: TuningReport) -> list[str]:
 
 
 async def _post(settings: Settings, report: TuningReport, channel_id: str | None) -> str:
-    from ..bot.admin_report import report_message
+    from ..bot.admin_report import current_values, report_message
     from ..discord.rest import DiscordRest
     from ..store import DuplicateReport
 
@@ -115,7 +115,7 @@ async def _post(settings: Settings, report: TuningReport, channel_id: str | None
             # Stored by an earlier run whose post failed: post it now.
         if channel_id is None:
             return f"stored report {report.report_id} (not posted)"
-        message = report_message(report)
+        message = report_message(report, current=await current_values(store, report))
         rest = DiscordRest(
             base_url=settings.api_base,
             application_id=settings.application_id or "0",
