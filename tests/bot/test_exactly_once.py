@@ -300,3 +300,74 @@ def test_a_cooldown_does_not_refuse_the_interaction_that_started_it(
     refused = handover(bot, another, ack='{"type":5}')
     assert refused.status_code == 403
     assert refused.json()["message"].startswith("Slow down: try `/check` again in")
+
+
+@pytest.mark.fault
+def test_a_worker_killed_between_commit_and_ack_does_not_apply_twice(
+    bot_settings: Any, signer: Any, fake_discord: Any, tmp_path: Path
+) -> None:
+    """A real crash: the worker process commits `/admin set`, is SIGKILLed while delivering
+    the answer, and a new worker process takes the job over after its lease. The parameter
+    changes once, and the new worker delivers the first outcome."""
+    import dataclasses
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from catalyst_interactions.app import build_runtime
+    from support.servers import serve_in_thread
+
+    settings = dataclasses.replace(bot_settings, handover_secret=Secret(HANDOVER_SECRET))
+    edge = build_runtime(settings, workers=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CATALYST_"))}
+    env |= {
+        "DISCORD_APPLICATION_ID": fake_discord.application_id,
+        "DISCORD_API_BASE": fake_discord.base_url,
+        "CATALYST_DATA_DIR": str(tmp_path),
+        "CATALYST_ADMIN_USER_IDS": "4242",
+        "CATALYST_ADMIN_GUILD_IDS": "500",
+        "CATALYST_JOB_LEASE_S": "1",
+        "CATALYST_LOG_LEVEL": "warning",
+    }
+
+    def spawn() -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "catalyst_interactions", "worker"]
+        return subprocess.Popen(argv, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+
+    # The first delivery hangs: the worker has committed and is waiting for Discord.
+    fake_discord.enqueue("edit_original", Reply(delay_s=60))
+    first = spawn()
+    second = None
+    try:
+        with serve_in_thread(edge.app) as url, httpx.Client(base_url=url, timeout=20) as client:
+            deadline = time.monotonic() + 20
+            while client.get("/ready").status_code != 200:
+                assert time.monotonic() < deadline, "edge not ready"
+                time.sleep(0.05)
+            bot = Bot(edge, client, signer, fake_discord, tmp_path)
+            seed_parameter(bot)
+            before = snapshot(bot)
+            payload = CASES["admin set"].payload()
+            assert handover(bot, payload, ack=EPHEMERAL_ACK).status_code == 202
+            fake_discord.wait_for_requests(1, "edit_original", timeout=30)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            after_crash = snapshot(bot)
+            assert after_crash != before and after_crash["effects"] == 1
+            second = spawn()
+            failed, delivered = wait_edits(bot, 2)
+            assert shown(delivered.json) == shown(failed.json)
+            assert content_of(delivered.json).startswith("Set `min_score`: `0.5` → `0.7`")
+            assert snapshot(bot) == after_crash  # the second worker changed nothing
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+
+
+def content_of(data: dict[str, Any]) -> str:
+    return str(data.get("content") or "")
