@@ -178,3 +178,21 @@ def test_alert_rules_pass_promtool_check_and_unit_tests() -> None:
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "SUCCESS" in tested.stdout
+
+
+def test_the_dashboard_imports_with_any_prometheus_data_source() -> None:
+    """What Grafana's import needs: unique panel ids, a place on the grid, and every query on
+    the data source the importer picks (the `datasource` variable), never a fixed uid."""
+    data = json.loads(DASHBOARD.read_text())
+    variables = {v["name"]: v for v in data["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    ids = [p["id"] for p in data["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in data["panels"]:
+        assert {"x", "y", "w", "h"} <= set(panel["gridPos"]), panel["title"]
+        for target in panel.get("targets", []):
+            assert target["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+            assert target["refId"] and target["expr"]
+        if panel["type"] != "row":
+            assert panel["description"], panel["title"]  # every panel says what it shows
