@@ -71,6 +71,7 @@ def served(tmp_path: Path, signer: Signer) -> Iterator[Served]:
             "DISCORD_APPLICATION_ID": fake.application_id,
             "DISCORD_API_BASE": fake.base_url,
             "CATALYST_DATA_DIR": str(tmp_path / "data"),
+            "CATALYST_ADMIN_GUILD_IDS": "500",  # the guild of support.signing's interactions
         }
         log = (tmp_path / "processes.log").open("w")
         edge = ["serve", "--no-workers", "--port", str(port), "--metrics-port", str(metrics_port)]
