@@ -16,6 +16,7 @@ import pytest
 
 from catalyst_interactions.emulator import build_dev
 from catalyst_interactions.emulator.world import ADMIN_CHANNEL_ID, ALERTS_CHANNEL_ID
+from catalyst_interactions.secret import Secret
 from catalyst_interactions.settings import Settings
 from support.local_discord import Clock, Local, running
 
@@ -186,3 +187,18 @@ def test_a_restart_shows_the_same_world_without_duplicating_it(data: Path, local
         ]
         reports = bot_messages(again, ADMIN_CHANNEL_ID)
         assert [r["embeds"][0]["title"] for r in reports] == ["Nightly tuning (demo)"]
+
+
+def test_with_a_real_market_provider_the_demo_is_not_started(tmp_path: Path) -> None:
+    clock = Clock()
+    settings = Settings(
+        data_dir=tmp_path,
+        process_pool_size=1,
+        market_provider="tiingo",
+        tiingo_api_key=Secret("not-used-by-this-test"),
+    )
+    stack = build_dev(settings, None, port=0, clock=clock, demo=True)
+    with running(stack, clock, timeout_s=60) as local:
+        assert stack.demo is None
+        assert bot_messages(local, ALERTS_CHANNEL_ID) == []
+        assert bot_messages(local, ADMIN_CHANNEL_ID) == []

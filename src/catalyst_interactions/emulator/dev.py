@@ -208,6 +208,13 @@ class DevStack:
 
         assert self.settings is not None
         assert self.runtime is not None
+        if self.settings.market_provider != "demo":
+            # Its history is priced from the simulated market; real prices would not match.
+            log.warning(
+                "demo world not started: it needs CATALYST_MARKET_PROVIDER=demo",
+                extra={"market_provider": self.settings.market_provider},
+            )
+            return
         services = self.runtime.dispatcher.state
         rest = DiscordRest(
             base_url=self.settings.api_base,
