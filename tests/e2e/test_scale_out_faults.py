@@ -73,6 +73,7 @@ def workdir() -> Iterator[Path]:
     subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
+@pytest.mark.timeout(420)
 def test_scale_out_survives_kills_and_restarts(workdir: Path) -> None:
     redis = OwnRedis(workdir / "redis")
     postgres = OwnPostgres(workdir / "pg")

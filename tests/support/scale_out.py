@@ -259,7 +259,7 @@ class Mix:
             ticker = self.rng.choice(["AAPL", "MSFT", "NVDA", "TSLA", "AMZN"])
             timeframe = self.rng.choice(["1D", "5D", "1M"])
             kind = "chart"
-            body = self._command("chart", "other", {"ticker": ticker, "timeframe": timeframe})
+            body = self._command("chart", "regular", {"ticker": ticker, "timeframe": timeframe})
         elif pick < 0.88 and self.charts:
             kind = "click"
             body = self._click(self.rng.choice(self.charts[-20:]))
@@ -311,7 +311,7 @@ class Mix:
             return None
         return {
             "kind": "component",
-            "persona": "other",
+            "persona": "regular",
             "message_id": str(message_id),
             "custom_id": self.rng.choice(buttons),
         }
