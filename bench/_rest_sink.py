@@ -9,10 +9,11 @@ bytes of PNG it uploaded. Follow-up messages (``POST /webhooks/{application}/{to
 a failure notice can arrive) are counted per token too. It never rate-limits: the benchmark
 measures our path, not Discord's buckets.
 
-Other routes: ``GET /health``; ``GET /count`` (``{"edits", "tokens"}``, cheap, for
-polling until every edit is in); ``GET /arrivals`` (``{"edits", "arrivals": {token:
-[time, content, png_bytes]}, "followups": {token: count}}``). Anything else is a
-Discord-style 404 or 405.
+Other routes: ``GET /health``; ``GET /count`` (``{"edits", "tokens", "uploads", "upload_edits"}``,
+cheap, for polling until every edit is in); ``GET /arrivals`` (``{"edits", "arrivals": {token:
+[time, content, png_bytes]}, "followups": {token: count}, "uploads": {token: [time,
+png_bytes]}, "upload_edits"}``; ``uploads`` keeps each token's first edit with a PNG).
+Anything else is a Discord-style 404 or 405.
 
 Run pinned to a core: ``taskset -c 1 python bench/_rest_sink.py --port P``.
 """
@@ -54,12 +55,19 @@ class Sink:
         self.edits = 0
         self.arrivals: dict[str, tuple[float, str | None, int]] = {}
         self.followups: dict[str, int] = {}
+        self.uploads: dict[str, tuple[float, int]] = {}
+        """Per token, the first edit that uploaded a PNG (a chart's final answer; progress
+        edits before it carry text only): when it arrived and its PNG bytes."""
+        self.upload_edits = 0
         self._next_id = 1_300_000_000_000_000_000
 
     def record(self, token: str, at: float, content: str | None, png_bytes: int = 0) -> str:
         """Count one edit; the first one per token is the one that ends the user's wait."""
         self.edits += 1
         self.arrivals.setdefault(token, (at, content, png_bytes))
+        if png_bytes > 0:
+            self.upload_edits += 1
+            self.uploads.setdefault(token, (at, png_bytes))
         self._next_id += 1
         return str(self._next_id)
 
@@ -159,13 +167,30 @@ def make_app(sink: Sink) -> App:
         elif path == "/health" and method == "GET":
             await _respond(send, 200, b'{"status": "ok"}')
         elif path == "/count" and method == "GET":
-            await _respond(send, 200, encode({"edits": sink.edits, "tokens": len(sink.arrivals)}))
+            await _respond(
+                send,
+                200,
+                encode(
+                    {
+                        "edits": sink.edits,
+                        "tokens": len(sink.arrivals),
+                        "uploads": len(sink.uploads),
+                        "upload_edits": sink.upload_edits,
+                    }
+                ),
+            )
         elif path == "/arrivals" and method == "GET":
             await _respond(
                 send,
                 200,
                 encode(
-                    {"edits": sink.edits, "arrivals": sink.arrivals, "followups": sink.followups}
+                    {
+                        "edits": sink.edits,
+                        "arrivals": sink.arrivals,
+                        "followups": sink.followups,
+                        "uploads": sink.uploads,
+                        "upload_edits": sink.upload_edits,
+                    }
                 ),
             )
         else:

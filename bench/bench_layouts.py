@@ -127,6 +127,7 @@ class LayoutResult:
     lost: int
     doubled: int
     without_png: int
+    """Requests edited (progress) whose chart never came."""
     png_mib: float
     server_rss_mib: float
     load_before: str
@@ -245,18 +246,18 @@ def run_layout(layout: str, args: argparse.Namespace, work: Path) -> LayoutResul
         # Warm-up: render processes started, every ticker's data made once.
         _generate(port, warm_pool, 20, len(DEMO_SYMBOLS) * 4 / 20, 4)
         _drain(sink_port, len(DEMO_SYMBOLS) * 4, 60)
-        warm_edits = int(_arrivals(sink_port)["edits"])
         load_before = _load()
         run = _generate(port, pool, args.rate, args.duration, args.connections)
         load_after = _load()
         rss = rss_kib(server.pid) / 1024
-        _drain(sink_port, warm_edits + total, 60)
+        _drain(sink_port, len(DEMO_SYMBOLS) * 4 + total, args.drain)
         data = _arrivals(sink_port)
     start_wall, rate = float(run["start_wall"]), float(run["rate"])
     first, sent = int(run["first_measured"]), int(run["sent"])
-    arrivals: dict[str, list[Any]] = data["arrivals"]
+    # A chart's answer is the edit that uploads its PNG (progress edits come before it).
+    uploads: dict[str, list[Any]] = data["uploads"]
     latest: dict[int, list[Any]] = {}
-    for token, arrival in arrivals.items():
+    for token, arrival in uploads.items():
         index = index_of(token)
         if index is None:
             raise BenchError("the sink received an edit for a token this run never issued")
@@ -279,9 +280,10 @@ def run_layout(layout: str, args: argparse.Namespace, work: Path) -> LayoutResul
         delivery_p99_ms=percentile(delivery, 99),
         delivered=len(latest),
         lost=lost,
-        doubled=int(data["edits"]) - len(arrivals),  # every edit beyond a token's first
-        without_png=sum(1 for a in latest.values() if int(a[2]) <= 0),
-        png_mib=sum(int(a[2]) for a in latest.values()) / 2**20,
+        # Every PNG upload beyond a token's first would be a chart delivered twice.
+        doubled=int(data["upload_edits"]) - len(uploads),
+        without_png=sum(1 for t, a in data["arrivals"].items() if t not in uploads),
+        png_mib=sum(int(a[1]) for a in latest.values()) / 2**20,
         server_rss_mib=rss,
         load_before=load_before,
         load_after=load_after,
@@ -292,15 +294,19 @@ def _arrivals(port: int) -> Any:
     return httpx.get(f"http://{HOST}:{port}/arrivals", timeout=30).json()
 
 
-def _drain(port: int, expected_edits: int, timeout_s: float) -> None:
-    """Wait until the sink holds ``expected_edits`` edits (or the timeout passes)."""
+def _drain(port: int, expected: int, timeout_s: float) -> None:
+    """Wait until the sink holds ``expected`` charts, or none came for 30 s, or the timeout."""
     deadline = time.monotonic() + timeout_s
+    seen, quiet_since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        if int(httpx.get(f"http://{HOST}:{port}/count", timeout=5).json()["edits"]) >= (
-            expected_edits
-        ):
+        uploads = int(httpx.get(f"http://{HOST}:{port}/count", timeout=5).json()["uploads"])
+        if uploads >= expected:
             return
-        time.sleep(0.2)
+        if uploads != seen:
+            seen, quiet_since = uploads, time.monotonic()
+        elif time.monotonic() - quiet_since > 30:
+            return
+        time.sleep(0.5)
 
 
 def render(results: list[LayoutResult]) -> str:
@@ -338,6 +344,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--layouts", default="single,split")
+    parser.add_argument(
+        "--drain", type=float, default=300.0, help="seconds to wait for the last charts"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]

@@ -12,7 +12,9 @@ Signals to the supervisor:
   deferred job they acknowledged is already in the durable queue), then workers (each lets
   running jobs finish for a grace period and hands the rest back to the queue).
 * SIGHUP: reload, one process at a time: a new process is started and ready before the one it
-  replaces is stopped as above, so the port never stops answering.
+  replaces is stopped as above, so the port never stops answering. A process with its own
+  metrics port (``--metrics-port``) is stopped first, since only one can bind that port; with
+  one edge, connections then wait in the socket's queue for the few seconds the new one takes.
 
 A child that dies on its own is restarted (after a pause when it dies right after starting).
 Every child exits when the supervisor dies, even by SIGKILL (:mod:`.ops.lifeline`).
@@ -327,6 +329,14 @@ class Supervisor:
                 return
         log.info("reloading")
         for position, old in enumerate(list(self._children)):
+            if self._layout.metrics_address(old.kind, old.index) is not None:
+                # Its metrics port can be bound by one process only: the old one goes first.
+                # (Connections meanwhile wait in the shared socket's queue for another edge.)
+                self._stop_child(old)
+                self._children[position] = new = self._start(old.kind, old.index)
+                if not self._wait_ready(new):
+                    log.error("replacement did not start; the supervisor will retry it")
+                continue
             new = self._start(old.kind, old.index)
             if not self._wait_ready(new):
                 log.error("replacement did not start; keeping the old process")
