@@ -136,15 +136,18 @@ def served_by(metrics_port: int) -> float:
     text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
     total = 0.0
     for line in text.splitlines():
-        if line.startswith("catalyst_interactions_total{") or line.startswith(
-            "catalyst_interactions_received_total{"
+        if line.startswith(
+            (
+                "catalyst_interaction_requests_total{",
+                "catalyst_interaction_requests_rejected_total{",
+            )
         ):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
 
 @pytest.mark.timeout(300)
-def test_two_edges_share_the_port_and_refuse_replays_and_repeats(
+def test_two_edges_share_the_port_and_refuse_replays(
     serve: tuple[Serve, FakeDiscord], signer: Signer
 ) -> None:
     server, _ = serve
@@ -163,19 +166,6 @@ def test_two_edges_share_the_port_and_refuse_replays_and_repeats(
     # Both edges took part (each counts what it answered on its own metrics listener).
     counts = [served_by(server.metrics_port + i) for i in range(2)]
     assert all(n > 0 for n in counts), counts
-    # A cooldown holds across the edges: /chart twice by one user, 20 users.
-    refused = 0
-    for user in range(20):
-        who = member(str(5000 + user))
-        payloads = [
-            command("chart", [{"name": "ticker", "type": 3, "value": "AAPL"}], user=who)
-            for _ in range(2)
-        ]
-        answers = [post(server.url, signer, p).json() for p in payloads]
-        assert answers[0]["type"] == 5, answers[0]
-        if answers[1]["type"] == 4 and "Slow down" in answers[1]["data"]["content"]:
-            refused += 1
-    assert refused == 20
     assert server.stop() == 0
 
 
