@@ -23,6 +23,7 @@ from .edge.replay import (
     SharedReplayTable,
     capacity_for,
 )
+from .fileperms import private_dir
 from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
@@ -197,8 +198,10 @@ def build_runtime(
     real_bot = registry is None and state is None
     registry = registry or build_registry()
     check_admin_scope(settings, registry)  # before anything is opened
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+    private_dir(settings.data_dir)
+    queue = open_queue(
+        settings.queue_url or "", data_dir=settings.data_dir, max_per_owner=settings.jobs_per_user
+    )
     metrics = Metrics()
     readiness: dict[str, ReadinessCheck] = {"queue": queue.ping}
     shutdown: list[Hook] = [queue.close]
@@ -307,7 +310,7 @@ def build_worker_process(settings: Settings) -> Backend:
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
             "(Developer Portal, General Information)"
         )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     services = build_services(settings)
     dispatcher = Dispatcher(

@@ -160,16 +160,36 @@ def serve(
     show_default=True,
     help="Start with the simulated demo history (alerts, #alerts messages, a pending report).",
 )
-def dev(host: str, port: int, edge_port: int, demo: bool) -> None:
+@click.option(
+    "--use-env",
+    is_flag=True,
+    help="Keep the data dir, database, queue, Redis, recorder, chart store and tokens from "
+    "the environment/.env (by default dev ignores them and uses data/dev).",
+)
+def dev(host: str, port: int, edge_port: int, demo: bool, use_env: bool) -> None:
     """Run everything locally: edge, workers and the local Discord page (no account needed)."""
     import dataclasses
 
     from .emulator import DevStartError, build_dev, run_dev
+    from .emulator.dev import DEV_DATA_DIR, isolated_settings
     from .logs import configure_logging
+    from .settings import environment
 
-    settings = _settings()
-    if "CATALYST_DATA_DIR" not in settings.configured:
-        settings = dataclasses.replace(settings, data_dir=Path("data") / "dev")
+    if use_env:
+        settings = _settings()
+        if "CATALYST_DATA_DIR" not in settings.configured:
+            settings = dataclasses.replace(settings, data_dir=DEV_DATA_DIR)
+    else:
+        try:
+            settings, ignored = isolated_settings(environment(env_file=env_file()))
+        except ConfigError as exc:
+            _fail(str(exc))
+        if ignored:
+            click.echo(
+                f"dev: ignoring {', '.join(ignored)} from the environment/.env and using "
+                f"{settings.data_dir}; pass --use-env to keep them",
+                err=True,
+            )
     log_format = settings.log_format if "CATALYST_LOG_FORMAT" in settings.configured else "text"
     stack = build_dev(settings, host=host, port=port, edge_port=edge_port, demo=demo)
     configure_logging(settings.log_level, log_format, [stack.emulator.bot_token.reveal()])

@@ -44,7 +44,20 @@ DEFAULT_API_BASE = "https://discord.com/api/v10"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 JOBS_PER_CORE = 4
 """Default job slots per core: jobs mostly wait (REST, database, a render process)."""
-DEFAULT_COOLDOWNS = {"chart": 3.0, "compare": 5.0, "backtest": 15.0, "research": 30.0, "ask": 30.0}
+DEFAULT_COOLDOWNS = {
+    "chart": 3.0,
+    "compare": 5.0,
+    "backtest": 15.0,
+    "research": 30.0,
+    "ask": 30.0,
+    # Components have no command name: each click renders a chart, one a second is plenty.
+    "chart-buttons": 1.0,
+    "compare-buttons": 1.0,
+}
+DEFAULT_USER_RATE = (20, 60.0)
+"""20 interactions per minute per member: a burst of 20, then one every 3 s."""
+DEFAULT_JOBS_PER_USER = 4
+MIN_HANDOVER_SECRET_CHARS = 32
 
 # Groups, in the order docs/configuration.md and .env.example list them.
 DISCORD = "Discord application"
@@ -183,6 +196,30 @@ def _chart_store(raw: str) -> str | None:
     return None
 
 
+def _long_secret(raw: str) -> str | None:
+    if len(raw) < MIN_HANDOVER_SECRET_CHARS:
+        # The length only: never the value.
+        return (
+            f"must be at least {MIN_HANDOVER_SECRET_CHARS} characters (got {len(raw)}); "
+            "make one with: openssl rand -hex 32"
+        )
+    return None
+
+
+def _rate(raw: str) -> tuple[int, float] | None:
+    """``20/60``: 20 interactions per 60 seconds; ``0`` or ``off`` disables the limit."""
+    if raw.lower() in ("0", "off"):
+        return None
+    count, sep, seconds = raw.partition("/")
+    try:
+        n, per = int(count), float(seconds)
+    except ValueError:
+        n, per = 0, 0.0
+    if not sep or n < 1 or not math.isfinite(per) or per <= 0:
+        raise ValueError(f"must look like 20/60 (count/seconds) or off; got {raw!r}")
+    return n, per
+
+
 def _cooldowns(raw: str) -> dict[str, float]:
     """``chart=5,research=30``; unlisted commands keep their defaults, 0 disables one."""
     out = dict(DEFAULT_COOLDOWNS)
@@ -283,6 +320,7 @@ class Settings:
         example="<random string, 32+ characters>",
         group=EDGE,
         default_doc="unset: no /handover",
+        check=_long_secret,
     )
     """Shared with the Cloudflare Worker edge; enables POST /handover when set."""
     # -- Storage, queue and scale-out -------------------------------------------------------
@@ -451,6 +489,23 @@ class Settings:
         check=_chart_store,
     )
     """``s3://bucket/prefix`` for an S3-compatible chart store; local disk when unset."""
+    chart_cache_max_mb: float = setting(
+        "CATALYST_CHART_CACHE_MAX_MB",
+        256.0,
+        "Size bound of the local chart cache (charts/ in the data dir), in MB: beyond it the "
+        "least recently used charts are deleted.",
+        example="256",
+        group=CHARTS,
+        low=0.1,
+    )
+    chart_cache_max_age_s: float = setting(
+        "CATALYST_CHART_CACHE_MAX_AGE_S",
+        3600.0,
+        "A chart in the local cache unused for this many seconds is deleted.",
+        example="3600",
+        group=CHARTS,
+        low=1,
+    )
     s3_endpoint_url: str | None = setting(
         "CATALYST_S3_ENDPOINT_URL",
         None,
@@ -539,7 +594,31 @@ class Settings:
         unset=lambda: dict(DEFAULT_COOLDOWNS),
         factory=dict,
     )
-    """Seconds between uses of a command by one user, by top-level command name."""
+    """Seconds between uses by one member: by top-level command name, and ``chart-buttons`` /
+    ``compare-buttons`` for the chart components (buttons and the indicator menu)."""
+    user_rate: tuple[int, float] | None = setting(
+        "CATALYST_USER_RATE",
+        None,
+        "Most interactions (commands, buttons, menus, forms) one member may send: count/seconds, "
+        "or off. Beyond it they are told to slow down.",
+        example="20/60",
+        group=COMMANDS,
+        default_doc=f"{DEFAULT_USER_RATE[0]}/{DEFAULT_USER_RATE[1]:g}",
+        parse=_rate,
+        unset=lambda: DEFAULT_USER_RATE,
+    )
+    jobs_per_user: int = setting(
+        "CATALYST_JOBS_PER_USER",
+        0,
+        "Most jobs (renders, LLM answers …) one member may have waiting or running at once, so "
+        "one member cannot starve the others; 0: no cap.",
+        example="4",
+        group=COMMANDS,
+        default_doc=str(DEFAULT_JOBS_PER_USER),
+        low=0,
+        high=1000,
+        unset=lambda: DEFAULT_JOBS_PER_USER,
+    )
     # -- Logging and operations -------------------------------------------------------------
     log_level: str = setting(
         "CATALYST_LOG_LEVEL",
@@ -636,13 +715,7 @@ class Settings:
 
         ``env_file`` is read when it exists; pass None to read the environment only.
         """
-        values: dict[str, str] = {}
-        if env_file is not None and env_file.is_file():
-            from dotenv import dotenv_values  # only needed when a .env exists
-
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(environment(environ, env_file=env_file))
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -670,6 +743,20 @@ class Settings:
         if problems:
             raise ConfigError("\n".join(problems), problems)
         return settings
+
+
+def environment(
+    environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """The variables settings are read from: ``env_file`` when it exists, then the real
+    environment (which wins)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # only needed when a .env exists
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
 
 
 def _declared() -> list[tuple[Any, Spec]]:

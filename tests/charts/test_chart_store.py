@@ -107,6 +107,92 @@ async def test_local_disk_write_failure_is_a_store_error(tmp_path: Path) -> None
         await LocalDiskStore(tmp_path).put("charts/v1/x.png", PNG)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0  # every operation is a second later: an unambiguous use order
+        return self.now
+
+
+def disk_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+async def test_local_disk_is_bounded_by_size_least_recently_used_first(tmp_path: Path) -> None:
+    clock = Clock()
+    store = LocalDiskStore(tmp_path, max_bytes=1000, max_age_s=3600, clock=clock)
+    blob = b"x" * 200
+    for i in range(5):  # exactly the bound
+        await store.put(f"charts/v1/A/1D/{i}.png", blob)
+    assert disk_bytes(tmp_path) == 1000
+    assert await store.get("charts/v1/A/1D/0.png") == blob  # 0 is now the most recent
+    await store.put("charts/v1/B/1D/5.png", blob)  # over the bound: down to 90%
+    assert disk_bytes(tmp_path) <= 900
+    names = {p.name for p in tmp_path.rglob("*.png")}
+    assert names == {"0.png", "3.png", "4.png", "5.png"}  # 1 and 2 were the least recent
+    for _ in range(20):  # a flood of new renders never takes it past the bound
+        await store.put(f"charts/v1/C/1D/{clock.now}.png", blob)
+        assert disk_bytes(tmp_path) <= 1000
+
+
+async def test_local_disk_forgets_charts_unused_for_max_age(tmp_path: Path) -> None:
+    clock = Clock()
+    store = LocalDiskStore(tmp_path, max_bytes=10**6, max_age_s=100, clock=clock)
+    await store.put("charts/v1/A/1D/old.png", PNG)
+    await store.put("charts/v1/A/1D/kept.png", PNG)
+    clock.now += 60
+    assert await store.get("charts/v1/A/1D/kept.png") == PNG  # used: its age starts again
+    clock.now += 60
+    assert await store.get("charts/v1/A/1D/old.png") is None  # 120 s unused: a miss
+    assert not (tmp_path / "charts/v1/A/1D/old.png").exists()  # and deleted
+    await store.put("charts/v1/A/1D/other.png", PNG)
+    clock.now += 200
+    assert store.sweep() == (0, 0)  # everything is past its age
+    assert list(tmp_path.rglob("*.png")) == []
+
+
+async def test_local_disk_bound_holds_for_two_processes_sharing_it(tmp_path: Path) -> None:
+    """Each process's sweep scans the directory, so the bound is on the total they wrote."""
+    clock = Clock()
+    one = LocalDiskStore(tmp_path, max_bytes=1000, clock=clock)
+    two = LocalDiskStore(tmp_path, max_bytes=1000, clock=clock)
+    for i in range(10):
+        await (one if i % 2 else two).put(f"charts/v1/A/1D/{i}.png", b"y" * 150)
+    await one.put("charts/v1/A/1D/last.png", b"y" * 150)
+    assert one.sweep()[1] == disk_bytes(tmp_path) <= 1000
+    assert (tmp_path / "charts/v1/A/1D/last.png").exists()
+
+
+async def test_local_disk_files_are_private(tmp_path: Path) -> None:
+    root = tmp_path / "charts-root"
+    await LocalDiskStore(root).put("charts/v1/A/1D/x.png", PNG)
+    assert root.stat().st_mode & 0o777 == 0o700
+    for path in root.rglob("*"):
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_chart_cache_bounds_come_from_the_settings(tmp_path: Path) -> None:
+    from catalyst_interactions.bot.charting import build_store
+    from catalyst_interactions.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "CATALYST_DATA_DIR": str(tmp_path),
+            "CATALYST_CHART_CACHE_MAX_MB": "64",
+            "CATALYST_CHART_CACHE_MAX_AGE_S": "600",
+        },
+        env_file=None,
+    )
+    store = build_store(settings)
+    assert isinstance(store, LocalDiskStore)
+    assert (store.max_bytes, store.max_age_s) == (64 * 1024 * 1024, 600.0)
+    defaults = build_store(Settings.from_env({}, env_file=None))
+    assert isinstance(defaults, LocalDiskStore)
+    assert (defaults.max_bytes, defaults.max_age_s) == (256 * 1024 * 1024, 3600.0)
+
+
 async def test_render_cache_renders_once_and_survives_store_failures(tmp_path: Path) -> None:
     calls = 0
 

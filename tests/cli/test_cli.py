@@ -257,3 +257,124 @@ def test_worker_without_application_id_is_one_clear_line(tmp_path: Path) -> None
     result = run("worker", env={"CATALYST_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("error: DISCORD_APPLICATION_ID is not set")
+
+
+SHORT_SECRET = "x" * 31
+
+
+@pytest.mark.parametrize("command", [["serve"], ["dev", "--use-env", "--port", "0"]])
+def test_a_short_handover_secret_is_a_one_line_start_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    signer = Signer(SigningKey.generate())
+    env = {
+        "DISCORD_PUBLIC_KEY": signer.public_key_hex,
+        "CATALYST_DATA_DIR": str(tmp_path),
+        "CATALYST_HANDOVER_SECRET": SHORT_SECRET,
+    }
+    result = run(*command, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: CATALYST_HANDOVER_SECRET must be at least 32 characters (got 31); "
+        "make one with: openssl rand -hex 32"
+    ]
+    assert SHORT_SECRET not in result.stderr
+
+
+def test_dev_ignores_production_resources_and_keeps_its_data_private(tmp_path: Path) -> None:
+    """`make run` in a production checkout: the .env names the production database, queue,
+    Redis, recorder, chart store, data dir and tokens. dev says in one line that it ignores
+    them, runs on data/dev, and every file it makes there is private."""
+    prod = tmp_path / "prod"
+    (tmp_path / ".env").write_text(
+        "\n".join(
+            [
+                f"CATALYST_DATA_DIR={prod}",
+                "CATALYST_DATABASE_URL=postgresql://prod:pw@10.255.0.1:5432/prod",
+                "CATALYST_QUEUE_URL=redis://10.255.0.2:6379/0",
+                "CATALYST_REDIS_URL=redis://10.255.0.3:6379/0",
+                f"CATALYST_RECORD_PATH={prod}/corpus.jsonl",
+                "CATALYST_CHART_STORE_URL=s3://prod-charts/v1",
+                "DISCORD_BOT_TOKEN=production-bot-token-value",
+                "DISCORD_APPLICATION_ID=123456789012345678",
+            ]
+        )
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "dev", "--port", str(port), "--edge-port", "0"],
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CATALYST_"))}
+        | {"CATALYST_HANDOVER_SECRET": "short"},  # would stop a start that read it
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    page = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if httpx.get(f"{page}/ui/state").json()["commands"]:
+                    break  # up, with its commands registered
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "dev did not start"
+            time.sleep(0.1)
+        state = httpx.get(f"{page}/ui/state").json()
+        help_id = next(c["id"] for c in state["commands"] if c["name"] == "help")
+        sent = httpx.post(
+            f"{page}/ui/interactions",
+            json={"kind": "command", "persona": "admin", "command_id": help_id, "path": ["help"]},
+            timeout=20,
+        )
+        assert sent.status_code == 200 and sent.json()["ok"] is True, sent.text
+        # A deferred command: the job goes through the dev queue, not the production one.
+        chart_id = next(c["id"] for c in state["commands"] if c["name"] == "chart")
+        chart = httpx.post(
+            f"{page}/ui/interactions",
+            json={
+                "kind": "command",
+                "persona": "regular",
+                "command_id": chart_id,
+                "path": ["chart"],
+                "options": {"ticker": "AAPL"},
+            },
+            timeout=20,
+        )
+        assert chart.status_code == 200 and chart.json()["ok"] is True, chart.text
+        charts = tmp_path / "data" / "dev" / "charts"
+        while not any(p.suffix == ".png" for p in charts.rglob("*")):
+            assert time.monotonic() < deadline + 30, "the chart was not rendered"
+            time.sleep(0.1)
+        # While it runs: the data directory and everything in it (SQLite's WAL and shared
+        # memory files included) are private to the owner.
+        data = tmp_path / "data" / "dev"
+        assert data.stat().st_mode & 0o777 == 0o700
+        files = list(data.rglob("*"))
+        assert any(p.name.endswith("-wal") for p in files)
+        assert any(p.name.endswith("-shm") for p in files)
+        for path in files:
+            expected = 0o700 if path.is_dir() else 0o600
+            assert path.stat().st_mode & 0o777 == expected, path
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    first = err.splitlines()[0]
+    assert first == (
+        "dev: ignoring CATALYST_DATA_DIR, CATALYST_DATABASE_URL, CATALYST_QUEUE_URL, "
+        "CATALYST_REDIS_URL, CATALYST_RECORD_PATH, CATALYST_CHART_STORE_URL, "
+        "DISCORD_APPLICATION_ID, DISCORD_BOT_TOKEN, CATALYST_HANDOVER_SECRET from the "
+        "environment/.env and using data/dev; pass --use-env to keep them"
+    )
+    assert "production-bot-token-value" not in err
+    assert not prod.exists()  # no production data dir, no corpus
+    assert {"queue.db", "catalyst.db", "state-secret", "dev-signing-key"} <= {
+        p.name for p in (tmp_path / "data" / "dev").iterdir()
+    }

@@ -541,3 +541,42 @@ def test_channel_messages_need_the_bot_token_and_a_known_channel(local: Local) -
     assert unknown.status_code == 404 and unknown.json()["code"] == 10003
     empty = local.api.post(f"/channels/{alerts}/messages", headers=local.bot_headers(), json={})
     assert empty.status_code == 400 and empty.json()["code"] == 50006
+
+
+# -- DNS rebinding: only loopback names, and writes only from loopback origins -----------------
+def test_foreign_host_names_are_refused(local: Local) -> None:
+    """A page on attacker.example that re-points its name at 127.0.0.1 sends that name in
+    Host: the local Discord does not answer it, on the page or on the REST API."""
+    port = local.stack.url.rsplit(":", 1)[1]
+    for path in ("/", "/ui/state", "/api/v10/applications/@me"):
+        refused = local.page.get(path, headers={"Host": f"attacker.example:{port}"})
+        assert refused.status_code == 403, path
+        assert "only on loopback" in refused.json()["message"]
+    assert local.page.get("/", headers={"Host": "192.168.1.20"}).status_code == 403
+    for name in (f"127.0.0.1:{port}", f"localhost:{port}", "127.8.9.10", f"[::1]:{port}"):
+        assert local.page.get("/ui/state", headers={"Host": name}).status_code == 200, name
+
+
+def test_writes_from_another_origin_are_refused(local: Local) -> None:
+    port = local.stack.url.rsplit(":", 1)[1]
+    command_id = local.command_id("whoami")
+    before = local.seq()
+    body = {
+        "kind": "command",
+        "persona": "regular",
+        "command_id": command_id,
+        "path": ["whoami"],
+        "options": {},
+    }
+    for origin in ("http://attacker.example", "null", f"http://attacker.example:{port}"):
+        refused = local.page.post("/ui/interactions", json=body, headers={"Origin": origin})
+        assert refused.status_code == 403, origin
+        assert refused.json()["message"] == "Cross-site request refused."
+    assert local.seq() == before  # nothing was sent
+    # The page itself (same origin) and clients that send no Origin still work.
+    ok = local.page.post(
+        "/ui/interactions", json=body, headers={"Origin": f"http://127.0.0.1:{port}"}
+    )
+    assert ok.status_code == 200, ok.text
+    # Reads carry no risk of an effect and are not checked for Origin.
+    assert local.page.get("/ui/state", headers={"Origin": "http://attacker.example"}).is_success

@@ -18,7 +18,7 @@ from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.ops.recorder import InteractionRecorder
 from catalyst_interactions.settings import Settings
 from support.servers import serve_in_thread
-from support.signing import Signer, command, ping
+from support.signing import Signer, command, component, member, modal_submit, ping
 
 ALICE, BOB, ROLE, GUILD = "80351110224678912", "80351110224678913", "41771983423143936", "500"
 TOKEN = "aW50ZXJhY3Rpb246c2VjcmV0LXRva2Vu"
@@ -178,3 +178,58 @@ def test_mentions_in_embeds_components_and_dm_recipients_are_replaced() -> None:
     assert secret_id not in text
     assert secret_name not in text
     assert "secret-token-xyz" not in text
+
+
+@pytest.mark.loopback
+def test_user_ids_in_selects_options_and_forms_are_replaced(tmp_path: Path, signer: Signer) -> None:
+    """Through the real edge: every place a user id or a typed mention can travel in a
+    component, a command option, an autocomplete and a form."""
+    carol, dave = "81234567890123457", "81234567890123458"
+    mention = f"look at <@{carol}> and <@!{dave}>"
+    user_select = component("pick:user", values=[carol, dave], component_type=5)
+    user_select["data"]["resolved"] = {
+        "users": {carol: {"id": carol, "username": "carol_real"}, dave: {"id": dave}}
+    }
+    mentionable = component("pick:any", values=[dave, ROLE], component_type=7)
+    mentionable["data"]["resolved"] = {
+        "users": {dave: {"id": dave, "username": "dave_real"}},
+        "roles": {ROLE: {"id": ROLE, "name": "traders"}},
+    }
+    string_select = component("pick:text", values=[mention, "plain"], component_type=3)
+    typed = command("note", [{"name": "text", "type": 3, "value": mention}])
+    autocomplete = command(
+        "note", [{"name": "text", "type": 3, "value": f"<@{carol}>", "focused": True}], type_=4
+    )
+    form = modal_submit("form:v1", {"why": mention})
+    form["data"]["components"].append(
+        {"type": 18, "component": {"type": 5, "custom_id": "who", "values": [carol]}}
+    )
+    form["data"]["resolved"] = {"users": {carol: {"id": carol}}}
+    payloads = [user_select, mentionable, string_select, typed, autocomplete, form]
+    alice_member = member(ALICE, username="alice_real")
+    for payload in payloads:
+        payload["member"] = alice_member
+
+    corpus = tmp_path / "corpus.jsonl"
+    settings = Settings(public_key_hex=signer.public_key_hex, data_dir=tmp_path, record_path=corpus)
+    runtime = build_edge(settings, registry=Registry())  # no handlers: recorded, then refused
+    with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
+        for payload in payloads:
+            body, headers = signer.signed(payload)
+            assert client.post("/interactions", content=body, headers=headers).status_code == 200
+    text = corpus.read_text()
+    for private in (carol, dave, ALICE, "carol_real", "dave_real", "alice_real"):
+        assert private not in text
+    got = [json.loads(line)["interaction"] for line in text.splitlines()]
+    assert len(got) == len(payloads)
+    carol_p, dave_p = got[0]["data"]["values"]
+    assert carol_p.isdigit() and dave_p.isdigit() and carol_p != dave_p
+    assert set(got[0]["data"]["resolved"]["users"]) == {carol_p, dave_p}
+    assert got[1]["data"]["values"] == [dave_p, ROLE]  # the same person, the role kept
+    pseudonymised = f"look at <@{carol_p}> and <@{dave_p}>"
+    assert got[2]["data"]["values"] == [pseudonymised, "plain"]
+    assert got[3]["data"]["options"][0]["value"] == pseudonymised
+    assert got[4]["data"]["options"][0]["value"] == f"<@{carol_p}>"
+    fields = got[5]["data"]["components"]
+    assert fields[0]["component"]["value"] == pseudonymised
+    assert fields[1]["component"]["values"] == [carol_p]

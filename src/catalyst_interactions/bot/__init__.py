@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..framework.registry import Registry
 from . import admin, backtest, chart, check, research, sentiment, stats, watchlist
 from . import help as help_feature
+from .services import user_rate
 
 
 def build_registry() -> Registry:
@@ -21,4 +22,6 @@ def build_registry() -> Registry:
         chart,
     ):
         feature.register(registry)
+    # Fair use: no member may flood the bot, whatever they click or type.
+    registry.check_all(user_rate)
     return registry

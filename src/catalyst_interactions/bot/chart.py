@@ -49,7 +49,7 @@ from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
 from ._shared import DOWN_COLOR, UP_COLOR, ticker_choices, ticker_options_check
 from .charting import ChartRenderError, chart_service
-from .services import BotServices, cooldown, services
+from .services import BotServices, cooldown, cooldown_for, services
 
 if TYPE_CHECKING:
     from ..market.bars import Bars, FloatArray, Quote
@@ -545,29 +545,34 @@ def register(registry: Registry) -> None:
             services(ctx), ticker1, ticker2, timeframe, progress=ctx.progress
         )
 
-    @registry.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED)
+    # Each click renders: components have cooldowns of their own (no command path to key on).
+    chart_clicks = (cooldown_for("chart-buttons"),)
+
+    @registry.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED, checks=chart_clicks)
     async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:
         return await build_chart(
             services(ctx), ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
         )
 
-    @registry.component(INDICATOR_MENU, mode=Mode.DEFERRED)
+    @registry.component(INDICATOR_MENU, mode=Mode.DEFERRED, checks=chart_clicks)
     async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         chosen = frozenset(v for v in ctx.values if v in _BY_NAME)
         return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
 
-    @registry.component(COMPARE_BUTTON, mode=Mode.DEFERRED)
+    @registry.component(
+        COMPARE_BUTTON, mode=Mode.DEFERRED, checks=(cooldown_for("compare-buttons"),)
+    )
     async def compare_button(ctx: ComponentContext, a: str, b: str, tf: str) -> Message:
         return await build_compare(services(ctx), a, b, Timeframe(tf))
 
-    @registry.component(LEGACY_CHART, mode=Mode.DEFERRED)
+    @registry.component(LEGACY_CHART, mode=Mode.DEFERRED, checks=chart_clicks)
     async def legacy_chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         # Like a new timeframe button with the indicators the message shows now.
         return await build_chart(
             services(ctx), ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
         )
 
-    @registry.component(LEGACY_TOGGLE, mode=Mode.DEFERRED)
+    @registry.component(LEGACY_TOGGLE, mode=Mode.DEFERRED, checks=chart_clicks)
     async def legacy_toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
         # The old bot switched between a plain and an indicator view: plain becomes the
         # timeframe's default indicators, any indicators become plain.

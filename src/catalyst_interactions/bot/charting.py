@@ -179,7 +179,11 @@ def build_store(settings: Settings) -> ChartStore:
     """Local disk under ``data_dir/charts``, or S3 for ``chart_store_url=s3://bucket/prefix``."""
     url = settings.chart_store_url
     if not url:
-        return LocalDiskStore(settings.data_dir / "charts")
+        return LocalDiskStore(
+            settings.data_dir / "charts",
+            max_bytes=int(settings.chart_cache_max_mb * 1024 * 1024),
+            max_age_s=settings.chart_cache_max_age_s,
+        )
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
         raise ConfigError("CATALYST_CHART_STORE_URL must look like s3://bucket/prefix")

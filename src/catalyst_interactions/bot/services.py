@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -17,9 +18,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..fileperms import write_private
 from ..framework.component_state import ComponentStateStore, StateBackend
 from ..framework.context import Context
 from ..framework.errors import CheckFailure
+from ..framework.registry import Check
+from ..framework.throttle import (
+    MemoryThrottleStore,
+    RedisThrottleStore,
+    SqliteThrottleStore,
+    ThrottleStore,
+)
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -79,57 +88,55 @@ class StoreStateBackend:
 
 
 class Cooldowns:
-    """Per-user, per-command cooldowns; in memory (one edge) or Redis (shared).
+    """Per-user cooldowns (by command or component group) and the per-user rate, kept in a
+    :class:`~catalyst_interactions.framework.throttle.ThrottleStore`: memory for one
+    process by default, or the store given (SQLite on one host, Redis across hosts).
 
-    The interaction that started a cooldown is remembered with it: the same interaction
-    delivered again (handed over after an inline run, a job retried) is not refused by its
-    own cooldown.
+    The interaction that was last admitted is remembered with each limit: the same
+    interaction delivered again (handed over after an inline run, a job retried) is not
+    refused by its own cooldown and not counted twice.
     """
 
     def __init__(
         self,
         seconds: dict[str, float],
         *,
-        redis_url: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        rate: tuple[int, float] | None = None,
+        store: ThrottleStore | None = None,
     ) -> None:
         self._seconds = seconds
-        self._clock = clock
-        self._until: dict[tuple[str, str], tuple[float, str]] = {}
-        self._redis: Any = None
-        if redis_url:
-            from redis.asyncio import Redis
+        self.rate = rate
+        self.store: ThrottleStore = store or MemoryThrottleStore()
 
-            self._redis = Redis.from_url(redis_url)
+    def seconds(self, name: str) -> float:
+        return self._seconds.get(name, 0.0)
 
-    def seconds(self, command: str) -> float:
-        return self._seconds.get(command, 0.0)
-
-    async def remaining(self, command: str, user_id: str, interaction_id: str = "") -> float:
-        """0 when the user may run ``command`` now (and starts the cooldown), else seconds."""
-        period = self.seconds(command)
+    async def remaining(self, name: str, user_id: str, interaction_id: str = "") -> float:
+        """0 when the user may use ``name`` now (and starts the cooldown), else seconds."""
+        period = self.seconds(name)
         if period <= 0:
             return 0.0
-        if self._redis is not None:
-            key = f"catalyst:cooldown:{command}:{user_id}"
-            marker = interaction_id.encode() or b"1"
-            if await self._redis.set(key, marker, nx=True, px=int(period * 1000)):
-                return 0.0
-            async with self._redis.pipeline(transaction=False) as pipe:
-                started_by, left_ms = await pipe.get(key).pttl(key).execute()
-            if interaction_id and started_by == marker:
-                return 0.0
-            return max(0.001, int(left_ms) / 1000)
-        now = self._clock()
-        until, started_by = self._until.get((command, user_id), (0.0, ""))
-        if until > now:
-            return 0.0 if interaction_id and started_by == interaction_id else until - now
-        self._until[(command, user_id)] = (now + period, interaction_id)
-        return 0.0
+        return await self.store.admit(f"cd:{name}:{user_id}", period, 1, interaction_id)
+
+    async def rate_wait(self, user_id: str, interaction_id: str = "") -> float:
+        """0 when the user is within the per-user rate (and counts this one), else seconds."""
+        if self.rate is None:
+            return 0.0
+        count, per_s = self.rate
+        return await self.store.admit(f"rate:{user_id}", per_s / count, count, interaction_id)
 
     async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
+        await self.store.close()
+
+
+def build_throttle_store(settings: Settings) -> ThrottleStore:
+    """Redis when configured (every edge everywhere); else a SQLite file when several
+    edge processes of this host serve (``serve --processes N``); else this process's memory."""
+    if settings.redis_url:
+        return RedisThrottleStore.from_url(settings.redis_url)
+    if settings.edge_processes > 1:
+        return SqliteThrottleStore(settings.data_dir / "throttle.db")
+    return MemoryThrottleStore()
 
 
 @dataclass(slots=True)
@@ -219,9 +226,7 @@ def state_secret(settings: Settings) -> bytes:
         return settings.state_secret.reveal().encode()
     path = Path(settings.data_dir) / "state-secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_hex(32))
         log.warning(
             "generated a component-state secret in the data dir; set "
             "CATALYST_STATE_SECRET when several hosts serve the same bot"
@@ -245,19 +250,52 @@ def build_services(settings: Settings) -> BotServices:
         market=LazyMarket(settings),
         store=store,
         components=ComponentStateStore(backend, state_secret(settings)),
-        cooldowns=Cooldowns(dict(settings.cooldowns), redis_url=settings.redis_url),
+        cooldowns=Cooldowns(
+            dict(settings.cooldowns),
+            rate=settings.user_rate,
+            store=build_throttle_store(settings),
+        ),
     )
 
 
 # -- checks shared by features ------------------------------------------------------------
 async def cooldown(ctx: Context) -> None:
     """Refuse a command used again by the same user within its configured cooldown."""
-    svc = services(ctx)
     path = getattr(ctx, "path", ())
     name = path[0] if path else ""
-    wait = await svc.cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
+    wait = await services(ctx).cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
     if wait > 0:
-        raise CheckFailure(f"Slow down: try `/{name}` again in {max(1, round(wait))} s.")
+        raise CheckFailure(f"Slow down: try `/{name}` again in {_seconds(wait)}.")
+
+
+def cooldown_for(name: str) -> Check:
+    """A cooldown for components (buttons, menus), which have no command path: ``name`` is
+    its key in ``CATALYST_COOLDOWNS`` (e.g. ``chart-buttons``)."""
+
+    async def check(ctx: Context) -> None:
+        wait = await services(ctx).cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
+        if wait > 0:
+            raise CheckFailure(f"Slow down: try again in {_seconds(wait)}.")
+
+    check.__name__ = check.__qualname__ = f"cooldown_for_{name.replace('-', '_')}"
+    return check
+
+
+async def user_rate(ctx: Context) -> None:
+    """Every user's interactions (commands, components, forms) within CATALYST_USER_RATE."""
+    state = ctx.state
+    if not isinstance(state, BotServices):
+        return
+    wait = await state.cooldowns.rate_wait(ctx.user.id, ctx.interaction.id)
+    if wait > 0:
+        raise CheckFailure(
+            f"Slow down: you are sending requests faster than we can serve everyone; "
+            f"try again in {_seconds(wait)}."
+        )
+
+
+def _seconds(wait: float) -> str:
+    return f"{max(1, math.ceil(wait))} s"
 
 
 ADMIN_REFUSAL = "Only Catalyst admins can do that."

@@ -7,6 +7,7 @@ need invalidating; stores may expire old objects by age (e.g. an S3 lifecycle ru
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -93,15 +94,44 @@ class RenderCache:
         return png, False
 
 
-class LocalDiskStore:
-    """Files under ``root``; writes are atomic (temp file + ``os.replace``).
+#: Defaults of the local chart cache's bounds (settings CATALYST_CHART_CACHE_MAX_MB / _MAX_AGE_S).
+DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_CACHE_MAX_AGE_S = 3600.0
 
-    Reads and writes are small (~100 KB) local-disk calls done inline: a thread hop would
-    cost more than the I/O.
+
+class LocalDiskStore:
+    """Files under ``root``, bounded by total size and age, least recently used first out.
+
+    Writes are atomic (temp file + ``os.replace``); files are 0600, directories 0700. A hit
+    sets the file's mtime to now, so mtime is the time of last use for every process sharing
+    the directory. A file unused for ``max_age_s`` is a miss and is deleted. When the bytes
+    written since the last sweep could take the total over ``max_bytes`` (or once a minute),
+    a sweep scans the directory, deletes what is too old, then the least recently used files
+    until the total is at most 90% of ``max_bytes``. Reads and writes are small (~100 KB)
+    local-disk calls done inline: a thread hop would cost more than the I/O; sweeps run in
+    a thread.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    SWEEP_EVERY_S = 60.0
+    LOW_WATER = 0.9
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
+        max_age_s: float = DEFAULT_CACHE_MAX_AGE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_bytes < 1 or max_age_s <= 0:
+            raise ValueError("max_bytes and max_age_s must be positive")
         self._root = Path(root)
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._total: int | None = None
+        """Bytes in the store as of the last sweep plus what this process wrote since."""
+        self._last_sweep = 0.0
 
     def _path(self, key: str) -> Path:
         path = (self._root / key).resolve()
@@ -114,29 +144,90 @@ class LocalDiskStore:
 
     async def put(self, key: str, data: bytes) -> None:
         self._write(key, data)
+        now = self._clock()
+        if (
+            self._total is None
+            or self._total > self.max_bytes
+            or now - self._last_sweep >= self.SWEEP_EVERY_S
+        ):
+            try:
+                await asyncio.to_thread(self.sweep)
+            except OSError as exc:
+                raise ChartStoreError(f"sweep failed: {exc.strerror}") from exc
 
     def _read(self, key: str) -> bytes | None:
+        path = self._path(key)
+        now = self._clock()
         try:
-            return self._path(key).read_bytes()
+            if now - path.stat().st_mtime > self.max_age_s:
+                path.unlink(missing_ok=True)
+                return None
+            data = path.read_bytes()
+            os.utime(path, (now, now))
+            return data
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise ChartStoreError(f"read failed: {exc.strerror}") from exc
 
     def _write(self, key: str, data: bytes) -> None:
+        from ..fileperms import private_dir
+
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self._root)
+            for parent in reversed(path.parents):
+                if self._root.resolve() in parent.parents:
+                    parent.mkdir(exist_ok=True, mode=0o700)
+            # mkstemp creates the file 0600.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                 os.replace(tmp, path)
+                now = self._clock()
+                os.utime(path, (now, now))  # last use, on the store's clock
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
             raise ChartStoreError(f"write failed: {exc.strerror}") from exc
+        if self._total is not None:
+            self._total += len(data)
+
+    def sweep(self) -> tuple[int, int]:
+        """Delete files unused for ``max_age_s``, then the least recently used ones until the
+        total is at most 90% of ``max_bytes``: ``(files kept, bytes kept)``."""
+        now = self._clock()
+        files: list[tuple[float, int, Path]] = []
+        for dirpath, _dirs, names in os.walk(self._root):
+            for name in names:
+                path = Path(dirpath) / name
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    continue
+                if name.startswith(".tmp-") and now - st.st_mtime < 60:
+                    continue  # another process is writing it
+                if now - st.st_mtime > self.max_age_s or name.startswith(".tmp-"):
+                    path.unlink(missing_ok=True)
+                    continue
+                files.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in files)
+        if total > self.max_bytes:
+            files.sort()  # oldest use first
+            target = self.max_bytes * self.LOW_WATER
+            evicted = 0
+            for _, size, path in files:
+                if total <= target:
+                    break
+                path.unlink(missing_ok=True)
+                total -= size
+                evicted += 1
+            files = files[evicted:]
+        self._total = total
+        self._last_sweep = now
+        return len(files), total
 
 
 class S3Store:

@@ -21,6 +21,7 @@ from ..discord.enums import InteractionType
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Defer, Dispatcher, Respond, ephemeral_message
+from ..framework.errors import UserFacingError
 from ..metrics import INITIAL_RESPONSE_DEADLINE_S, Metrics
 from .replay import ReplayGuard
 
@@ -62,7 +63,9 @@ class JobSink(Protocol):
     async def submit(
         self, interaction: Interaction, body: bytes, handler_key: str, ack_type: int
     ) -> bool:
-        """True when stored; False when a job for this interaction id already exists."""
+        """True when stored; False when a job for this interaction id already exists.
+        Raises :class:`UserFacingError` when this user's job is refused (their share of the
+        queue is full): its message is the answer."""
         ...
 
 
@@ -191,6 +194,9 @@ class InteractionEndpoint:
             stored = await self._jobs.submit(
                 interaction, body, outcome.handler_key, outcome.ack["type"]
             )
+        except UserFacingError as exc:  # e.g. the user's share of the queue is full
+            body_out = ephemeral_message(exc.message)
+            return EndpointResult(200, _encode(body_out)), outcome.handler_key, "refused"
         except Exception:  # a queue outage must become a clear answer, not a 500
             log.exception("enqueue failed", extra={"interaction_id": interaction.id})
             body_out = ephemeral_message("The service is busy right now; please try again.")

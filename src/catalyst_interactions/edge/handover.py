@@ -125,12 +125,7 @@ class HandoverEndpoint:
         try:
             handler = await self._dispatcher.admit(interaction)
         except UserFacingError as exc:
-            rejected.labels("handover_refused").inc()
-            # The edge shows this text to the user in place of its "thinking…".
-            return EndpointResult(
-                403,
-                msgspec.json.encode({"error": "refused", "message": user_text(exc.message)}),
-            )
+            return self._refused(exc)
         except NoHandler:
             return error_result(400, "no handler can run this interaction as a job")
         # The record /interactions keeps too: an id handed over before is refused; one that ran
@@ -141,7 +136,11 @@ class HandoverEndpoint:
         if before is Previously.QUEUED:
             rejected.labels("replay").inc()
             return error_result(409, "interaction already received")
-        if not await self._jobs.submit(interaction, body, handler, ack_type):
+        try:
+            stored = await self._jobs.submit(interaction, body, handler, ack_type)
+        except UserFacingError as exc:  # the member's share of the queue is full
+            return self._refused(exc)
+        if not stored:
             return error_result(409, "interaction already received")
         if before is Previously.RAN_INLINE:
             log.info(
@@ -150,6 +149,14 @@ class HandoverEndpoint:
             )
         log.info("hand-over enqueued", extra={"interaction_id": interaction.id, "handler": handler})
         return EndpointResult(202, msgspec.json.encode({"status": "enqueued"}))
+
+    def _refused(self, exc: UserFacingError) -> EndpointResult:
+        self._metrics.rejected.labels("handover_refused").inc()
+        # The edge shows this text to the user in place of its "thinking…".
+        return EndpointResult(
+            403,
+            msgspec.json.encode({"error": "refused", "message": user_text(exc.message)}),
+        )
 
     async def _handed_over(self, interaction_id: str, expires_at: float) -> Previously:
         try:

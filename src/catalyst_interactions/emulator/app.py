@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from nacl.signing import SigningKey
 
+from ..fileperms import write_private
 from ..secret import Secret
 from .errors import REQUEST_TOO_LARGE, ApiError
 from .http import BodyTooLarge, Receive, Request, Response, Router, Scope, Send, read_body
@@ -33,6 +34,27 @@ log = logging.getLogger("catalyst_interactions.emulator")
 
 MAX_REQUEST_BYTES = 25 * 1024 * 1024
 """Discord's maximum request size (MSG #create-message)."""
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_LOOPBACK_NAMES = frozenset({"localhost", "::1"})
+
+
+def _hostname(authority: str) -> str:
+    """``127.0.0.1:8081`` -> ``127.0.0.1``, ``[::1]:8081`` -> ``::1``, lower case."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")] if "]" in authority else ""
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+
+def is_loopback_name(host: str) -> bool:
+    """A name that can only mean this machine: ``localhost``, ``127.0.0.0/8`` or ``::1``.
+    (No DNS: a rebinding attack controls DNS.)"""
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() for p in parts)
 
 
 def make_bot_token(application_id: str) -> Secret:
@@ -54,8 +76,11 @@ class Emulator:
         public_base: str = "",
         rate_limits: RateLimitRules | None = None,
         deadline_s: float = 3.0,
+        extra_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.world = world or default_world()
+        self.extra_hosts = frozenset(h.lower() for h in extra_hosts)
+        """Host names answered besides loopback ones (the address ``dev --host`` binds)."""
         self._key = signing_key or SigningKey.generate()
         self.bot_token = bot_token or make_bot_token(self.world.application_id)
         self.clock = clock
@@ -86,10 +111,7 @@ class Emulator:
 
         A throwaway local key: it signs for this emulator only and changes every run.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(self._key.encode().hex() + "\n")
+        write_private(path, self._key.encode().hex() + "\n")
 
     @property
     def public_base(self) -> str:
@@ -114,6 +136,10 @@ class Emulator:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        refusal = self._refuse_foreign(scope)
+        if refusal is not None:
+            await Response.json({"message": refusal, "code": 0}, 403).send(send)
             return
         found = self.router.match(scope["method"], scope["path"])
         if isinstance(found, bool):
@@ -141,6 +167,28 @@ class Emulator:
             log.exception("emulator route failed", extra={"route": route.name or scope["path"]})
             response = Response.json({"message": "500: Internal Server Error", "code": 0}, 500)
         await response.send(send)
+
+    def _allowed(self, host: str) -> bool:
+        return is_loopback_name(host) or host in self.extra_hosts
+
+    def _refuse_foreign(self, scope: Scope) -> str | None:
+        """DNS-rebinding defence. A web page on another site can point its own name at
+        127.0.0.1 and then talk to us as a same-origin page: its requests carry that name in
+        ``Host``. Only loopback names (and the bound address) are answered, and a browser's
+        write must come from such an origin too. Clients that send no ``Origin`` (the bot's
+        REST client, curl) are not browsers on another site."""
+        headers = dict(scope.get("headers") or ())
+        host = _hostname(headers.get(b"host", b"").decode("latin-1"))
+        if not self._allowed(host):
+            return "The local Discord answers only on loopback addresses (127.0.0.1, localhost)."
+        origin = headers.get(b"origin")
+        if scope["method"] in _WRITES and origin is not None:
+            parsed = urlsplit(origin.decode("latin-1"))
+            if parsed.scheme not in ("http", "https") or not self._allowed(
+                (parsed.hostname or "").lower()
+            ):
+                return "Cross-site request refused."
+        return None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -14,12 +14,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ import uvicorn
 
 from ..app import Runtime, build_runtime
 from ..discord.rest import DiscordError, DiscordRest
+from ..fileperms import write_private
 from ..framework.registry import Registry
 from ..ops.registration import registration_plan
 from ..secret import Secret
@@ -45,11 +45,51 @@ from .world import (
 if TYPE_CHECKING:
     from .demo import DemoSummary
 
-__all__ = ["DevStack", "DevStartError", "build_dev", "run_dev"]
+__all__ = ["DEV_DATA_DIR", "DevStack", "DevStartError", "build_dev", "isolated_settings", "run_dev"]
 
 log = logging.getLogger("catalyst_interactions.emulator.dev")
 
 GRACEFUL_SHUTDOWN_S = 3
+
+
+DEV_DATA_DIR = Path("data") / "dev"
+
+#: What ``dev`` ignores from the environment and ``.env`` unless asked (``--use-env``): every
+#: production resource and credential. ``make run`` in a production checkout must not write
+#: the production database as the page's admin persona, steal production jobs, post with the
+#: real bot token or spend paid API keys.
+PRODUCTION_VARIABLES = (
+    "CATALYST_DATA_DIR",
+    "CATALYST_DATABASE_URL",
+    "CATALYST_QUEUE_URL",
+    "CATALYST_REDIS_URL",
+    "CATALYST_RECORD_PATH",
+    "CATALYST_CHART_STORE_URL",
+    "CATALYST_S3_ENDPOINT_URL",
+    "CATALYST_S3_ACCESS_KEY",
+    "CATALYST_S3_SECRET_KEY",
+    "DISCORD_PUBLIC_KEY",
+    "DISCORD_APPLICATION_ID",
+    "DISCORD_BOT_TOKEN",
+    "DISCORD_API_BASE",
+    "CATALYST_STATE_SECRET",
+    "CATALYST_HANDOVER_SECRET",
+    "CATALYST_MARKET_PROVIDER",
+    "TIINGO_API_KEY",
+    "POLYGON_API_KEY",
+    "CATALYST_LLM_BASE_URL",
+    "CATALYST_LLM_API_KEY",
+    "CATALYST_LLM_MODEL",
+)
+
+
+def isolated_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
+    """Settings from ``env`` without any production variable, on the data dir ``data/dev``;
+    and the production variables that were set (now ignored)."""
+    ignored = [name for name in PRODUCTION_VARIABLES if env.get(name, "").strip()]
+    kept = {k: v for k, v in env.items() if k not in PRODUCTION_VARIABLES}
+    settings = Settings.from_mapping(kept)
+    return dataclasses.replace(settings, data_dir=DEV_DATA_DIR), ignored
 
 
 class DevStartError(Exception):
@@ -119,6 +159,9 @@ class DevStack:
         self.emulator = Emulator(
             world=default_world(application_id),
             bot_token=_bot_token(settings.data_dir / "dev-bot-token", application_id),
+            # A specific address the operator chose is answered too; a wildcard bind still
+            # answers loopback names only (DNS-rebinding defence).
+            extra_hosts=frozenset() if host in ("", "0.0.0.0", "::") else frozenset({host}),
             clock=clock,
             rate_limits=rate_limits,
             deadline_s=deadline_s,
@@ -243,8 +286,7 @@ class DevStack:
             f"CATALYST_DATA_DIR={self.settings.data_dir.resolve()}",
             f"CATALYST_ADMIN_CHANNEL_ID={ADMIN_CHANNEL_ID}",
         ]
-        self.env_file.parent.mkdir(parents=True, exist_ok=True)
-        _write_private(self.env_file, "\n".join(lines) + "\n")
+        write_private(self.env_file, "\n".join(lines) + "\n")  # it holds a token
 
     async def _connect(self) -> None:
         """The two things an operator does in the Developer Portal, through the real client."""
@@ -327,14 +369,6 @@ class DevStack:
             loop.close()
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read (it holds a token)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    path.chmod(0o600)
-
-
 def _bot_token(path: Path, application_id: str) -> Secret:
     """The local Discord's bot token, kept in the data dir so a loaded ``dev.env`` stays
     valid across restarts. It opens nothing but this machine's emulator."""
@@ -346,8 +380,7 @@ def _bot_token(path: Path, application_id: str) -> Secret:
     if saved.startswith(head + "."):  # made for this application: keep it
         return Secret(saved)
     token = make_bot_token(application_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, token.reveal() + "\n")
+    write_private(path, token.reveal() + "\n")
     return token
 
 

@@ -142,6 +142,8 @@ class Dispatcher:
             return await self._autocomplete(interaction)
         try:
             routed = self._route(interaction)
+            for check in self.registry.global_checks:
+                await check(routed.ctx)
             for check in routed.spec.checks:
                 await check(routed.ctx)
         except NoHandler as exc:
@@ -225,7 +227,7 @@ class Dispatcher:
         if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
             raise NoHandler("autocomplete is answered inline, never handed over")
         routed = self._route(interaction)
-        for check in routed.spec.checks:
+        for check in (*self.registry.global_checks, *routed.spec.checks):
             await check(routed.ctx)
         return routed.spec.key
 

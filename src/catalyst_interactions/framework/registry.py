@@ -164,8 +164,15 @@ class Registry:
         self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
         self._by_key: dict[str, HandlerSpec] = {}
         self._home_only: set[str] = set()
+        self.global_checks: tuple[Check, ...] = ()
+        """Run before every command's, component's and form's own checks (not autocomplete):
+        e.g. a per-user rate."""
 
     # -- declaration ----------------------------------------------------------------------
+    def check_all(self, check: Check) -> None:
+        """Add a check every interaction with a handler passes first."""
+        self.global_checks = (*self.global_checks, check)
+
     def command(
         self,
         name: str | None = None,

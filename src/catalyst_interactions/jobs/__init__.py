@@ -19,6 +19,7 @@ from catalyst_interactions.jobs.queue import (
     InvalidQueueUrl,
     JobQueue,
     LeaseLost,
+    OwnerQuotaExceeded,
     QueueClosed,
     QueueError,
     QueueUnavailable,
@@ -34,6 +35,7 @@ __all__ = [
     "JobQueue",
     "JobState",
     "LeaseLost",
+    "OwnerQuotaExceeded",
     "QueueClosed",
     "QueueError",
     "QueueUnavailable",
@@ -45,8 +47,9 @@ DEFAULT_SQLITE_FILE = "queue.db"
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
-def open_queue(url: str, *, data_dir: Path) -> JobQueue:
-    """The queue named by `url`; nothing connects until first use."""
+def open_queue(url: str, *, data_dir: Path, max_per_owner: int = 0) -> JobQueue:
+    """The queue named by `url`; nothing connects until first use. ``max_per_owner``: most
+    jobs one owner (user) may have pending or running; 0 for no cap."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme in ("", "sqlite"):
@@ -54,7 +57,7 @@ def open_queue(url: str, *, data_dir: Path) -> JobQueue:
             raise InvalidQueueUrl("sqlite queue URL must look like sqlite:///queue.db")
         # SQLAlchemy's convention: sqlite:///rel.db is relative, sqlite:////abs.db absolute.
         name = parts.path[1:] if parts.path.startswith("/") else parts.path
-        return SqliteJobQueue(data_dir / (name or DEFAULT_SQLITE_FILE))
+        return SqliteJobQueue(data_dir / (name or DEFAULT_SQLITE_FILE), max_per_owner=max_per_owner)
     if scheme in _REDIS_SCHEMES:
         # Imported here so the SQLite default never pays for importing redis.
         from catalyst_interactions.jobs.redis_queue import RedisJobQueue
@@ -66,7 +69,11 @@ def open_queue(url: str, *, data_dir: Path) -> JobQueue:
             raise InvalidQueueUrl("redis queue URL: prefix must not be empty")
         client_url = urlunsplit(parts._replace(query=urlencode(rest)))
         try:
-            return RedisJobQueue.from_url(client_url, prefix=prefixes[-1] if prefixes else None)
+            return RedisJobQueue.from_url(
+                client_url,
+                prefix=prefixes[-1] if prefixes else None,
+                max_per_owner=max_per_owner,
+            )
         except ValueError:
             # The URL may carry a password: say what is wrong without echoing it.
             raise InvalidQueueUrl("redis queue URL is malformed") from None

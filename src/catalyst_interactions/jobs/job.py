@@ -33,6 +33,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 0
     not_before: float = 0.0
     last_error: str | None = None
+    owner: str = ""
+    """Who the job works for (the user id), for the per-owner cap; empty: uncapped."""
 
     def __repr__(self) -> str:
         # The raw interaction holds the interaction token: never let it reach a log.
@@ -52,6 +54,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
         *,
         ack_type: int,
         now: float | None = None,
+        owner: str = "",
     ) -> Job:
         """The job for an interaction the edge has just acknowledged with `ack_type`."""
         if ack_type not in DEFERRED_ACK_TYPES:
@@ -65,6 +68,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
             deadline=token_expires_at_s(interaction_id),
             enqueued_at=time.time() if now is None else now,
             ack_type=ack_type,
+            owner=owner,
         )
 
     def expired(self, now: float | None = None) -> bool:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from ..fileperms import private_sqlite
+
 
 class DeliveryLedger(Protocol):
     async def first(self, key: str, ttl_s: float) -> bool:
@@ -34,7 +36,7 @@ class SqliteLedger:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(self._path)
             conn = sqlite3.connect(self._path, check_same_thread=False, timeout=5)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(

@@ -27,6 +27,14 @@ class LeaseLost(QueueError):
     job dropped, or already finished)."""
 
 
+class OwnerQuotaExceeded(QueueError):
+    """The job's owner already has the most jobs allowed waiting or running at once."""
+
+    def __init__(self, owner_cap: int) -> None:
+        super().__init__(f"owner has {owner_cap} jobs waiting or running")
+        self.owner_cap = owner_cap
+
+
 class InvalidQueueUrl(QueueError, ValueError):
     """The queue URL is malformed or names an unknown backend."""
 
@@ -42,6 +50,10 @@ class JobQueue(Protocol):
 
     async def enqueue(self, job: Job) -> bool:
         """Store `job` durably; False if its id was already enqueued, done or dead.
+
+        With a per-owner cap (`max_per_owner` of the backend) a new job whose `owner`
+        already has that many jobs pending or running raises `OwnerQuotaExceeded`: one
+        member cannot fill the queue ahead of everyone else.
 
         Once this returns True the job survives a crash of this process, so the
         edge may send its 5/6 acknowledgement. Dedupe lasts at least until the

@@ -12,6 +12,8 @@ and costs one round trip):
 - ``P:pending`` / ``P:leases`` / ``P:dead`` sorted sets: the jobs per state, for
   depth, listing and lease expiry (scored by order, lease end, order).
 - ``P:delayed`` sorted set: retries by due time, moved into the stream when due.
+- ``P:owner:<user>`` set: the owner's job ids, for the per-owner cap. Ids of jobs no longer
+  pending or running are removed lazily, when the set is full; it expires with the token.
 
 Leases are exact per claim (``P:leases``), not the stream's idle time: a claim
 script hands an expired one to the next claimer with XCLAIM, attempts + 1.
@@ -36,7 +38,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from catalyst_interactions.discord.snowflake import INTERACTION_TOKEN_LIFETIME_S
 from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
-from catalyst_interactions.jobs.queue import LeaseLost, QueueClosed, QueueError, QueueUnavailable
+from catalyst_interactions.jobs.queue import (
+    LeaseLost,
+    OwnerQuotaExceeded,
+    QueueClosed,
+    QueueError,
+    QueueUnavailable,
+)
 
 GROUP = "workers"
 DEFAULT_PREFIX = "catalyst:jobs"
@@ -71,13 +79,28 @@ local function current_claim(id, token)
 end
 """
 
-# ARGV: P, id, encoded job, dedupe ttl, attempts, not_before, last_error, now
+# ARGV: P, id, encoded job, dedupe ttl, attempts, not_before, last_error, now, owner, cap
+# -> 1 enqueued, 0 duplicate, 2 the owner's cap is reached
 _ENQUEUE = (
     _COMMON
     + """
 local id = ARGV[2]
 local key = jobkey(id)
 if redis.call('EXISTS', key) == 1 then return 0 end
+if redis.call('EXISTS', P .. ':seen:' .. id) == 1 then return 0 end
+local owner, cap = ARGV[9], tonumber(ARGV[10])
+if owner ~= '' and cap > 0 then
+  local okey = P .. ':owner:' .. owner
+  if redis.call('SCARD', okey) >= cap then
+    for _, other in ipairs(redis.call('SMEMBERS', okey)) do
+      local st = redis.call('HGET', jobkey(other), 'state')
+      if st ~= 'pending' and st ~= 'running' then redis.call('SREM', okey, other) end
+    end
+    if redis.call('SCARD', okey) >= cap then return 2 end
+  end
+  redis.call('SADD', okey, id)
+  redis.call('EXPIRE', okey, ARGV[4])
+end
 if not redis.call('SET', P .. ':seen:' .. id, '1', 'NX', 'EX', ARGV[4]) then return 0 end
 local seq = redis.call('INCR', P .. ':seq')
 redis.call('HSET', key, 'job', ARGV[3], 'state', 'pending', 'attempts', ARGV[5],
@@ -254,9 +277,11 @@ class RedisJobQueue:
         *,
         prefix: str = DEFAULT_PREFIX,
         poll_interval_s: float = 0.5,
+        max_per_owner: int = 0,
     ) -> None:
         self._client = client
         self._prefix = prefix
+        self._max_per_owner = max_per_owner
         # Bounds how late a claimer notices a retry or lease that another client
         # made due; new work wakes it at once via XREAD.
         self._poll_interval_s = poll_interval_s
@@ -281,9 +306,13 @@ class RedisJobQueue:
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str | None = None) -> RedisJobQueue:
+    def from_url(
+        cls, url: str, *, prefix: str | None = None, max_per_owner: int = 0
+    ) -> RedisJobQueue:
         """A queue on a new client for `url` (connects lazily, on first use)."""
-        return cls(redis.Redis.from_url(url), prefix=prefix or DEFAULT_PREFIX)
+        return cls(
+            redis.Redis.from_url(url), prefix=prefix or DEFAULT_PREFIX, max_per_owner=max_per_owner
+        )
 
     def __repr__(self) -> str:
         return f"RedisJobQueue(prefix={self._prefix!r})"
@@ -336,7 +365,11 @@ class RedisJobQueue:
             repr(job.not_before),
             job.last_error or "",
             repr(now),
+            job.owner,
+            self._max_per_owner,
         )
+        if added == 2:
+            raise OwnerQuotaExceeded(self._max_per_owner)
         return bool(added)
 
     async def _claim_once(self, now: float, consumer: str, lease_until: float) -> Sequence[Any]:

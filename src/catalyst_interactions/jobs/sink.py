@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from ..discord.payloads import Interaction
+from ..framework.errors import CheckFailure
 from .job import Job
-from .queue import JobQueue
+from .queue import JobQueue, OwnerQuotaExceeded
+
+
+def busy_message(cap: int) -> str:
+    return (
+        f"Slow down: you already have {cap} requests in progress. "
+        "Wait for one to finish, then try again."
+    )
 
 
 class QueueJobSink:
@@ -14,5 +22,17 @@ class QueueJobSink:
     async def submit(
         self, interaction: Interaction, body: bytes, handler_key: str, ack_type: int
     ) -> bool:
-        job = Job.for_interaction(interaction.id, handler_key, body, ack_type=ack_type)
-        return await self._queue.enqueue(job)
+        """True when stored, False for a duplicate; :class:`CheckFailure` (a message for the
+        user) when the user already has as many jobs as the queue allows."""
+        author = interaction.author
+        job = Job.for_interaction(
+            interaction.id,
+            handler_key,
+            body,
+            ack_type=ack_type,
+            owner=author.id if author is not None else "",
+        )
+        try:
+            return await self._queue.enqueue(job)
+        except OwnerQuotaExceeded as exc:
+            raise CheckFailure(busy_message(exc.owner_cap)) from None

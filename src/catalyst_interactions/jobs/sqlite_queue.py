@@ -30,8 +30,14 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
+from catalyst_interactions.fileperms import private_sqlite
 from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
-from catalyst_interactions.jobs.queue import LeaseLost, QueueClosed, QueueUnavailable
+from catalyst_interactions.jobs.queue import (
+    LeaseLost,
+    OwnerQuotaExceeded,
+    QueueClosed,
+    QueueUnavailable,
+)
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -53,11 +59,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until REAL,
     token INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
-    finished_at REAL
+    finished_at REAL,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS jobs_done ON jobs (deadline) WHERE state = 'done';
+"""
+# Files made before the per-owner cap get the column; the index needs it.
+_OWNER_INDEX = """
+CREATE INDEX IF NOT EXISTS jobs_live_by_owner ON jobs (owner)
+WHERE state IN ('pending', 'running')
 """
 
 # A running row picked by a claim is an expired lease: that attempt counts.
@@ -94,10 +106,11 @@ FROM jobs WHERE state = ? ORDER BY seq LIMIT ?
 """
 _ENQUEUE_SQL = """
 INSERT INTO jobs (id, handler, interaction, deadline, enqueued_at, ack_type, attempts,
-    not_before, last_error, state)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+    not_before, last_error, owner, state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
 ON CONFLICT (id) DO NOTHING
 """
+_OWNER_LIVE_SQL = "SELECT count(*) FROM jobs WHERE owner = ? AND state IN ('pending', 'running')"
 _NEXT_DUE_SQL = """
 SELECT min(t) FROM (
     SELECT min(not_before) AS t FROM jobs WHERE state = 'pending'
@@ -219,7 +232,7 @@ class _SqliteThread:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(self._path)
             conn = sqlite3.connect(self._path, timeout=self._busy_timeout_s, isolation_level=None)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -229,6 +242,10 @@ class _SqliteThread:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+                if "owner" not in columns:
+                    conn.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+                conn.execute(_OWNER_INDEX)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.close()
@@ -302,7 +319,16 @@ def _settle(outcomes: list[_Outcome]) -> None:
 # -- operations, run on the queue's thread -----------------------------------
 
 
-def _enqueue_op(conn: sqlite3.Connection, job: Job) -> bool:
+def _enqueue_op(conn: sqlite3.Connection, job: Job, max_per_owner: int) -> bool:
+    # Inside the batch's BEGIN IMMEDIATE transaction: the count and the insert are atomic
+    # across processes.
+    if max_per_owner and job.owner:
+        known = conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
+        if known is not None:
+            return False
+        live = int(conn.execute(_OWNER_LIVE_SQL, (job.owner,)).fetchone()[0])
+        if live >= max_per_owner:
+            raise OwnerQuotaExceeded(max_per_owner)
     cur = conn.execute(
         _ENQUEUE_SQL,
         (
@@ -315,6 +341,7 @@ def _enqueue_op(conn: sqlite3.Connection, job: Job) -> bool:
             job.attempts,
             job.not_before,
             job.last_error,
+            job.owner,
         ),
     )
     return cur.rowcount == 1
@@ -380,8 +407,10 @@ class SqliteJobQueue:
         poll_interval_s: float = 0.05,
         busy_timeout_s: float = 5.0,
         done_retention_s: float = 900.0,
+        max_per_owner: int = 0,
     ) -> None:
         self._path = path
+        self._max_per_owner = max_per_owner
         self._poll_interval_s = poll_interval_s
         # Done rows are dedupe markers: kept this long past the token's death.
         self._done_retention_s = done_retention_s
@@ -437,7 +466,7 @@ class SqliteJobQueue:
         return True
 
     async def enqueue(self, job: Job) -> bool:
-        added = await self._call(_DURABLE, _enqueue_op, job)
+        added = await self._call(_DURABLE, _enqueue_op, job, self._max_per_owner)
         if added:
             self._notify()
         return added

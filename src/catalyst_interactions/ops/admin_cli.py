@@ -38,9 +38,10 @@ def _settings() -> Settings:
 
 
 async def _open_store(settings: Settings) -> Store:
+    from ..fileperms import private_dir
     from ..store import Store, database_url
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     store = Store(database_url(settings.database_url, settings.data_dir))
     await store.migrate()
     return store

@@ -6,9 +6,11 @@ Before it is written, the interaction loses what identifies a person or grants a
 
 - the interaction token (a credential for 15 minutes) becomes ``"REDACTED"``;
 - every user id — the member's or user's, message authors and mentions, resolved users and
-  guild members (the map keys too), USER/MENTIONABLE option values, the target of a user
-  command, user-install owners, entitlements — becomes a pseudonym id, and ``<@id>``
-  mentions in message text follow;
+  guild members (the map keys too), USER/MENTIONABLE option values, user and mentionable
+  select values (in messages and in forms), the target of a user command, user-install
+  owners, entitlements — becomes a pseudonym id, and ``<@id>`` mentions follow wherever
+  text appears: message text, embeds, string options (autocomplete too), string select
+  values and form fields;
 - usernames, global names and member nicknames become ``user<n>`` / ``User <n>`` /
   ``nick<n>``; avatars, banners and join dates are dropped.
 
@@ -34,6 +36,7 @@ import msgspec
 
 from ..discord.enums import OptionType
 from ..discord.payloads import Interaction
+from ..fileperms import private_dir
 
 log = logging.getLogger("catalyst_interactions.recorder")
 
@@ -52,6 +55,8 @@ _MEMBER_KEEP = (
 _MENTION = re.compile(r"<@!?(\d+)>")
 _USER_INSTALL = "1"
 _USER_COMMAND = 2
+_USER_SELECT = 5
+_MENTIONABLE_SELECT = 7
 
 
 class Pseudonyms:
@@ -195,6 +200,11 @@ class Pseudonyms:
             out["resolved"] = resolved
         if isinstance(out.get("options"), list):
             out["options"] = self._options(out["options"], user_ids)
+        # A select menu's choice (component interaction), or a form's fields (modal submit).
+        if isinstance(out.get("values"), list):
+            out["values"] = self._values(out["values"], out.get("component_type"), user_ids)
+        if isinstance(out.get("components"), list):
+            out["components"] = self._fields(out["components"], user_ids)
         if out.get("type") == _USER_COMMAND and out.get("target_id") is not None:
             out["target_id"] = self.user_id(str(out["target_id"]))
         return out
@@ -211,9 +221,46 @@ class Pseudonyms:
                 kind == OptionType.MENTIONABLE and str(value) in user_ids
             ):
                 option["value"] = self.user_id(str(value))
+            elif kind == OptionType.STRING:
+                option["value"] = self.text(value)  # a typed "<@id>" names someone too
             if isinstance(option.get("options"), list):
                 option["options"] = self._options(option["options"], user_ids)
             out.append(option)
+        return out
+
+    def _values(self, values: list[Any], component_type: Any, user_ids: set[str]) -> list[Any]:
+        """A select's chosen values: user ids (user select; mentionable select when the id
+        is a resolved user) become pseudonyms, other strings lose their mentions."""
+        out = []
+        for value in values:
+            if component_type == _USER_SELECT or (
+                component_type == _MENTIONABLE_SELECT and str(value) in user_ids
+            ):
+                out.append(self.user_id(str(value)))
+            else:
+                out.append(self.text(value))
+        return out
+
+    def _fields(self, components: list[Any], user_ids: set[str]) -> list[Any]:
+        """A submitted form: rows and labels wrap text inputs (``value``) and selects
+        (``values``), at any depth."""
+        out: list[Any] = []
+        for component in components:
+            if not isinstance(component, dict):
+                out.append(component)
+                continue
+            component = dict(component)
+            if "value" in component:
+                component["value"] = self.text(component["value"])
+            if isinstance(component.get("values"), list):
+                component["values"] = self._values(
+                    component["values"], component.get("type"), user_ids
+                )
+            if isinstance(component.get("component"), dict):
+                component["component"] = self._fields([component["component"]], user_ids)[0]
+            if isinstance(component.get("components"), list):
+                component["components"] = self._fields(component["components"], user_ids)
+            out.append(component)
         return out
 
 
@@ -231,7 +278,7 @@ class InteractionRecorder:
 
     def _open(self) -> IO[bytes]:
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             # The corpus holds what users typed: readable by its owner only.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._file = os.fdopen(fd, "ab", buffering=0)

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from ..fileperms import private_sqlite
 from .errors import Conflict, InvalidValue, StoreError, StoreUnavailable
 from .models import Base
 from .url import SQLITE_DRIVER, normalize_url, parse_url
@@ -73,7 +74,8 @@ class Database:
         self.clock = clock
         if parsed.drivername == SQLITE_DRIVER:
             assert parsed.database is not None
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # The file is made 0600 before SQLite opens it (its WAL/SHM inherit the mode).
+            private_sqlite(Path(parsed.database))
             self.engine = create_async_engine(
                 self.url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S}
             )
