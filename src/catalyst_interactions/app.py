@@ -122,7 +122,14 @@ def build_edge(
     routes = {}
     if settings.handover_secret is not None and jobs is not None:
         from .edge.handover import HandoverEndpoint, handover_route
+        from .settings import MIN_HANDOVER_SECRET_CHARS
 
+        if len(settings.handover_secret.reveal()) < MIN_HANDOVER_SECRET_CHARS:
+            # Also for Settings built in code: a short shared secret can be guessed offline.
+            raise ConfigError(
+                f"CATALYST_HANDOVER_SECRET must be at least {MIN_HANDOVER_SECRET_CHARS} "
+                "characters; make one with: openssl rand -hex 32"
+            )
         handover = HandoverEndpoint(
             secret=settings.handover_secret.reveal().encode(),
             verifier=verifier,

@@ -131,10 +131,11 @@ def run_serve(
 
 def _prepare_backend(settings: Settings) -> None:
     from .bot.services import LazyStore
+    from .fileperms import private_dir
     from .jobs import open_queue
 
     async def prepare() -> None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
         store = LazyStore(settings.database_url, settings.data_dir)
         try:

@@ -185,3 +185,24 @@ def test_chart_clicks_keep_the_local_cache_within_its_bound(start_bot: Callable[
     sizes = sum(p.stat().st_size for p in files)
     assert 1 <= len(files) < renders
     assert sizes <= bound
+
+
+def test_edges_of_one_host_share_cooldowns_and_rates_without_redis(
+    start_bot: Callable[..., Bot],
+) -> None:
+    """`serve --processes 2` without Redis: two edges on one data dir (as the supervisor
+    starts them) keep cooldowns and rates in one SQLite file, so a member gets the limit
+    once, not once per edge."""
+    from catalyst_interactions.framework.throttle import SqliteThrottleStore
+
+    edges = [
+        start_bot(edge_processes=2, user_rate=(3, 600.0), cooldowns={"chart-buttons": 600.0})
+        for _ in range(2)
+    ]
+    assert all(isinstance(e.services.cooldowns.store, SqliteThrottleStore) for e in edges)
+    alice = user()
+    assert edges[0].send(timeframe_click(alice)) == {"type": 6}
+    assert SLOW_DOWN.fullmatch(content(edges[1].send(timeframe_click(alice, "1M"))))
+    # Two of three rate slots are used (two clicks); one more, on either edge.
+    answers = [content(edges[i % 2].send(command("help", user=member(alice)))) for i in range(4)]
+    assert [a.startswith("Slow down") for a in answers] == [False, True, True, True]

@@ -7,7 +7,9 @@ read back from the Worker's code.
 from __future__ import annotations
 
 import json
+import socket
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from nacl.signing import SigningKey
@@ -64,6 +66,32 @@ def test_missing_headers_malformed_json_oversize_and_method(cf: Stack) -> None:
     assert cf.post("edge", unknown, cf.signer.headers(unknown)).status_code == 400
     got = cf.client.get(f"{cf.urls['edge']}/interactions")
     assert got.status_code == 405 and got.headers["allow"] == "POST"
+
+
+def test_a_chunked_body_is_refused_at_the_cap_without_reading_the_rest(cf: Stack) -> None:
+    """A chunked body declares no length. The client sends just past the cap and then stalls
+    without ending the body: a Worker that read the body whole before checking would wait for
+    the end (and time out here); one that stops at the cap answers 413 at once."""
+    parts = urlsplit(cf.urls["edge"])
+    chunk = b"a" * 65536
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        head = (
+            f"POST /interactions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            f"X-Signature-Ed25519: {'0' * 128}\r\nX-Signature-Timestamp: 1\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        sent = 0
+        while sent <= 1024 * 1024:
+            sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            sent += len(chunk)
+        # No terminating chunk: the body never ends.
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(4096)
+            assert data, "connection closed without an answer"
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
 # -- answers ------------------------------------------------------------------------------------

@@ -77,9 +77,9 @@ PRODUCTION_VARIABLES = (
     "CATALYST_MARKET_PROVIDER",
     "TIINGO_API_KEY",
     "POLYGON_API_KEY",
-    "CATALYST_LLM_BASE_URL",
+    # An LLM's URL and model are kept (a local model server is a normal way to try /research);
+    # its key is a paid credential.
     "CATALYST_LLM_API_KEY",
-    "CATALYST_LLM_MODEL",
 )
 
 

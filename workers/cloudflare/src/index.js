@@ -137,13 +137,39 @@ function budgetMs(env) {
 }
 
 // -- verification ------------------------------------------------------------------------------
+// The body chunk by chunk, or null as soon as it passes the cap: a chunked body declares no
+// length, and reading it whole first would let a client make us buffer any amount.
+async function readCapped(request) {
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
 async function readVerified(request, env) {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return { response: error(413, `body larger than ${MAX_BODY_BYTES} bytes`) };
   const signature = request.headers.get("x-signature-ed25519");
   const timestamp = request.headers.get("x-signature-timestamp");
-  const body = new Uint8Array(await request.arrayBuffer());
-  if (body.length > MAX_BODY_BYTES) return { response: error(413, `body larger than ${MAX_BODY_BYTES} bytes`) };
+  const body = await readCapped(request);
+  if (body === null) return { response: error(413, `body larger than ${MAX_BODY_BYTES} bytes`) };
   if (!signature || !timestamp) return { response: error(401, "missing signature headers") };
   const sigBytes = signature.length === 128 ? hexToBytes(signature) : null;
   if (sigBytes === null) return { response: error(401, "invalid request signature") };
