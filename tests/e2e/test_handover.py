@@ -136,3 +136,36 @@ def test_checks_run_on_handed_over_work_and_refusals_come_back_for_the_user(
     assert admin.status_code == 202
     fake_discord.wait_for_requests(1, "edit_original")
     assert ran == ["3"]
+
+
+def test_handover_respects_the_members_share_of_the_queue(
+    start_hybrid,
+    fake_discord: FakeDiscord,
+) -> None:
+    """Work handed over by the Worker counts against the member's job cap like work from our
+    own edge; the refusal is the message the Worker shows in place of its "thinking…"."""
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    reg = Registry()
+
+    @reg.command("hold", "Waits until released", mode=Mode.DEFERRED)
+    async def hold(ctx) -> Message:
+        await asyncio.to_thread(release.wait, 20)
+        return Message(content="released")
+
+    hybrid = start_hybrid(reg, handover_secret=Secret(SECRET), jobs_per_user=1)
+    try:
+        assert handover(hybrid, command("hold", user=member("31"))).status_code == 202
+        refused = handover(hybrid, command("hold", user=member("31")))
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "error": "refused",
+            "message": "Slow down: you already have 1 request in progress. "
+            "Wait for one to finish, then try again.",
+        }
+        assert handover(hybrid, command("hold", user=member("32"))).status_code == 202
+    finally:
+        release.set()
+    fake_discord.wait_for_requests(2, "edit_original")

@@ -10,7 +10,7 @@ from .queue import JobQueue, OwnerQuotaExceeded
 
 def busy_message(cap: int) -> str:
     return (
-        f"Slow down: you already have {cap} requests in progress. "
+        f"Slow down: you already have {cap} request{'' if cap == 1 else 's'} in progress. "
         "Wait for one to finish, then try again."
     )
 
