@@ -28,6 +28,7 @@ from .framework.context import AccessPolicy
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
 from .metrics import Metrics, PrometheusRestMetrics
+from .preflight import ready_probes, require_installed
 from .settings import ConfigError, Settings
 
 log = logging.getLogger("catalyst_interactions.app")
@@ -202,6 +203,7 @@ def build_runtime(
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
             "(Developer Portal, General Information)"
         )
+    require_installed(settings, workers=workers)
     real_bot = registry is None and state is None
     registry = registry or build_registry()
     check_admin_scope(settings, registry)  # before anything is opened
@@ -210,7 +212,6 @@ def build_runtime(
         settings.queue_url or "", data_dir=settings.data_dir, max_per_owner=settings.jobs_per_user
     )
     metrics = Metrics()
-    readiness: dict[str, ReadinessCheck] = {"queue": queue.ping}
     shutdown: list[Hook] = [queue.close]
     services = None
     if real_bot:
@@ -218,8 +219,16 @@ def build_runtime(
         from .bot.services import build_services
 
         services = state = build_services(settings)
-        readiness["database"] = services.store.ping
         shutdown.append(services.close)
+    # The same probes as `catalyst-interactions check`, for what this process depends on.
+    readiness: dict[str, ReadinessCheck] = dict(
+        ready_probes(
+            settings,
+            queue=queue,
+            store=services.store if services is not None else None,
+            charts=workers and services is not None,
+        )
+    )
     runtime = build_edge(
         settings,
         registry=registry,
@@ -317,6 +326,7 @@ def build_worker_process(settings: Settings) -> Backend:
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
             "(Developer Portal, General Information)"
         )
+    require_installed(settings, workers=True)
     private_dir(settings.data_dir)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     services = build_services(settings)
@@ -328,5 +338,5 @@ def build_worker_process(settings: Settings) -> Backend:
     backend = build_backend(settings, queue, dispatcher, Metrics())
     backend.startup.insert(0, warm_up(services))
     backend.shutdown[:0] = [queue.close, services.close]
-    backend.readiness = {"queue": queue.ping, "database": services.store.ping}
+    backend.readiness = dict(ready_probes(settings, queue=queue, store=services.store, charts=True))
     return backend

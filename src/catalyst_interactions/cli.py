@@ -92,6 +92,7 @@ def serve(
 ) -> None:
     """Run the edge (POST /interactions) and, unless --no-workers, the workers."""
     from .jobs import QueueError
+    from .preflight import require_installed
     from .processes import parse_processes
     from .runner import run_serve, run_server
 
@@ -102,6 +103,7 @@ def serve(
         problem = settings.admin_scope_problem()
         if problem is not None:
             _fail(problem)
+        require_installed(settings, workers=not no_workers)
         edges = parse_processes(processes)
         if layout == "single":
             if edges != 1 or worker_processes is not None:
@@ -401,11 +403,13 @@ def worker(
 ) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
     from .jobs import QueueError
+    from .preflight import require_installed
     from .processes import parse_processes
     from .runner import run_worker, run_workers
 
     settings = _with_concurrency(_settings(), concurrency)
     try:
+        require_installed(settings, workers=True)
         count = parse_processes(processes)
         if count == 1:
             run_worker(settings, metrics_host=metrics_host, metrics_port=metrics_port)
@@ -582,6 +586,29 @@ def jobs_drop(job_id: str) -> None:
     if not asyncio.run(go()):
         _fail(f"no job {job_id}")
     click.echo(f"job {job_id} dropped")
+
+
+@main.command()
+def check() -> None:
+    """Check the settings, then reach every configured resource (database, queue, Redis,
+    chart store, LLM, market provider, Discord): one line each, secrets masked; exit 1 if
+    one fails. `/ready` runs the same probes."""
+    import asyncio
+
+    from .preflight import missing_packages, probes, run_probes
+    from .redaction import scrub
+
+    settings = _settings()
+    secrets = settings.secret_values()
+    missing = missing_packages(settings, workers=True)
+    for line in missing:
+        click.echo(f"FAIL  packages     {line}")
+    if not missing:
+        click.echo("ok    packages     every package the configuration needs is installed")
+    results = asyncio.run(run_probes(probes(settings)))
+    for result in results:
+        click.echo(scrub(result.line(), secrets))
+    sys.exit(1 if missing or not all(r.ok for r in results) else 0)
 
 
 @main.group()

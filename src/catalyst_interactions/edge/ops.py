@@ -24,7 +24,7 @@ log = logging.getLogger("catalyst_interactions.edge")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ReadinessCheck = Callable[[], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[object]]
 """Raises when the dependency it checks is unreachable."""
 
 READY_CACHE_S = 2.0
