@@ -89,6 +89,7 @@ def test_a_missing_extra_is_a_one_line_start_up_error(installed: Path, tmp_path:
     env = _clean_env(
         DISCORD_PUBLIC_KEY=SigningKey.generate().verify_key.encode().hex(),
         DISCORD_APPLICATION_ID="1",
+        CATALYST_ADMIN_USER_IDS="2",
         CATALYST_DATA_DIR=str(tmp_path),
         CATALYST_QUEUE_URL="redis://127.0.0.1:6379/0",
         CATALYST_STATE_SECRET="s" * 32,
