@@ -736,10 +736,14 @@ class Settings:
             except ValueError as exc:
                 problems.append(f"{spec.env} {exc}")
         problems += _unknown_names(env)
-        if problems:
-            raise ConfigError("\n".join(problems), problems)
         settings = cls(**kwargs, configured=frozenset(configured))
-        problems = [problem for rule in _RULES if (problem := rule(settings))]
+        # Rules see the values that parsed; a rule about a variable already reported as
+        # malformed would only repeat that problem less clearly.
+        malformed = {problem.split()[0] for problem in problems}
+        for rule in _RULES:
+            problem = rule(settings)
+            if problem and not any(name in problem for name in malformed):
+                problems.append(problem)
         if problems:
             raise ConfigError("\n".join(problems), problems)
         return settings

@@ -144,6 +144,7 @@ def test_bad_resource_settings_stop_serve_before_it_starts(tmp_path: Path) -> No
     assert result.output.splitlines() == [
         "error: CATALYST_QUEUE_URL must start with sqlite:// or redis:// or rediss:// or unix://",
         "error: CATALYST_CHART_STORE_URL must look like s3://bucket/prefix",
+        "error: CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY",
     ]
     env_file.write_text(env_file.read_text().replace("amqp://mq/", "").replace("/srv/", "s3://b/"))
     result = CliRunner().invoke(main, ["serve", "--env-file", str(env_file)])
