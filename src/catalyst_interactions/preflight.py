@@ -66,8 +66,21 @@ def missing_packages(settings: Settings, *, workers: bool) -> list[str]:
 
 
 def require_installed(settings: Settings, *, workers: bool) -> None:
-    """ConfigError listing every missing package (a start-up error, never a first-request one)."""
+    """ConfigError listing every missing package (a start-up error, never a first-request one).
+
+    A process that runs workers opens the database right after start anyway, so its URL is
+    also checked in full here (SQLAlchemy's parser: in-memory SQLite, malformed URLs); the
+    edge alone keeps SQLAlchemy off its start-up path (docs/decisions.md, D14).
+    """
     problems = missing_packages(settings, workers=workers)
+    if workers and not problems and settings.database_url:
+        from .store import database_url
+        from .store.errors import ConfigurationError
+
+        try:
+            database_url(settings.database_url, settings.data_dir)
+        except ConfigurationError as exc:
+            problems.append(f"CATALYST_DATABASE_URL: {exc}")
     if problems:
         raise ConfigError("\n".join(problems), problems)
 

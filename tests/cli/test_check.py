@@ -153,3 +153,18 @@ def test_bad_resource_settings_stop_serve_before_it_starts(tmp_path: Path) -> No
         "error: CATALYST_MARKET_PROVIDER=polygon needs POLYGON_API_KEY",
         "error: an s3:// chart store needs CATALYST_S3_ACCESS_KEY and CATALYST_S3_SECRET_KEY",
     ]
+
+
+def test_a_worker_refuses_an_unusable_database_url_before_it_starts(tmp_path: Path) -> None:
+    env_file = tmp_path / "worker.env"
+    env_file.write_text(
+        "DISCORD_APPLICATION_ID=1\nCATALYST_ADMIN_USER_IDS=2\n"
+        "CATALYST_DATABASE_URL=sqlite://\n"  # in-memory: each connection its own database
+    )
+    result = CliRunner().invoke(
+        main, ["worker", "--env-file", str(env_file)], env={"CATALYST_DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: CATALYST_DATABASE_URL: in-memory SQLite is not supported: give a file path"
+    ]
