@@ -12,7 +12,12 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__
-from .cli_settings import add_env_file_option, env_file, load_settings
+from .cli_settings import (
+    add_env_file_option,
+    env_file,
+    inspecting_settings,
+    load_settings,
+)
 from .settings import ConfigError, Settings
 
 CONFIG_ERROR_EXIT = 2
@@ -151,10 +156,10 @@ def serve(
 @click.option("--port", default=8081, show_default=True, type=int, help="The page's port.")
 @click.option(
     "--edge-port",
-    default=8082,
-    show_default=True,
+    default=0,
+    show_default="any free port",
     type=int,
-    help="The edge's loopback port (0: any free port); `send` talks to it.",
+    help="The edge's loopback port (printed at start); `send` talks to it.",
 )
 @click.option(
     "--demo/--no-demo",
@@ -512,6 +517,9 @@ def jobs() -> None:
 def _queue(settings: Settings) -> Any:
     from .jobs import QueueError, open_queue
 
+    settings, chosen = inspecting_settings(settings)
+    if chosen is not None and not settings.queue_url:
+        click.echo(chosen, err=True)
     try:
         return open_queue(settings.queue_url or "", data_dir=settings.data_dir)
     except QueueError as exc:

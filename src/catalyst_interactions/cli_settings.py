@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 from .settings import Settings
 
 DEFAULT_ENV_FILE = Path(".env")
+_QUEUE_FILE = "queue.db"
 _META_KEY = "catalyst.env_file"
 
 
@@ -49,3 +51,21 @@ def env_file() -> Path:
 def load_settings() -> Settings:
     """Settings from the environment and the command's env file; raises ConfigError."""
     return Settings.from_env(env_file=env_file())
+
+
+def inspecting_settings(settings: Settings) -> tuple[Settings, str | None]:
+    """Settings for commands that read what a running bot stored (``jobs``, ``admin``).
+
+    Without ``CATALYST_DATA_DIR`` they read the same data as the bot the user runs here:
+    ``serve``'s ``./data`` when it holds a queue, else ``make run``'s ``./data/dev`` when
+    that does. The second value says which was chosen (None when it was configured).
+    """
+    from .emulator.dev import DEV_DATA_DIR  # where `make run` keeps its data
+
+    if "CATALYST_DATA_DIR" in settings.configured:
+        return settings, None
+    served = settings.data_dir / _QUEUE_FILE
+    if not served.exists() and (DEV_DATA_DIR / _QUEUE_FILE).exists():
+        chosen = dataclasses.replace(settings, data_dir=DEV_DATA_DIR)
+        return chosen, f"data: {DEV_DATA_DIR} (make run's; set CATALYST_DATA_DIR to choose)"
+    return settings, f"data: {settings.data_dir}"

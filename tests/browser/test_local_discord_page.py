@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.emulator import DevStack
+from catalyst_interactions.framework.context import CommandContext
 
 from .conftest import open_page, running
 
@@ -126,3 +128,76 @@ def test_member_switch_changes_who_acts_and_who_sees_ephemeral_answers(page: Pag
     use(page, "whoami")
     send(page)
     expect(page.locator("article.message", has_text="You are Ada, an admin.")).to_be_visible()
+
+
+def test_the_newest_message_is_in_view_once_its_image_has_loaded(page: Page) -> None:
+    """Enough messages to scroll, then a chart: once its image has loaded (it has no height
+    before), the channel is scrolled to the very bottom and the whole image is in view."""
+    for n in range(12):
+        use(page, "echo")
+        page.locator("#opt-text").fill(f"filler {n}")
+        send(page)
+        expect(page.locator("article.message", has_text=f"filler {n}").first).to_be_visible()
+    use(page, "quote")
+    page.locator("#opt-ticker").fill("NVDA")
+    send(page)
+    image = page.locator(
+        "article.message", has=page.locator(".embed-title", has_text="NVDA · 1D")
+    ).locator(".embed-image")
+    expect(image).to_have_js_property("complete", True, timeout=15_000)
+    expect(image).to_have_js_property("naturalHeight", 200)
+    page.wait_for_function(
+        "() => { const l = document.getElementById('messages');"
+        " return l.scrollHeight - l.scrollTop - l.clientHeight < 2; }",
+        timeout=5_000,
+    )
+    box, view = image.bounding_box(), page.locator("#messages").bounding_box()
+    assert box is not None and view is not None
+    assert box["y"] >= view["y"] and box["y"] + box["height"] <= view["y"] + view["height"]
+
+
+def test_a_restarted_server_is_noticed_and_its_commands_reloaded(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The tab stays open while the server stops and another starts on the same port with
+    other commands: the page says it is reconnecting, then that the server restarted, and
+    offers the new commands (never a green "live" dot over a stale list)."""
+    from catalyst_interactions.emulator import build_dev
+    from catalyst_interactions.framework.registry import Registry
+    from catalyst_interactions.settings import Settings
+
+    from .demo_bot import demo_registry
+
+    first = build_dev(Settings(data_dir=tmp_path / "a"), demo_registry(), port=0)
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    try:
+        with first.background():
+            page.goto(first.url + "/")
+            expect(page.locator("#conn.live")).to_be_visible()
+            port = int(first.url.rsplit(":", 1)[1])
+        status = page.locator("#conn")
+        expect(status).to_have_class("conn down", timeout=10_000)
+        expect(status).to_have_text("reconnecting…")
+
+        fresh = Registry()
+
+        @fresh.command("fresh", "Only the restarted server has this")
+        async def fresh_cmd(ctx: CommandContext) -> Message:
+            return Message(content="fresh answer")
+
+        second = build_dev(Settings(data_dir=tmp_path / "b"), fresh, port=port)
+        with second.background():
+            note = page.locator("#restart-note")
+            expect(note).to_be_visible(timeout=15_000)
+            expect(note).to_contain_text("restarted")
+            expect(note).to_contain_text("commands and messages were reloaded")
+            expect(page.locator("#conn.live")).to_be_visible()
+            use(page, "fresh")
+            send(page)
+            expect(page.locator("article.message", has_text="fresh answer").first).to_be_visible()
+            box = page.locator("#composer-input")
+            box.fill("/quo")
+            expect(page.locator(".popup-item[data-path='quote']")).to_have_count(0)
+    finally:
+        context.close()

@@ -49,7 +49,14 @@ class ChartRenderError(Exception):
 
 # -- what runs inside a pool process (module-level functions of picklable values) ---------
 def _warm(parent_pid: int, nice: int) -> None:
+    import signal
+
     from ..ops.lifeline import lower_priority, tie_to_parent
+
+    # Ctrl-C in a terminal reaches the whole process group. The parent stops the pool when
+    # it shuts down; a render process that also took the SIGINT would die mid-render and
+    # print a KeyboardInterrupt traceback for every process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # A worker killed with SIGKILL cannot stop its pool: each render process watches it.
     tie_to_parent(parent_pid)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from importlib import resources
 
 from .events import Event
@@ -48,6 +49,8 @@ class WebUi:
         self._store = store
         self._sender = sender
         self._static: dict[str, bytes] = {}
+        # Told to every event stream: a page that sees another one knows the server restarted.
+        self.instance = secrets.token_hex(8)
 
     def install(self, router: Router) -> None:
         router.add("GET", r"/", self.index)
@@ -102,6 +105,7 @@ class WebUi:
         return Response.json(
             {
                 "seq": store.hub.seq,
+                "instance": self.instance,
                 "application": {
                     "id": world.application_id,
                     "name": world.application_name,
@@ -146,8 +150,13 @@ class WebUi:
         )
         disconnected = asyncio.ensure_future(_disconnect(receive))
         try:
+            hello = json.dumps({"instance": self.instance})
             await send(
-                {"type": "http.response.body", "body": b"retry: 1000\n\n", "more_body": True}
+                {
+                    "type": "http.response.body",
+                    "body": f"retry: 1000\n\nevent: hello\ndata: {hello}\n\n".encode(),
+                    "more_body": True,
+                }
             )
             while True:
                 getter = asyncio.ensure_future(queue.get())

@@ -29,10 +29,11 @@ class ConfigProblem(click.ClickException):
 
 
 def _settings() -> Settings:
-    from ..cli_settings import load_settings
+    from ..cli_settings import inspecting_settings, load_settings
 
     try:
-        return load_settings()
+        # The same data as the bot running here (serve's ./data, else make run's data/dev).
+        return inspecting_settings(load_settings())[0]
     except ConfigError as exc:
         raise ConfigProblem(str(exc)) from None
 

@@ -40,6 +40,9 @@ class App {
       this.renderMessages();
     });
     document.getElementById("modal-cancel").addEventListener("click", () => this.closeModal());
+    this.list.addEventListener("scroll", () => {
+      this.pinned = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
+    });
     this.connect();
   }
 
@@ -54,9 +57,28 @@ class App {
 
   connect() {
     const status = document.getElementById("conn");
+    const down = (text) => { status.textContent = text; status.className = "conn down"; status.title = text; };
     const source = new EventSource(`/ui/events?since=${this.state.seq}`);
-    source.addEventListener("open", () => { status.textContent = ""; status.className = "conn live"; status.title = "Live"; });
-    source.addEventListener("error", () => { status.textContent = "reconnecting…"; status.className = "conn down"; });
+    // "Live" only once the server has said who it is: a restarted server has other command
+    // ids and messages, so the page reloads them first instead of showing a stale list.
+    source.addEventListener("error", () => down("reconnecting…"));
+    source.addEventListener("hello", (event) => {
+      const { instance } = JSON.parse(event.data);
+      if (instance !== this.state.instance) {
+        source.close();
+        down("reloading…");
+        this.load().then(() => {
+          const note = document.getElementById("restart-note");
+          const at = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+          note.textContent = `The local Discord restarted (${at}): commands and messages were reloaded.`;
+          note.hidden = false;
+          this.composer.reset();
+          this.connect();
+        }, () => { down("reconnecting…"); setTimeout(() => this.connect(), 1000); });
+        return;
+      }
+      status.textContent = ""; status.className = "conn live"; status.title = "Live";
+    });
     source.addEventListener("update", (event) => {
       const { kind, data } = JSON.parse(event.data);
       if (kind === "message_create" || kind === "message_update") {
@@ -144,7 +166,19 @@ class App {
     });
     if (!nodes.length) nodes.push(this.welcome());
     this.list.replaceChildren(...nodes);
-    if (nearBottom) this.list.scrollTop = this.list.scrollHeight;
+    if (nearBottom) this.toBottom(this.list);
+  }
+
+  // Scroll to the newest message, and again as each of its images loads: an image has no
+  // height until it has loaded, so scrolling only once leaves it below the fold. A member
+  // who scrolls up meanwhile is left where they are.
+  toBottom(root) {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.pinned = true;
+    for (const img of root.querySelectorAll("img")) {
+      if (img.complete) continue;
+      img.addEventListener("load", () => { if (this.pinned) this.list.scrollTop = this.list.scrollHeight; }, { once: true });
+    }
   }
 
   // Replace one message in place (keeps other messages' open menus and inputs intact).
@@ -152,8 +186,9 @@ class App {
     const current = this.list.querySelector(`article[data-id="${CSS.escape(message.id)}"]`);
     if (current && this.visible(message)) {
       const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
-      current.replaceWith(this.renderMessage(message));
-      if (nearBottom) this.list.scrollTop = this.list.scrollHeight;
+      const node = this.renderMessage(message);
+      current.replaceWith(node);
+      if (nearBottom) this.toBottom(node);
     } else {
       this.renderMessages();
     }
