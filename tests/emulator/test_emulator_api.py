@@ -580,3 +580,16 @@ def test_writes_from_another_origin_are_refused(local: Local) -> None:
     assert ok.status_code == 200, ok.text
     # Reads carry no risk of an effect and are not checked for Origin.
     assert local.page.get("/ui/state", headers={"Origin": "http://attacker.example"}).is_success
+
+
+def test_every_event_stream_starts_by_naming_the_server_instance(local: Local) -> None:
+    """The page compares this with /ui/state's to notice a restarted server."""
+    instance = local.page.get("/ui/state").json()["instance"]
+    assert isinstance(instance, str) and len(instance) == 16
+    with local.page.stream("GET", "/ui/events", timeout=httpx.Timeout(5)) as stream:
+        lines = []
+        for line in stream.iter_lines():
+            lines.append(line)
+            if line.startswith("data: "):
+                break
+    assert lines[-2:] == ["event: hello", f'data: {{"instance": "{instance}"}}']

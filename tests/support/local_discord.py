@@ -296,8 +296,13 @@ class Local:
             "GET", "/ui/events", params={"since": since}, timeout=httpx.Timeout(timeout)
         ) as stream:
             deadline = time.monotonic() + timeout
+            kind = "message"
             for line in stream.iter_lines():
-                if line.startswith("data: "):
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif not line:
+                    kind = "message"  # an event ends at a blank line
+                if line.startswith("data: ") and kind == "update":  # not the server's hello
                     event: JSON = json.loads(line[6:])
                     if predicate(event):
                         return event
