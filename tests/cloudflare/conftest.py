@@ -155,6 +155,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             job_lease_s=5.0,
             worker_concurrency=4,
             handover_secret=Secret(HANDOVER_SECRET),
+            # Administrator counts only in a home server: 500 is the tests' guild.
+            admin_guild_ids=frozenset({"500"}),
         )
         backend = build_runtime(settings, registry=registry, state=None)
         manifest = asyncio.run(
