@@ -62,8 +62,8 @@ class WarmMarket:
     def __init__(self, timeframes: list[Timeframe]) -> None:
         self._cached = CachedProvider(DemoProvider(), ttl={tf: 3600.0 for tf in timeframes})
 
-    async def bars(self, ticker: str, timeframe: Timeframe) -> Bars:
-        return await self._cached.bars(ticker, timeframe)
+    async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
+        return await self._cached.bars(ticker, timeframe, history=history)
 
     async def quote(self, ticker: str) -> Quote:
         return await self._cached.quote(ticker)
@@ -85,13 +85,18 @@ class Clicker:
         response.raise_for_status()
 
     def wait_patch(self) -> float:
-        """Wait for the next PATCH of @original; its arrival time (monotonic)."""
-        self.patches += 1
-        self.discord.wait_for_requests(self.patches, "edit_original", timeout=60)
-        request = self.discord.requests_for("edit_original")[self.patches - 1]
-        if not request.content_type.startswith("multipart/"):
-            raise RuntimeError(f"the edit carried no chart: {request.json}")
-        return float(request.at)
+        """Wait for the next PATCH of @original with a chart; its arrival time (monotonic).
+
+        A slash command's progress edits ("Fetching 1D of AAPL…") come first and are skipped.
+        """
+        while True:
+            self.patches += 1
+            self.discord.wait_for_requests(self.patches, "edit_original", timeout=60)
+            request = self.discord.requests_for("edit_original")[self.patches - 1]
+            if request.content_type.startswith("multipart/"):
+                return float(request.at)
+            if not str(request.json.get("content", "")).endswith("…"):
+                raise RuntimeError(f"the edit carried no chart: {request.json}")
 
     def click(self, ticker: str, tf: Timeframe, indicators: frozenset[str]) -> float:
         """One click; milliseconds from the POST's start to the PATCH's arrival."""
@@ -119,7 +124,7 @@ def report(name: str, samples: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=60, help="clicks per scenario (max 254)")
+    parser.add_argument("--n", type=int, default=60, help="clicks per scenario (max 253)")
     parser.add_argument("--pool", type=int, default=2, help="render processes")
     args = parser.parse_args()
 
@@ -146,13 +151,15 @@ def main() -> None:
             clicker.post(command("chart", [{"name": "ticker", "type": 3, "value": "AAPL"}]))
             clicker.wait_patch()
             base = frozenset({"vwap"})
+            for tf in tfs:  # every indicator: the most history each timeframe fetches
+                clicker.click("AAPL", tf, frozenset(NAMES))
             for tf in tfs * 2:
                 clicker.click("AAPL", tf, base)
 
             hits = [clicker.click("AAPL", tfs[i % len(tfs)], base) for i in range(args.n)]
-            # Indicator sets never drawn before (every mask but the warm-up's VWAP-only 1),
-            # in a shuffled order so light and heavy sets (RSI/MACD panels) mix.
-            masks = np.random.default_rng(7).permutation(np.arange(2, 256))
+            # Indicator sets never drawn before (every mask but the warm-up's VWAP-only 1 and
+            # all-eight ff), in a shuffled order so light and heavy sets (RSI/MACD) mix.
+            masks = np.random.default_rng(7).permutation(np.arange(2, 255))
             misses = []
             for i, mask in enumerate(masks[: args.n].tolist()):
                 chosen = frozenset(n for b, n in enumerate(NAMES) if mask >> b & 1)
