@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## Every DESIGN.md budget, each printed as a ratio against its same-run baseline (~8 minutes).
+## Every docs/design.md budget, each printed as a ratio against its same-run baseline (~8 minutes).
 bench: $(STAMP)
 	$(BIN)/python bench/edge_throughput.py
 	$(BIN)/python bench/bench_deferred.py --queue sqlite --no-workers

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/bench_charts.py [--n 40]``. The mplfinance baseline renders the
 same 78 five-minute bars with volume and a VWAP addplot at the same size and dpi; its runs
-are interleaved with ours so machine noise hits both alike. Budget (DESIGN.md): mplfinance
+are interleaved with ours so machine noise hits both alike. Budget (docs/design.md): mplfinance
 p50 / ours p50 >= 2.5.
 """
 

@@ -15,7 +15,7 @@ the cache's TTL is raised to an hour so nothing expires mid-run. Two scenarios:
 
 The fake Discord, the edge, the worker and this client share one Python process (the
 renders run in the pool's processes); a separate Discord would only take load off it.
-Budget (DESIGN.md): p95 under 300 ms. Prints numbers; asserts nothing.
+Budget (docs/design.md): p95 under 300 ms. Prints numbers; asserts nothing.
 
     .venv/bin/python bench/bench_click.py [--n 60] [--pool 2]
 """

@@ -10,11 +10,11 @@ the run (at most 1 s) is warm-up and left out of every figure.
 * **PING baseline**: signed PINGs at the same rate to the same server (verify + answer,
   no enqueue): the floor that the acknowledgement is compared with, in the same run.
 * **ack**: a signed ``/defer`` command → the type-5 answer, durable enqueue included.
-  DESIGN.md budget: p99 under 5 ms at 500 requests/s on SQLite.
+  docs/design.md budget: p99 under 5 ms at 500 requests/s on SQLite.
 * **pickup**: the job's ``enqueued_at`` (set by the edge just before the durable write)
   → the handler's first line, as the ``catalyst_job_wait`` metric counts it.
 * **end to end**: request due → the ``PATCH …/messages/@original`` reaches the sink.
-  DESIGN.md's closest budget is a button click → edited message, p95 under 300 ms.
+  docs/design.md's closest budget is a button click → edited message, p95 under 300 ms.
 
 Every request carries its own interaction id and token (the token encodes its index), so
 each edit is matched to its request; a missing, duplicated or wrong edit fails the run.
@@ -60,9 +60,9 @@ from _signing import (
 )
 from catalyst_interactions.discord.snowflake import make_snowflake
 
-ACK_BUDGET_P99_MS = 5.0  # DESIGN.md: deferred ack incl. durable enqueue, p99 at 500 req/s
-E2E_BUDGET_P95_MS = 300.0  # DESIGN.md: button click → edited message (warm cache), p95
-# Issue 3 asks for "millisecond pickup"; not a DESIGN.md budget, so reported as a target.
+ACK_BUDGET_P99_MS = 5.0  # docs/design.md: deferred ack incl. durable enqueue, p99 at 500 req/s
+E2E_BUDGET_P95_MS = 300.0  # docs/design.md: button click → edited message (warm cache), p95
+# Issue 3 asks for "millisecond pickup"; not a docs/design.md budget, so reported as a target.
 PICKUP_TARGET_P50_MS = 1.0
 PICKUP_TARGET_P99_MS = 5.0
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -271,7 +271,7 @@ class Figure:
 
 @dataclass
 class Check:
-    """One figure against a budget (DESIGN.md), a target (the issue), a same-run baseline,
+    """One figure against a budget (docs/design.md), a target (the issue), a same-run baseline,
     or (``scale``) a budget set for another percentile, shown for proportion only."""
 
     label: str
@@ -368,7 +368,7 @@ def match_requests(
 def judge(report: Report, baseline: Figure | None) -> None:
     ack, pickup, e2e = (report.figure(n) for n in ("ack", "pickup", "end to end"))
     checks = report.checks
-    design, issue = "DESIGN.md", "issue 3: millisecond pickup"
+    design, issue = "docs/design.md", "issue 3: millisecond pickup"
     if ack is not None:
         checks.append(Check("ack p99", ack.p99_ms, ACK_BUDGET_P99_MS, "budget", design))
         if baseline is not None:

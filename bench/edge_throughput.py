@@ -11,7 +11,7 @@ another (``taskset -c 1 wrk -t1 -cN -dSs --latency``). For each server:
   ``--cold-runs``) and idle RSS right after that first 200.
 
 Figures drift on a shared machine; the ratios between servers of one run are what the
-budgets in DESIGN.md constrain. Budget misses are reported; ``--strict`` makes them fail.
+budgets in docs/design.md constrain. Budget misses are reported; ``--strict`` makes them fail.
 
 Usage: ``python bench/edge_throughput.py [--duration 10] [--connections 64]
 [--only legacy,bare,ours] [--json] [--strict] [--repeats N]``; ``--repeats 3 --duration 5``
@@ -290,7 +290,7 @@ def bench_server(
 
 
 def judge(report: Report) -> None:
-    """The DESIGN.md budgets that this run has the figures for."""
+    """The docs/design.md budgets that this run has the figures for."""
     ping, help_ = Workload.PING, Workload.HELP
     ours, bare, legacy = (
         report.rps("ours", ping),
@@ -342,7 +342,7 @@ def render(report: Report) -> str:
         lines += ["", "ratios (same run):"]
         lines += [f"  {name:<36} {value:>7.2f}" for name, value in ratios]
     if report.budgets:
-        lines += ["", "budgets (DESIGN.md):"]
+        lines += ["", "budgets (docs/design.md):"]
         for b in report.budgets:
             sign = ">=" if b.higher_is_better else "<"
             verdict = "ok" if b.ok else "MISSED"

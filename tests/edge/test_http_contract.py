@@ -1,6 +1,6 @@
 """Black-box HTTP tests of POST /interactions against a real server on loopback.
 
-Every error in DESIGN.md's list, with real Ed25519 signatures.
+Every error in docs/design.md's list ("Contracts"), with real Ed25519 signatures.
 """
 
 from __future__ import annotations

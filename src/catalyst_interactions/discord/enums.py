@@ -1,4 +1,4 @@
-"""Discord's numeric protocol constants (see DISCORD_FACTS.md §1, §3, §6, §7, §11)."""
+"""Discord's numeric protocol constants (see docs/discord-facts.md §1, §3, §6, §7, §11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed views of incoming interaction payloads (DISCORD_FACTS §1, §2).
+"""Typed views of incoming interaction payloads (docs/discord-facts.md §1, §2).
 
 Structs hold only the fields we use; msgspec ignores the rest, so decoding stays fast and a new
 field from Discord never breaks us. ``Interaction.data`` is kept raw and decoded by the

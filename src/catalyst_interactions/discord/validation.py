@@ -3,11 +3,11 @@
 The validators take what actually goes on the wire (plain dicts from ``json.loads``), never
 raise on malformed input, and return a list of human-readable problems; an empty list means
 the body is valid. Tests run every reply the app produces through them, and the local
-Discord emulator uses them to refuse bodies the way Discord does (DISCORD_FACTS.md §3, §5,
+Discord emulator uses them to refuse bodies the way Discord does (docs/discord-facts.md §3, §5,
 §6, §7, §8, §11).
 
 Text limits are inclusive and counted after trimming leading and trailing whitespace
-(DISCORD_FACTS.md §8); identifiers (custom_id, url) are counted as sent.
+(docs/discord-facts.md §8); identifiers (custom_id, url) are counted as sent.
 """
 
 from __future__ import annotations
@@ -487,7 +487,7 @@ def _attachments(out: list[str], attachments: list[Any], path: str) -> None:
 
 
 def allowed_mentions_problems(value: object, path: str = "allowed_mentions") -> list[str]:
-    """Problems with an ``allowed_mentions`` object (DISCORD_FACTS.md §5, §8)."""
+    """Problems with an ``allowed_mentions`` object (docs/discord-facts.md §5, §8)."""
     out: list[str] = []
     _allowed_mentions(out, value, path)
     return out
@@ -929,7 +929,7 @@ def _longest(obj: Mapping[str, Any], key: str) -> int:
 
 
 def validate_command(cmd: object) -> list[str]:
-    """Problems with one application-command registration object (DISCORD_FACTS.md §11)."""
+    """Problems with one application-command registration object (docs/discord-facts.md §11)."""
     out: list[str] = []
     obj = _object(out, cmd, "command")
     if obj is None:

@@ -1,4 +1,4 @@
-"""Ed25519 request verification: Discord signs ``timestamp + raw_body`` (DISCORD_FACTS §4).
+"""Ed25519 request verification: Discord signs ``timestamp + raw_body`` (docs/discord-facts.md §4).
 
 The key is parsed once at start; each request costs one signature check (~40 µs with
 libsodium), which is the physical floor of the edge's hot path. The timestamp window is our

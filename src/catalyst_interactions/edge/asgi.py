@@ -1,7 +1,7 @@
 """The ASGI adapter: a thin layer that reads headers and body and calls the endpoint core.
 
 No web framework: on the hot path every microsecond counts against the bare-ASGI ceiling
-(DESIGN.md budgets), and the surface is five routes.
+(docs/design.md budgets), and the surface is five routes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The interaction endpoint's protocol core: bytes in, status and bytes out, no HTTP.
 
-Checks run cheapest first, each with one status (STYLE example 2; statuses from DESIGN.md):
+Checks run cheapest first, each with one status (statuses: docs/design.md, "Contracts"):
 headers (401) → signature over the raw bytes and timestamp window (401) → JSON and type
 (400) → PING → replay (409: the id is in the record of interactions already run or
 queued, shared with ``/handover``, see ``replay.py``) → dispatch. The body-size cap (413)

@@ -5,7 +5,7 @@ number out of range, too few values in a select, a required modal field left emp
 these builders, raising :class:`ClientRefusal` with the message the page shows. Everything
 else goes to the application, which must cope with it.
 
-Payload fields follow RR ``#interaction-object-interaction-structure`` (DISCORD_FACTS §2).
+Payload fields follow RR ``#interaction-object-interaction-structure`` (docs/discord-facts.md §2).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ __all__ = ["apply_fields", "forget_unused_files", "is_empty", "iso_time", "new_m
 
 LOADING = 1 << 7
 MAX_FILE_BYTES = 10 * 1024 * 1024
-"""Per attachment, for webhooks and interaction responses (DISCORD_FACTS §9)."""
+"""Per attachment, for webhooks and interaction responses (docs/discord-facts.md §9)."""
 _REPLACED = ("content", "embeds", "components", "poll", "tts", "sticker_ids")
 DEFAULT, CHAT_INPUT_COMMAND, CONTEXT_MENU_COMMAND = 0, 20, 23
 

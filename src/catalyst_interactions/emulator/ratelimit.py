@@ -1,4 +1,4 @@
-"""Per-route rate-limit buckets with Discord's headers (RL; DISCORD_FACTS §10).
+"""Per-route rate-limit buckets with Discord's headers (RL; docs/discord-facts.md §10).
 
 Discord limits each route *bucket* per major parameter (a channel, a guild, a webhook id plus
 token) with a window that starts at the first request and resets ``reset_after`` seconds

@@ -1,6 +1,6 @@
 """From a verified interaction to an outcome: answer now, or acknowledge and defer.
 
-This is the one place where handler errors become responses (STYLE example 10). The edge
+This is the one place where handler errors become responses. The edge
 calls :meth:`Dispatcher.handle`; a worker calls :meth:`Dispatcher.run_deferred` with the same
 interaction and gets the same handler with the same context.
 """

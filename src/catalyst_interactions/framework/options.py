@@ -1,4 +1,4 @@
-"""Slash-command options declared by a handler's parameters (STYLE example 4).
+"""Slash-command options declared by a handler's parameters.
 
 A parameter's annotation gives the option type, ``Annotated[..., Param(...)]`` adds the
 description and constraints, a default makes it optional, and ``Literal[...]`` or an

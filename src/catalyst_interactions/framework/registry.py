@@ -1,6 +1,6 @@
 """The handler registry: declared once by decorator, it drives routing and registration JSON.
 
-Duplicates are refused (STYLE example 3): two handlers for one command path or one custom_id
+Duplicates are refused: two handlers for one command path or one custom_id
 template is a bug found at start, not a coin toss at run time.
 """
 

@@ -59,7 +59,7 @@ _log = logging.getLogger(__name__)
 JSON = dict[str, Any]
 DEFAULT_USER_AGENT_URL: Final = "https://github.com/catalyst-bot/catalyst-interactions"
 
-# The @original message may not exist yet right after a type-5/6 ack (DISCORD_FACTS §5,
+# The @original message may not exist yet right after a type-5/6 ack (docs/discord-facts.md §5,
 # discord-api-docs#6851): retry 10008/10015 a few times within this window only.
 _ORIGINAL_GRACE_S: Final = 2.0
 _ORIGINAL_RETRIES: Final = 4

@@ -30,7 +30,7 @@ __all__ = [
     "UnknownInteraction",
 ]
 
-# JSON error codes (DISCORD_FACTS §5, OPC #json).
+# JSON error codes (docs/discord-facts.md §5, OPC #json).
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_INTERACTION = 10062
