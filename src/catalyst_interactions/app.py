@@ -275,7 +275,7 @@ def build_backend(
     metrics: Metrics,
     rest_transport: Any = None,
 ) -> Backend:
-    # The REST client (httpx) and the worker are imported only where they run.
+    # The REST client (aiohttp) and the worker are imported only where they run.
     from .discord.rest import DiscordRest
     from .jobs.delivery import Deliverer
     from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger

@@ -1,7 +1,9 @@
-"""Keep tokens out of text: error messages, our logs and httpx's request log.
+"""Keep tokens out of text: error messages and every log line.
 
 Interaction tokens travel in URL paths (``/webhooks/<app>/<token>/...``,
-``/interactions/<id>/<token>/callback``), and httpx logs every request URL at INFO.
+``/interactions/<id>/<token>/callback``). ``logs.RedactingHandler`` runs :func:`scrub` over
+every formatted record, a library's included, so no per-library logger filter is needed;
+:class:`TokenPathFilter` is for loggers that write through handlers of their own.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterable
 
-__all__ = ["TokenPathFilter", "install_httpx_redaction", "mask_url_password", "scrub"]
+__all__ = ["TokenPathFilter", "mask_url_password", "scrub"]
 
 _TOKEN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s\"']+")
 PLACEHOLDER = "<redacted>"
@@ -33,17 +35,6 @@ class TokenPathFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
-
-
-def install_httpx_redaction() -> None:
-    """Attach :class:`TokenPathFilter` to the ``httpx`` logger once per process.
-
-    The logger is process-wide state owned by httpx; adding a filter is idempotent and
-    changes nothing but the redaction.
-    """
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, TokenPathFilter) for f in logger.filters):
-        logger.addFilter(TokenPathFilter())
 
 
 def mask_url_password(url: str) -> str:

@@ -1,7 +1,8 @@
 """The REST client's exception tree.
 
 Every failure of :class:`~catalyst_interactions.discord.rest.DiscordRest` is a
-:class:`DiscordError`; httpx exceptions are translated at the boundary and never escape.
+:class:`DiscordError`; transport (aiohttp) exceptions are translated at the boundary and
+never escape.
 Each error says whether retrying could help (``permanent``), so a job runner can decide
 between "retry later" and "dead-letter" without knowing HTTP.
 
