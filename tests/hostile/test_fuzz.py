@@ -188,7 +188,7 @@ def _wait_for_workers(bot: FuzzedBot, timeout_s: float) -> None:
 def _queue_depth(bot: FuzzedBot) -> int:
     answer = bot.client.send(Case("metrics", b"GET", b"/metrics", [], b""))
     for line in answer.body.decode().splitlines():
-        if line.startswith("catalyst_queue_depth "):
+        if line.startswith("catalyst_queue_pending_jobs "):
             return int(float(line.split()[1]))
     return 0
 
