@@ -12,8 +12,39 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCANNED = ("src", "docs", "tests", "bench", "README.md", "Makefile")
-SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".ini", ".sh", ".js", ".ts", ""}
+SCANNED = (
+    "src",
+    "docs",
+    "tests",
+    "bench",
+    "deploy",
+    "tools",
+    "workers/cloudflare/src",
+    "workers/cloudflare/bench",
+    "workers/cloudflare/local_workerd.py",
+    "workers/cloudflare/wrangler.toml",
+    "README.md",
+    "Makefile",
+    "pyproject.toml",
+)
+SUFFIXES = {
+    ".py",
+    ".md",
+    ".toml",
+    ".txt",
+    ".cfg",
+    ".ini",
+    ".sh",
+    ".js",
+    ".mjs",
+    ".ts",
+    ".yml",
+    ".yaml",
+    ".json",
+    ".service",
+    ".conf",
+    "",
+}
 
 # Documents outside the repository that references used to name.
 OUTSIDE = re.compile(
@@ -58,6 +89,8 @@ def test_the_scan_reads_the_code_and_the_docs() -> None:
     assert "src/catalyst_interactions/edge/endpoint.py" in names
     assert "docs/design.md" in names
     assert "README.md" in names
+    assert any(n.startswith("workers/cloudflare/src/") for n in names)
+    assert any(n.startswith("deploy/") for n in names)
 
 
 def test_no_reference_points_outside_the_repository() -> None:
