@@ -80,8 +80,12 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# Environment names that start with CATALYST_ but are not settings: tools read them directly.
-NOT_SETTINGS: frozenset[str] = frozenset()
+# Environment names that start with CATALYST_ but are not settings: other programs read them
+# (deploy/caddy's Caddyfile, the browser tests' screenshot folder), and they may share an
+# environment with the bot, so they are not reported as typos.
+NOT_SETTINGS: frozenset[str] = frozenset(
+    {"CATALYST_SITE", "CATALYST_EDGE", "CATALYST_CADDY_GLOBAL", "CATALYST_SCREENSHOTS"}
+)
 
 
 class ConfigError(Exception):
