@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-integration lint bench clean docs lock
+.PHONY: run test test-unit test-integration lint bench bench-hostile clean docs lock
 
 # Installs exactly the versions in requirements/dev.txt (the lock file; `make lock` renews it),
 # then the project itself without resolving anything again.
@@ -54,6 +54,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_deferred.py --queue sqlite
 	$(BIN)/python bench/bench_charts.py
 	$(BIN)/python bench/bench_click.py
+
+## Hostile input: 100,000 fuzz cases, then a 1,000,000-request soak whose RSS curve becomes
+# docs/hostile-soak-rss.png (each bounded; ~10-30 minutes on 2 shared cores; needs wrk).
+bench-hostile: $(STAMP)
+	$(BIN)/python bench/bench_hostile.py --cases 100000
+	$(BIN)/python bench/soak_hostile.py --requests 1000000 --png docs/hostile-soak-rss.png
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache data
