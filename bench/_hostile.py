@@ -42,6 +42,8 @@ from catalyst_interactions.framework.registry import (
     Registry,
 )
 
+OVERSIZED = 1024 * 1024
+"""Bodies above the server's default cap (CATALYST_MAX_BODY_BYTES)."""
 ERROR_BODY_MAX = 1024
 """An error answer (4xx) is a short JSON object; anything longer quotes input."""
 
@@ -809,6 +811,8 @@ class Tally:
     bad_errors: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)
     slowest_s: float = 0.0
+    closed_early: int = 0
+    """Connections closed while an oversized or non-HTTP request was still being sent."""
 
     def problems(self) -> list[str]:
         return self.server_errors + self.over_limit + self.bad_errors + self.slow
@@ -822,6 +826,7 @@ class Tally:
         self.bad_errors += other.bad_errors
         self.slow += other.slow
         self.slowest_s = max(self.slowest_s, other.slowest_s)
+        self.closed_early += other.closed_early
 
 
 def _reply_json(answer: Answer) -> Any:
@@ -848,9 +853,13 @@ def check(case: Case, answer: Answer, tally: Tally, *, slow_s: float) -> None:
     if b"Traceback" in answer.body:
         tally.bad_errors.append(f"traceback in the answer to {what}")
     if answer.status == 0:
-        # The server may close a connection without an answer only when the bytes were not
-        # HTTP at all (a TLS hello); everything else deserves a status.
-        if not (case.raw or b"").startswith(b"\x16"):
+        # The server may close a connection without an answer when the bytes were not HTTP
+        # at all (a TLS hello), or refuse a body over the 1 MiB cap (413, or 400 for framing it
+        # cannot parse) and close while the client is still sending it: the reset then
+        # swallows the answer. Everything else deserves a status.
+        if (case.raw or b"").startswith(b"\x16") or len(case.raw or case.body) > OVERSIZED:
+            tally.closed_early += 1
+        else:
             tally.bad_errors.append(f"no answer to {what}")
         return
     if 400 <= answer.status < 500:

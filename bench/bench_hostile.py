@@ -28,7 +28,7 @@ from pathlib import Path
 import nacl.signing
 
 from _hostile import Mutator, RawClient, Tally, check, seeds
-from _rss import MIB, Sampler, load_average
+from _rss import MIB, Sampler, breakdown, load_average
 from _servers import HOST, ServerSpec, ours_executable, running
 from catalyst_interactions.bot import build_registry
 from catalyst_interactions.discord.validation import validate_message_payload
@@ -141,6 +141,7 @@ def main() -> int:
         with Sampler(server.process.pid, interval_s=1.0) as sampler:
             tally = run_clients(server.port, mutators, warm_up, slow_s)
             rss_warm = sampler.sample()
+            parts_warm = {pid: rss for pid, rss, _ in breakdown(server.process.pid)}
             tally.merge(run_clients(server.port, mutators, args.cases - warm_up, slow_s))
             elapsed = time.monotonic() - started
             # Let the workers finish what the cases queued, then measure once more.
@@ -150,6 +151,10 @@ def main() -> int:
                 seen = len(fake.requests)
                 time.sleep(3.0)
             rss_end = sampler.sample()
+            parts = [
+                f"  pid {pid}: {parts_warm.get(pid, 0) / MIB:6.1f} -> {rss / MIB:6.1f} MiB  {cmd}"
+                for pid, rss, cmd in breakdown(server.process.pid)
+            ]
             peak = max(rss for _, rss, _ in sampler.samples)
         checked, delivered = delivered_problems(fake)
         log = server.log_tail(10**9)
@@ -173,6 +178,10 @@ def main() -> int:
     print(
         f"RSS, server and children: {rss_warm / MIB:.1f} MiB after warm-up, "
         f"{rss_end / MIB:.1f} MiB at the end ({growth:+.1f} MiB), peak {peak / MIB:.1f} MiB"
+    )
+    print("\n".join(parts))
+    print(
+        f"connections closed while an oversized or non-HTTP request was sent: {tally.closed_early}"
     )
     print(f"load average after: {load_average()}")
     problems = tally.problems() + delivered
