@@ -91,6 +91,10 @@ def ours_spec(public_key: str, application_id: str) -> ServerSpec:
             "DISCORD_APPLICATION_ID": application_id,
             "CATALYST_LOG_LEVEL": "warning",
             "CATALYST_ADMIN_GUILD_IDS": "1",  # serving admin commands needs a home server
+            # The load generator is one member: the fair-use limits (docs/security.md) are
+            # for people, not for a benchmark, so they are off here.
+            "CATALYST_USER_RATE": "off",
+            "CATALYST_JOBS_PER_USER": "0",
         },
         needs_data_dir=True,
     )

@@ -551,6 +551,10 @@ def run(args: argparse.Namespace, report: Report) -> None:
             "CATALYST_QUEUE_URL": url or "",  # empty: SQLite in the data dir
             # Several processes share the queue: they must sign component state alike.
             "CATALYST_STATE_SECRET": "bench-state-secret-" + "0" * 16,
+            # The load generator is one member: the fair-use limits (docs/security.md) are
+            # for people, not for a benchmark, so they are off here.
+            "CATALYST_USER_RATE": "off",
+            "CATALYST_JOBS_PER_USER": "0",
         }
         server_spec = ServerSpec(
             "deferred",

@@ -225,6 +225,11 @@ def run_layout(layout: str, args: argparse.Namespace, work: Path) -> LayoutResul
         "CATALYST_DATA_DIR": str(data_dir),
         "CATALYST_ADMIN_USER_IDS": "1",
         "CATALYST_LOG_LEVEL": "warning",
+        # The load generator is one member: the fair-use limits (docs/security.md) are
+        # for people, not for a benchmark, so they are off here.
+        "CATALYST_USER_RATE": "off",
+        "CATALYST_JOBS_PER_USER": "0",
+        "CATALYST_COOLDOWNS": "chart=0,compare=0,chart-buttons=0,compare-buttons=0",
     }
     server_argv = [
         ours_executable() or "catalyst-interactions",

@@ -69,8 +69,12 @@ def serving(
         "DISCORD_APPLICATION_ID": APPLICATION_ID,
         "CATALYST_DATA_DIR": str(data_dir),
         "CATALYST_ADMIN_USER_IDS": "1",
-        "CATALYST_COOLDOWNS": "chart=0",
+        "CATALYST_COOLDOWNS": "chart=0,chart-buttons=0",
         "CATALYST_LOG_LEVEL": "warning",
+        # The load generator is one member: the fair-use limits (docs/security.md) are
+        # for people, not for a benchmark, so they are off here.
+        "CATALYST_USER_RATE": "off",
+        "CATALYST_JOBS_PER_USER": "0",
     }
     if queue_url:
         env["CATALYST_QUEUE_URL"] = queue_url

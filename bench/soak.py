@@ -306,7 +306,11 @@ def main() -> int:
                 "CATALYST_S3_SECRET_KEY": "testing",
                 "CATALYST_STATE_SECRET": "soak-state-secret-of-enough-length-0123456789",
                 "CATALYST_ADMIN_USER_IDS": str(world.personas["admin"].user["id"]),
-                "CATALYST_COOLDOWNS": "chart=0",
+                "CATALYST_COOLDOWNS": "chart=0,chart-buttons=0,compare-buttons=0",
+                # The load generator is one member: the fair-use limits (docs/security.md) are
+                # for people, not for a benchmark, so they are off here.
+                "CATALYST_USER_RATE": "off",
+                "CATALYST_JOBS_PER_USER": "0",
                 "CATALYST_LOG_FORMAT": "text",
                 "CATALYST_LOG_LEVEL": "warning",
             }
