@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-integration lint bench bench-hostile clean docs lock
+.PHONY: run test test-unit test-integration lint bench bench-hostile bench-scale soak clean docs lock
 
 # Installs exactly the versions in requirements/dev.txt (the lock file; `make lock` renews it),
 # then the project itself without resolving anything again.
@@ -60,6 +60,16 @@ bench: $(STAMP)
 bench-hostile: $(STAMP)
 	$(BIN)/python bench/bench_hostile.py --cases 100000
 	$(BIN)/python bench/soak_hostile.py --requests 1000000 --png docs/hostile-soak-rss.png
+
+## serve's process layouts (300 deferred /chart a second, split vs single) and PING, inline and
+## deferred throughput for 1 and 2 edge processes (~10 minutes; docs/performance.md).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/bench_layouts.py
+	$(BIN)/python bench/bench_processes.py
+
+## 30 minutes of the scale-out mix at a steady rate; PNG charts into docs/perf (not in make test).
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes 30 --rate 3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache data

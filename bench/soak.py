@@ -358,7 +358,7 @@ def main() -> int:
         "rate": args.rate,
         "minutes": args.minutes,
         "still_thinking": thinking,
-        "doubled": sum(1 for n in discord.edits.values() if n > 1)
+        "doubled": sum(1 for n in discord.finals.values() if n > 1)
         + sum(1 for n in discord.followups.values() if n > 1),
         "load_before": load_before,
         "load_after": Path("/proc/loadavg").read_text().split()[:3],

@@ -1,6 +1,7 @@
 """``serve --processes 2`` for real, without Redis: both edges answer on one port; a replayed
-interaction is refused and a cooldown holds whichever edge gets the request; SIGHUP (reload)
-and SIGTERM (stop) lose nothing that was acknowledged."""
+interaction is refused and a cooldown holds whichever edge gets the request (the host's shared
+replay table and cooldown store in the data directory); SIGHUP (reload) and SIGTERM (stop)
+lose nothing that was acknowledged."""
 
 from __future__ import annotations
 
@@ -166,6 +167,28 @@ def test_two_edges_share_the_port_and_refuse_replays(
     # Both edges took part (each counts what it answered on its own metrics listener).
     counts = [served_by(server.metrics_port + i) for i in range(2)]
     assert all(n > 0 for n in counts), counts
+    assert server.stop() == 0
+
+
+@pytest.mark.timeout(300)
+def test_a_cooldown_holds_whichever_edge_receives_the_repeat(
+    serve: tuple[Serve, FakeDiscord], signer: Signer
+) -> None:
+    server, _ = serve
+    server.start("--no-workers")
+    # A cooldown holds across the edges: /chart twice by one user, 20 users.
+    refused = 0
+    for user in range(20):
+        who = member(str(5000 + user))
+        payloads = [
+            command("chart", [{"name": "ticker", "type": 3, "value": "AAPL"}], user=who)
+            for _ in range(2)
+        ]
+        answers = [post(server.url, signer, p).json() for p in payloads]
+        assert answers[0]["type"] == 5, answers[0]
+        if answers[1]["type"] == 4 and "Slow down" in answers[1]["data"]["content"]:
+            refused += 1
+    assert refused == 20
     assert server.stop() == 0
 
 
