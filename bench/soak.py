@@ -272,7 +272,7 @@ def main() -> int:
     redis.start()
     s3.start()
     emulator = Emulator()
-    key_file = work / "signing-key"
+    key_file = work / "keys" / "signing-key"  # its directory becomes 0700
     emulator.export_signing_key(key_file)
     key = SigningKey(bytes.fromhex(key_file.read_text().strip()))
     discord = CountingDiscord(emulator)
@@ -358,8 +358,13 @@ def main() -> int:
         "rate": args.rate,
         "minutes": args.minutes,
         "still_thinking": thinking,
-        "doubled": sum(1 for n in discord.finals.values() if n > 1)
+        # A second, different final answer (or follow-up) for one token; a repeated identical
+        # chart edit leaves the message as it was and is counted apart.
+        "doubled": sum(1 for k in discord.final_kinds.values() if len(set(k)) > 1)
         + sum(1 for n in discord.followups.values() if n > 1),
+        "repeated_identical_edits": sum(
+            1 for k in discord.final_kinds.values() if len(k) > 1 and len(set(k)) == 1
+        ),
         "load_before": load_before,
         "load_after": Path("/proc/loadavg").read_text().split()[:3],
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -49,6 +50,8 @@ class CountingDiscord:
         self.followups: Counter[str] = Counter()
         self.answered_at: dict[str, float] = {}
         """When each token's first final write arrived (wall clock)."""
+        self.final_kinds: dict[str, list[str]] = {}
+        """Per token, what each final write was: ``upload:<PNG digest>`` or ``notice``."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -77,9 +80,16 @@ class CountingDiscord:
             self.edits[token] += 1
             headers = dict(scope["headers"])
             upload = headers.get(b"content-type", b"").startswith(b"multipart/")
-            if not (upload or b'"content":"Sorry' in body or b'"content": "Sorry' in body):
+            notice = b'"content":"Sorry' in body or b'"content": "Sorry' in body
+            if not (upload or notice):
                 return  # progress
             self.finals[token] += 1
+            if upload:
+                start, end = body.find(b"\x89PNG"), body.find(b"IEND")
+                kind = "upload:" + hashlib.sha256(bytes(body[start : end + 8])).hexdigest()[:16]
+            else:
+                kind = "notice"
+            self.final_kinds.setdefault(token, []).append(kind)
         elif scope["method"] == "POST" and not original:
             self.followups[token] += 1
         else:
@@ -262,9 +272,13 @@ class Mix:
             body = self._command("chart", "regular", {"ticker": ticker, "timeframe": timeframe})
         elif pick < 0.88 and self.charts:
             kind = "click"
-            body = self._click(self.rng.choice(self.charts[-20:]))
-            if body is None:
+            # A chart already drawn (a busy machine may still be drawing the newest ones).
+            candidates = self.rng.sample(self.charts, min(len(self.charts), 30))
+            clicks = (self._click(c) for c in candidates)
+            found = next((b for b in clicks if b is not None), None)
+            if found is None:
                 return
+            body = found
         else:
             self._serial += 1
             reason = f"e2e-{self._serial}"
