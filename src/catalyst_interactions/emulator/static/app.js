@@ -43,6 +43,8 @@ class App {
     this.list.addEventListener("scroll", () => {
       this.pinned = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
     });
+    // The composer grows and shrinks with a command's options: stay at the bottom meanwhile.
+    new ResizeObserver(() => { if (this.pinned) this.list.scrollTop = this.list.scrollHeight; }).observe(this.list);
     this.connect();
   }
 
@@ -166,7 +168,7 @@ class App {
     });
     if (!nodes.length) nodes.push(this.welcome());
     this.list.replaceChildren(...nodes);
-    if (nearBottom) this.toBottom(this.list);
+    if (nearBottom || this.pinned) this.toBottom(this.list);
   }
 
   // Scroll to the newest message, and again as each of its images loads: an image has no
@@ -188,7 +190,7 @@ class App {
       const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
       const node = this.renderMessage(message);
       current.replaceWith(node);
-      if (nearBottom) this.toBottom(node);
+      if (nearBottom || this.pinned) this.toBottom(node);
     } else {
       this.renderMessages();
     }
