@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -354,6 +355,7 @@ def main() -> int:
         s3.stop()
         redis.stop()
         postgres.stop("immediate")
+        shutil.rmtree(work, ignore_errors=True)
     summary = drift(sampler.rows, deliveries) | {
         "rate": args.rate,
         "minutes": args.minutes,
