@@ -149,7 +149,7 @@ def test_the_newest_message_is_in_view_once_its_image_has_loaded(page: Page) -> 
     page.wait_for_function(
         "() => { const l = document.getElementById('messages');"
         " return l.scrollHeight - l.scrollTop - l.clientHeight < 2; }",
-        timeout=5_000,
+        timeout=15_000,  # a loaded machine decodes images slowly
     )
     box, view = image.bounding_box(), page.locator("#messages").bounding_box()
     assert box is not None and view is not None
