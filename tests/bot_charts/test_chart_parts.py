@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
@@ -237,6 +238,52 @@ async def test_process_pool_renders_the_same_bytes(tmp_path: Path, bars: Bars) -
     assert png == render_chart(
         bars, ticker="AAPL", timeframe=Timeframe.D5, indicators=frozenset({"macd"})
     )
+
+
+async def test_the_render_pool_is_replaced_after_its_share_of_renders(
+    tmp_path: Path, bars: Bars
+) -> None:
+    """A render process's memory is bounded by a fixed number of renders: after that the
+    pool is replaced and the old processes exit (they do not linger beside the new ones)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from catalyst_interactions.bot.charting import _spawn_pool
+
+    pools: list[ProcessPoolExecutor] = []
+
+    def spawn(size: int) -> ProcessPoolExecutor:
+        pool = _spawn_pool(size)
+        assert isinstance(pool, ProcessPoolExecutor)
+        pools.append(pool)
+        return pool
+
+    service = ChartService(
+        LocalDiskStore(tmp_path), pool_size=1, executor_factory=spawn, renders_per_pool=2
+    )
+    pids: list[set[int]] = []
+    try:
+        for indicators in ({"sma20"}, {"rsi"}, {"macd"}, {"ema9"}, {"bollinger"}):
+            png, hit = await service.chart(bars, indicators=frozenset(indicators), quote=None)
+            assert png.startswith(b"\x89PNG") and not hit
+            pids.append(set(pools[-1]._processes))  # type: ignore[attr-defined]
+    finally:
+        await service.aclose()
+    assert len(pools) == 3  # renders 1-2, 3-4, 5
+    assert pids[0] == pids[1] and pids[2] == pids[3]
+    assert pids[0].isdisjoint(pids[2]) and pids[2].isdisjoint(pids[4])
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"
+
+    retired = pids[0] | pids[2]
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in retired) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not any(alive(pid) for pid in retired)
 
 
 # -- S3 over loopback -----------------------------------------------------------------------

@@ -233,3 +233,22 @@ def test_user_ids_in_selects_options_and_forms_are_replaced(tmp_path: Path, sign
     fields = got[5]["data"]["components"]
     assert fields[0]["component"]["value"] == pseudonymised
     assert fields[1]["component"]["values"] == [carol_p]
+
+
+def test_the_pseudonym_map_is_bounded_and_stays_consistent_past_its_bound() -> None:
+    """A flood of made-up user ids cannot grow the recorder: past the bound, pseudonyms come
+    from a keyed hash (no memory), still the same for the same id and different for others."""
+    from catalyst_interactions.ops.recorder import Pseudonyms
+
+    names = Pseudonyms(max_entries=3)
+    first = [names.user_id(str(10**17 + i)) for i in range(3)]
+    assert len(set(first)) == 3
+    flood = [names.user_id(str(2 * 10**17 + i)) for i in range(2_000)]
+    assert len(names._index) == 3  # nothing past the bound is remembered
+    assert len(set(flood)) == 2_000  # still one pseudonym per user
+    assert names.user_id(str(2 * 10**17 + 7)) == flood[7]  # consistent within the corpus
+    assert names.user_id(str(10**17)) == first[0]
+    assert all(str(2 * 10**17 + i) not in flood[i] for i in range(2_000))
+    # Another corpus hashes with another key: pseudonyms cannot be matched across corpora.
+    other = Pseudonyms(max_entries=0)
+    assert other.user_id(str(2 * 10**17 + 7)) != names.user_id(str(2 * 10**17 + 7))

@@ -94,6 +94,13 @@ class ChartService:
     ``pool_size`` 0 renders in a thread instead of a process pool (one process, no
     parallelism; for small machines and debugging). ``executor_factory`` lets tests swap
     the pool.
+
+    The pool is replaced after ``renders_per_pool`` renders: matplotlib's caches (fonts,
+    glyphs, text layouts) grow with what hostile or merely varied input makes them draw, so
+    a render process's memory is bounded by what it holds after that many renders, not by
+    how long it has lived. The old pool finishes what it is running and exits.
+    (``ProcessPoolExecutor``'s own ``max_tasks_per_child`` is not used: on Python 3.11–3.13
+    it can stop replacing processes and hang, CPython issue 115634.)
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class ChartService:
         pool_size: int,
         executor_factory: Callable[[int], Executor] | None = None,
         nice: int = 0,
+        renders_per_pool: int = 2000,
     ) -> None:
         self.store = store
         from ..charts.cache import RenderCache  # httpx (S3): only where charts are made
@@ -111,6 +119,8 @@ class ChartService:
         self._pool_size = pool_size
         self._factory = executor_factory or partial(_spawn_pool, nice=nice)
         self._executor: Executor | None = None
+        self._renders_per_pool = renders_per_pool
+        self._renders_left = renders_per_pool
         self._closed = False
 
     async def chart(
@@ -141,8 +151,13 @@ class ChartService:
             raise RuntimeError("the chart service is closed")
         if self._pool_size <= 0:
             return await self._translate(asyncio.to_thread(job))
+        if self._renders_left <= 0 and self._executor is not None:
+            retired, self._executor = self._executor, None
+            retired.shutdown(wait=False)  # its processes exit once their renders are done
         if self._executor is None:
             self._executor = self._factory(self._pool_size)
+            self._renders_left = self._renders_per_pool
+        self._renders_left -= 1
         loop = asyncio.get_running_loop()
         try:
             return await self._translate(loop.run_in_executor(self._executor, job))

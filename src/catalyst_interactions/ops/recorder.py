@@ -23,6 +23,7 @@ them and they identify no one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -60,13 +61,29 @@ _MENTIONABLE_SELECT = 7
 
 
 class Pseudonyms:
-    """Consistent replacements for one corpus: the n-th distinct user is user n."""
+    """Consistent replacements for one corpus: the n-th distinct user is user n.
 
-    def __init__(self) -> None:
+    The map is bounded: the first ``max_entries`` distinct users are numbered in order
+    (about 130 bytes each, so 100,000 users cost ~13 MB); any later user gets a number
+    derived from a keyed hash of the id, with a key made for this corpus and never written.
+    That stays consistent within the corpus and costs no memory, so a flood of made-up user
+    ids cannot grow the recorder.
+    """
+
+    def __init__(self, max_entries: int = 100_000) -> None:
         self._index: dict[str, int] = {}
+        self._max_entries = max_entries
+        self._key = secrets.token_bytes(32)
 
     def number(self, user_id: str) -> int:
-        return self._index.setdefault(user_id, len(self._index) + 1)
+        known = self._index.get(user_id)
+        if known is not None:
+            return known
+        if len(self._index) < self._max_entries:
+            n = self._index[user_id] = len(self._index) + 1
+            return n
+        digest = hashlib.blake2b(user_id.encode(), key=self._key, digest_size=8).digest()
+        return self._max_entries + 1 + int.from_bytes(digest) % 10**15
 
     def user_id(self, user_id: str) -> str:
         return str(_PSEUDONYM_BASE + self.number(user_id))
