@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from upstream_server import FakeUpstream, Reply
+from canned_sessions import (
+    NY,
+    daily_series,
+    intraday_series,
+    ny_date,
+    regular_bars_between,
+    trading_days,
+)
+from upstream_server import FakeUpstream, Reply, Seen
 
+from catalyst_interactions.charts.warmup import HISTORY_BARS, short_of_history
 from catalyst_interactions.market import (
     NoBarsYet,
     PolygonProvider,
@@ -210,3 +220,134 @@ async def test_quote_unknown_ticker(upstream: FakeUpstream) -> None:
     async with provider(upstream) as p:
         with pytest.raises(UnknownTicker):
             await p.quote("ZZZZ")
+
+
+# --- look-back history (issue #14) ---------------------------------------------------------
+# At NOW a 1M chart shows the sessions from 2025-11-29 on (its 31 calendar days), so its first
+# bar is Mon 2025-12-01 and the history is what precedes it; a 5D chart shows the last five
+# sessions (2025-12-23 .. 2025-12-30, Christmas closed), its history ends on 2025-12-22.
+FIRST_1M = date(2025, 12, 1)
+FIRST_5D = date(2025, 12, 23)
+
+
+def aggs_in_range(
+    series: list[tuple[datetime, float]], extended: Sequence[datetime] = ()
+) -> Callable[[Seen], Reply]:
+    """A vendor holding ``series`` that answers only the bars inside the asked date range."""
+
+    def answer(seen: Seen) -> Reply:
+        first, last = (date.fromisoformat(p) for p in seen.path.rsplit("/", 2)[1:])
+        rows = [(t, c) for t, c in series] + [(t, 1.0) for t in extended]
+        rows.sort()
+        return Reply(
+            body=envelope(
+                [
+                    agg(int(t.timestamp() * 1000), c, c + 0.1, c - 0.1, c, 1000)
+                    for t, c in rows
+                    if first <= t.astimezone(NY).date() <= last
+                ]
+            )
+        )
+
+    return answer
+
+
+def asked_range(up: FakeUpstream) -> tuple[date, date]:
+    (req,) = up.seen
+    first, last = req.path.rsplit("/", 2)[1:]
+    return date.fromisoformat(first), date.fromisoformat(last)
+
+
+def midnight_ny(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=NY)
+
+
+async def test_daily_history_precedes_the_range(upstream: FakeUpstream) -> None:
+    held = daily_series(date(2025, 8, 1), date(2025, 12, 30))
+    upstream.routes["/v2/aggs/ticker/AAPL/range/1/day/*"] = aggs_in_range(
+        [(midnight_ny(d), c) for d, c in held]
+    )
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M1, history=20)
+    first, last = asked_range(upstream)
+    assert last == date(2025, 12, 30)
+    # The request reaches back far enough for 20 sessions before the chart's first bar.
+    assert len(trading_days(first, FIRST_1M - timedelta(days=1))) >= 20
+    assert (FIRST_1M - first).days <= 20 * 7 // 5 + 14  # ... and not a year further
+    before = [(d, c) for d, c in held if d < FIRST_1M][-20:]
+    shown = [(d, c) for d, c in held if d >= FIRST_1M]
+    assert [ny_date(int(t)) for t in bars.timestamps] == [d for d, _ in before + shown]
+    assert bars.close.tolist() == [c for _, c in before + shown]
+    assert bars.start == bars.history == 20
+    assert ny_date(int(bars.timestamps[bars.start])) == FIRST_1M
+    assert [ny_date(int(t)) for t in bars.window().timestamps] == [d for d, _ in shown]
+
+
+async def test_daily_history_short_when_the_vendor_has_no_more(upstream: FakeUpstream) -> None:
+    listed = date(2025, 11, 20)  # a recent listing: six sessions before the chart's first bar
+    held = daily_series(listed, date(2025, 12, 30))
+    upstream.routes["/v2/aggs/ticker/AAPL/range/1/day/*"] = aggs_in_range(
+        [(midnight_ny(d), c) for d, c in held]
+    )
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M1, history=49)
+    expected_history = [d for d, _ in held if d < FIRST_1M]
+    assert expected_history == [date(2025, 11, n) for n in (20, 21, 24, 25, 26, 28)]
+    assert bars.history == len(expected_history)  # what exists, not what was asked
+    assert ny_date(int(bars.timestamps[0])) == listed
+    assert ny_date(int(bars.window().timestamps[0])) == FIRST_1M
+    # What the chart's "no price history before ..." note is decided from:
+    assert short_of_history(["vwap", "sma20", "sma50"], bars.history) == ["sma20", "sma50"]
+
+
+async def test_intraday_history_precedes_the_range(upstream: FakeUpstream) -> None:
+    held = intraday_series(date(2025, 10, 1), date(2025, 12, 30), 30)
+    # Polygon also returns pre-market and after-hours bars: they are no history bars.
+    extended = [
+        datetime(d.year, d.month, d.day, h, 0, tzinfo=NY).astimezone(UTC)
+        for d in trading_days(date(2025, 10, 1), date(2025, 12, 30))
+        for h in (8, 17)
+    ]
+    upstream.routes["/v2/aggs/ticker/AAPL/range/30/minute/*"] = aggs_in_range(held, extended)
+    history = HISTORY_BARS["macd"]
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.D5, history=history)
+    first, _ = asked_range(upstream)
+    assert regular_bars_between(first, FIRST_5D - timedelta(days=1), 30) >= history
+    before = [(t, c) for t, c in held if t.astimezone(NY).date() < FIRST_5D][-history:]
+    shown = [(t, c) for t, c in held if t.astimezone(NY).date() >= FIRST_5D]
+    assert bars.timestamps.tolist() == [int(t.timestamp()) for t, _ in before + shown]
+    assert bars.close.tolist() == [c for _, c in before + shown]
+    assert bars.start == history
+    start_of_range = datetime(2025, 12, 23, 9, 30, tzinfo=NY)
+    assert bars.timestamps[bars.start] == int(start_of_range.timestamp())
+
+
+async def test_intraday_history_short_when_the_vendor_has_no_more(upstream: FakeUpstream) -> None:
+    held = intraday_series(date(2025, 12, 17), date(2025, 12, 30), 30)
+    upstream.routes["/v2/aggs/ticker/AAPL/range/30/minute/*"] = aggs_in_range(held)
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.D5, history=HISTORY_BARS["macd"])
+    # 12-17, 12-18, 12-19 and 12-22 are full sessions of thirteen 30-minute bars.
+    assert bars.history == 4 * 13
+    assert bars.timestamps[0] == int(datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp())
+    assert ny_date(int(bars.window().timestamps[0])) == FIRST_5D
+    assert short_of_history(["sma20", "sma50", "macd"], bars.history) == ["macd"]
+
+
+async def test_long_daily_history_is_not_cut_short_by_holidays(upstream: FakeUpstream) -> None:
+    # A 3M chart at NOW begins Mon 2025-09-29; MACD needs 154 sessions before it, a stretch
+    # with six exchange holidays. The vendor holds the whole year, so all 154 must come back.
+    first_3m = date(2025, 9, 29)
+    held = daily_series(date(2025, 1, 2), date(2025, 12, 30))
+    upstream.routes["/v2/aggs/ticker/AAPL/range/1/day/*"] = aggs_in_range(
+        [(midnight_ny(d), c) for d, c in held]
+    )
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M3, history=HISTORY_BARS["macd"])
+    first, _ = asked_range(upstream)
+    assert len(trading_days(first, first_3m - timedelta(days=1))) >= HISTORY_BARS["macd"]
+    assert bars.history == HISTORY_BARS["macd"]
+    expected = [d for d, _ in held if d < first_3m][-HISTORY_BARS["macd"] :]
+    assert [ny_date(int(t)) for t in bars.timestamps[: bars.start]] == expected
+    assert ny_date(int(bars.timestamps[bars.start])) == first_3m

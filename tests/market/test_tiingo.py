@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from upstream_server import FakeUpstream, Reply
+from canned_sessions import (
+    NY,
+    daily_series,
+    intraday_series,
+    ny_date,
+    regular_bars_between,
+    trading_days,
+)
+from upstream_server import FakeUpstream, Reply, Seen
 
+from catalyst_interactions.charts.warmup import HISTORY_BARS, short_of_history
 from catalyst_interactions.market import (
     NoBarsYet,
     ProviderRateLimited,
@@ -195,3 +205,130 @@ async def test_junk_ticker_never_reaches_the_network(upstream: FakeUpstream) -> 
         with pytest.raises(UnknownTicker):
             await p.bars("../../etc/passwd", Timeframe.D1)
     assert upstream.seen == []
+
+
+# --- look-back history (issue #14) ---------------------------------------------------------
+# At NOW a 1M chart shows the sessions from 2025-11-29 on (its 31 calendar days), so its first
+# bar is Mon 2025-12-01 and the history is what precedes it; a 5D chart shows the last five
+# sessions (2025-12-23 .. 2025-12-30, Christmas closed), its history ends on 2025-12-22.
+FIRST_1M = date(2025, 12, 1)
+FIRST_5D = date(2025, 12, 23)
+
+
+def daily_from_start_date(held: list[tuple[date, float]]) -> Callable[[Seen], Reply]:
+    """Tiingo's end-of-day endpoint: every bar it holds from ``startDate`` on."""
+
+    def answer(seen: Seen) -> Reply:
+        first = date.fromisoformat(seen.query["startDate"][0])
+        return Reply(
+            body=[
+                {
+                    "date": f"{d.isoformat()}T00:00:00.000Z",
+                    **{k: c for k in ("open", "high", "low", "close")},
+                    "volume": 1000,
+                }
+                for d, c in held
+                if d >= first
+            ]
+        )
+
+    return answer
+
+
+def iex_from_start_date(held: list[tuple[datetime, float]]) -> Callable[[Seen], Reply]:
+    """Tiingo's IEX endpoint (afterHours=false): regular-hours bars from ``startDate`` on."""
+
+    def answer(seen: Seen) -> Reply:
+        first = date.fromisoformat(seen.query["startDate"][0])
+        return Reply(
+            body=[
+                iex_bar(t.strftime("%Y-%m-%dT%H:%M:%S.000Z"), c, c, c, c, 100)
+                for t, c in held
+                if t.astimezone(NY).date() >= first
+            ]
+        )
+
+    return answer
+
+
+def asked_start(up: FakeUpstream) -> date:
+    (req,) = up.seen
+    return date.fromisoformat(req.query["startDate"][0])
+
+
+async def test_daily_history_precedes_the_range(upstream: FakeUpstream) -> None:
+    held = daily_series(date(2025, 8, 1), date(2025, 12, 30))
+    upstream.routes["/tiingo/daily/AAPL/prices"] = daily_from_start_date(held)
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M1, history=20)
+    first = asked_start(upstream)
+    # The request reaches back far enough for 20 sessions before the chart's first bar.
+    assert len(trading_days(first, FIRST_1M - timedelta(days=1))) >= 20
+    assert (FIRST_1M - first).days <= 20 * 7 // 5 + 14  # ... and not a year further
+    before = [(d, c) for d, c in held if d < FIRST_1M][-20:]
+    shown = [(d, c) for d, c in held if d >= FIRST_1M]
+    assert [ny_date(int(t)) for t in bars.timestamps] == [d for d, _ in before + shown]
+    assert bars.close.tolist() == [c for _, c in before + shown]
+    assert bars.start == bars.history == 20
+    assert ny_date(int(bars.timestamps[bars.start])) == FIRST_1M
+    assert [ny_date(int(t)) for t in bars.window().timestamps] == [d for d, _ in shown]
+
+
+async def test_daily_history_short_when_the_vendor_has_no_more(upstream: FakeUpstream) -> None:
+    listed = date(2025, 11, 20)  # a recent listing: six sessions before the chart's first bar
+    held = daily_series(listed, date(2025, 12, 30))
+    upstream.routes["/tiingo/daily/AAPL/prices"] = daily_from_start_date(held)
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M1, history=49)
+    expected_history = [d for d, _ in held if d < FIRST_1M]
+    assert expected_history == [date(2025, 11, n) for n in (20, 21, 24, 25, 26, 28)]
+    assert bars.history == len(expected_history)  # what exists, not what was asked
+    assert ny_date(int(bars.timestamps[0])) == listed
+    assert ny_date(int(bars.window().timestamps[0])) == FIRST_1M
+    # What the chart's "no price history before ..." note is decided from:
+    assert short_of_history(["vwap", "sma20", "sma50"], bars.history) == ["sma20", "sma50"]
+
+
+async def test_intraday_history_precedes_the_range(upstream: FakeUpstream) -> None:
+    held = intraday_series(date(2025, 10, 1), date(2025, 12, 30), 30)
+    upstream.routes["/iex/AAPL/prices"] = iex_from_start_date(held)
+    history = HISTORY_BARS["macd"]
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.D5, history=history)
+    first = asked_start(upstream)
+    assert regular_bars_between(first, FIRST_5D - timedelta(days=1), 30) >= history
+    before = [(t, c) for t, c in held if t.astimezone(NY).date() < FIRST_5D][-history:]
+    shown = [(t, c) for t, c in held if t.astimezone(NY).date() >= FIRST_5D]
+    assert bars.timestamps.tolist() == [int(t.timestamp()) for t, _ in before + shown]
+    assert bars.close.tolist() == [c for _, c in before + shown]
+    assert bars.start == history
+    start_of_range = datetime(2025, 12, 23, 9, 30, tzinfo=NY)
+    assert bars.timestamps[bars.start] == int(start_of_range.timestamp())
+
+
+async def test_intraday_history_short_when_the_vendor_has_no_more(upstream: FakeUpstream) -> None:
+    held = intraday_series(date(2025, 12, 17), date(2025, 12, 30), 30)
+    upstream.routes["/iex/AAPL/prices"] = iex_from_start_date(held)
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.D5, history=HISTORY_BARS["macd"])
+    # 12-17, 12-18, 12-19 and 12-22 are full sessions of thirteen 30-minute bars.
+    assert bars.history == 4 * 13
+    assert bars.timestamps[0] == int(datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp())
+    assert ny_date(int(bars.window().timestamps[0])) == FIRST_5D
+    assert short_of_history(["sma20", "sma50", "macd"], bars.history) == ["macd"]
+
+
+async def test_long_daily_history_is_not_cut_short_by_holidays(upstream: FakeUpstream) -> None:
+    # A 3M chart at NOW begins Mon 2025-09-29; MACD needs 154 sessions before it, a stretch
+    # with six exchange holidays. The vendor holds the whole year, so all 154 must come back.
+    first_3m = date(2025, 9, 29)
+    held = daily_series(date(2025, 1, 2), date(2025, 12, 30))
+    upstream.routes["/tiingo/daily/AAPL/prices"] = daily_from_start_date(held)
+    async with provider(upstream) as p:
+        bars = await p.bars("AAPL", Timeframe.M3, history=HISTORY_BARS["macd"])
+    first = asked_start(upstream)
+    assert len(trading_days(first, first_3m - timedelta(days=1))) >= HISTORY_BARS["macd"]
+    assert bars.history == HISTORY_BARS["macd"]
+    expected = [d for d, _ in held if d < first_3m][-HISTORY_BARS["macd"] :]
+    assert [ny_date(int(t)) for t in bars.timestamps[: bars.start]] == expected
+    assert ny_date(int(bars.timestamps[bars.start])) == first_3m

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -31,10 +31,16 @@ class Seen:
     headers: dict[str, str]
 
 
+Route = Reply | Callable[[Seen], Reply]
+"""A fixed reply, or one computed from the request (a vendor that honours a date range)."""
+
+
 @dataclass
 class FakeUpstream:
+    """``routes`` maps a path, or a prefix ending in ``*``, to what the server answers."""
+
     base_url: str
-    routes: dict[str, Reply] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
 
 
@@ -44,14 +50,23 @@ def serve_upstream() -> Iterator[FakeUpstream]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            state.seen.append(
-                Seen(
-                    parts.path,
-                    parse_qs(parts.query),
-                    {k.lower(): v for k, v in self.headers.items()},
-                )
+            seen = Seen(
+                parts.path,
+                parse_qs(parts.query),
+                {k.lower(): v for k, v in self.headers.items()},
             )
-            reply = state.routes.get(parts.path, Reply(404, {"detail": "Not found."}))
+            state.seen.append(seen)
+            route = state.routes.get(parts.path)
+            if route is None:
+                route = next(
+                    (
+                        r
+                        for key, r in state.routes.items()
+                        if key.endswith("*") and parts.path.startswith(key[:-1])
+                    ),
+                    Reply(404, {"detail": "Not found."}),
+                )
+            reply = route if isinstance(route, Reply) else route(seen)
             body, ctype = reply.encoded()
             self.send_response(reply.status)
             self.send_header("Content-Type", ctype)

@@ -77,13 +77,17 @@ def daily_stamp(day: date) -> int:
 def history_days(timeframe: Timeframe, history: int) -> int:
     """Extra calendar days to request so that ``history`` bars precede the range.
 
-    Five trading days a week, plus room for exchange holidays (at most a few in a row).
+    Five trading days a week; NYSE closes on about ten weekdays a year, bunched from late
+    November to mid-February (up to six in 55 sessions), so one session in ten plus three is
+    allowed for holidays, and two days for a range that begins on a weekend. A flat five days
+    came up to seven sessions short for 150 daily bars. Over-asking only costs a few bars.
     """
     if history <= 0:
         return 0
     per_session = max(1, 23_400 // timeframe.spec.bar_seconds) if timeframe.spec.intraday else 1
     sessions = -(-history // per_session)
-    return -(-sessions * 7 // 5) + 5
+    sessions += sessions // 10 + 3
+    return -(-sessions // 5) * 7 + 2
 
 
 def finish_intraday(

@@ -1,0 +1,73 @@
+"""An NYSE calendar written out by hand for the history tests, independent of the code's.
+
+Only 2025 is needed: weekdays minus the exchange's full-day holidays. 2025-11-28 and
+2025-12-24 are early closes (13:00); the vendors simply have fewer bars on those days.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+NY = ZoneInfo("America/New_York")
+HOLIDAYS = {
+    date(2025, 1, 1),
+    date(2025, 1, 9),  # national day of mourning for President Carter
+    date(2025, 1, 20),
+    date(2025, 2, 17),
+    date(2025, 4, 18),
+    date(2025, 5, 26),
+    date(2025, 6, 19),
+    date(2025, 7, 4),
+    date(2025, 9, 1),
+    date(2025, 11, 27),
+    date(2025, 12, 25),
+}
+EARLY_CLOSE = {date(2025, 11, 28), date(2025, 12, 24)}
+
+
+def trading_days(first: date, last: date) -> list[date]:
+    """NYSE sessions from ``first`` to ``last``, both included."""
+    days = []
+    day = first
+    while day <= last:
+        if day.weekday() < 5 and day not in HOLIDAYS:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def bar_starts(day: date, minutes: int) -> list[datetime]:
+    """UTC starts of the regular-hours bars ``minutes`` wide of one session."""
+    close = (13, 0) if day in EARLY_CLOSE else (16, 0)
+    t = datetime(day.year, day.month, day.day, 9, 30, tzinfo=NY)
+    end = datetime(day.year, day.month, day.day, *close, tzinfo=NY)
+    starts = []
+    while t < end:
+        starts.append(t.astimezone(UTC))
+        t += timedelta(minutes=minutes)
+    return starts
+
+
+def ny_date(epoch_seconds: int) -> date:
+    return datetime.fromtimestamp(epoch_seconds, NY).date()
+
+
+def price(i: int) -> float:
+    """A distinct close per bar, so that a bar's identity can be checked by its price."""
+    return 100.0 + i * 0.25
+
+
+def intraday_series(first: date, last: date, minutes: int) -> list[tuple[datetime, float]]:
+    """Every regular-hours bar start from ``first`` to ``last`` with its distinct close."""
+    starts = [t for day in trading_days(first, last) for t in bar_starts(day, minutes)]
+    return [(t, price(i)) for i, t in enumerate(starts)]
+
+
+def daily_series(first: date, last: date) -> list[tuple[date, float]]:
+    return [(day, price(i)) for i, day in enumerate(trading_days(first, last))]
+
+
+def regular_bars_between(first: date, last: date, minutes: int) -> int:
+    """How many regular-hours bars the sessions from ``first`` to ``last`` hold."""
+    return sum(len(bar_starts(day, minutes)) for day in trading_days(first, last))
