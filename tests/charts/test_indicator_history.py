@@ -221,3 +221,32 @@ def test_the_chart_image_carries_the_missing_history_note() -> None:
         png = render_chart(bars, ticker="AAPL", timeframe=Timeframe.M1, indicators=chosen)
         found = _note_pixels(png, len(bars.window()))
         assert (found > 50) is expect_note, (clock, found)
+
+
+def test_the_history_note_names_the_earliest_bar_the_provider_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With some history but not enough, the note dates the provider's first bar (before
+    the visible window), not the window's first bar."""
+    from catalyst_interactions.charts import render
+
+    said: list[str] = []
+    original = render.TextLayer.add
+
+    def spy(self: render.TextLayer, x: float, y: float, text: str, **kw: object) -> float:
+        said.append(text)
+        return original(self, x, y, text, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render.TextLayer, "add", spy)
+    chosen = frozenset({"sma50"})
+    early = datetime(2020, 2, 26, 21, 0, tzinfo=UTC).timestamp()  # data starts 2020-01-02
+    provider = DemoProvider(clock=lambda: early)
+    bars = asyncio.run(provider.bars("AAPL", Timeframe.M1, history=history_needed(chosen)))
+    assert 0 < bars.history < history_needed(chosen)  # some history, not enough
+    render.render_chart(bars, ticker="AAPL", timeframe=Timeframe.M1, indicators=chosen)
+    tz = ZoneInfo(bars.tz)
+    first = datetime.fromtimestamp(float(bars.timestamps[0]), tz).date()
+    window_first = datetime.fromtimestamp(float(bars.window().timestamps[0]), tz).date()
+    assert first < window_first
+    (note,) = [text for text in said if text.startswith("No price history before")]
+    assert note.startswith(f"No price history before {first:%Y-%m-%d}:"), note

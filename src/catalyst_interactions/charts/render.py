@@ -107,6 +107,12 @@ def build_figure(
     chosen = validate_indicators(indicators)
     series = ind.chart_series(bars, chosen)
     short = short_of_history(sorted(chosen), bars.history)
+    # The provider's earliest bar: the note names it, history before the window included.
+    earliest = (
+        datetime.fromtimestamp(float(bars.timestamps[0]), ZoneInfo(bars.tz))
+        if short and len(bars)
+        else None
+    )
     bars = bars.window()
     if len(bars) == 0:
         raise ValueError("cannot chart an empty series")
@@ -147,7 +153,7 @@ def build_figure(
     if "macd" in panels:
         _macd(fig, tl, panels["macd"], x, series, grid)
     if short:
-        _history_note(tl, price, times[0], short)
+        _history_note(tl, price, earliest if earliest is not None else times[0], short)
 
     pos, tick_labels = _x_ticks(times, timeframe)
     bottom = list(panels.values())[-1]
