@@ -71,3 +71,13 @@ def daily_series(first: date, last: date) -> list[tuple[date, float]]:
 def regular_bars_between(first: date, last: date, minutes: int) -> int:
     """How many regular-hours bars the sessions from ``first`` to ``last`` hold."""
     return sum(len(bar_starts(day, minutes)) for day in trading_days(first, last))
+
+
+def split_at(
+    held: list[tuple[datetime, float]], first_day: date, history: int
+) -> tuple[list[int], list[float]]:
+    """The timestamps and closes a provider should return for an intraday chart whose range
+    starts on ``first_day``: the last ``history`` bars before it, then every bar from it."""
+    before = [(t, c) for t, c in held if t.astimezone(NY).date() < first_day][-history:]
+    shown = [(t, c) for t, c in held if t.astimezone(NY).date() >= first_day]
+    return [int(t.timestamp()) for t, _ in before + shown], [c for _, c in before + shown]

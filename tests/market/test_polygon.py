@@ -12,6 +12,7 @@ from canned_sessions import (
     intraday_series,
     ny_date,
     regular_bars_between,
+    split_at,
     trading_days,
 )
 from upstream_server import FakeUpstream, Reply, Seen
@@ -314,10 +315,9 @@ async def test_intraday_history_precedes_the_range(upstream: FakeUpstream) -> No
         bars = await p.bars("AAPL", Timeframe.D5, history=history)
     first, _ = asked_range(upstream)
     assert regular_bars_between(first, FIRST_5D - timedelta(days=1), 30) >= history
-    before = [(t, c) for t, c in held if t.astimezone(NY).date() < FIRST_5D][-history:]
-    shown = [(t, c) for t, c in held if t.astimezone(NY).date() >= FIRST_5D]
-    assert bars.timestamps.tolist() == [int(t.timestamp()) for t, _ in before + shown]
-    assert bars.close.tolist() == [c for _, c in before + shown]
+    timestamps, closes = split_at(held, FIRST_5D, history)
+    assert bars.timestamps.tolist() == timestamps
+    assert bars.close.tolist() == closes
     assert bars.start == history
     start_of_range = datetime(2025, 12, 23, 9, 30, tzinfo=NY)
     assert bars.timestamps[bars.start] == int(start_of_range.timestamp())
