@@ -8,24 +8,15 @@ Run from the repository root: ``PYTHONPATH=tests .venv/bin/python -m browser.cha
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from catalyst_interactions.emulator import build_dev
-from catalyst_interactions.settings import Settings
-
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .screenshot import local_discord_page
 
 
 def main(out: Path) -> None:
-    stack = build_dev(Settings(data_dir=Path(tempfile.mkdtemp())), None, port=0)
-    with stack.background(), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(stack.url + "/")
-        page.wait_for_selector("#conn.live")
+    with local_discord_page() as page:
         box = page.locator("#composer-input")
         box.click()
         box.fill("/chart")
@@ -41,7 +32,6 @@ def main(out: Path) -> None:
         expect(image).to_have_js_property("naturalWidth", 1200)
         chart.scroll_into_view_if_needed()
         chart.screenshot(path=str(out))
-        browser.close()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from catalyst_interactions.emulator import build_dev
 from catalyst_interactions.settings import Settings
@@ -18,7 +20,9 @@ from catalyst_interactions.settings import Settings
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 
-def main(out: Path) -> None:
+@contextmanager
+def local_discord_page() -> Iterator[Page]:
+    """The local Discord page, live, on a fresh data directory (the demo market data)."""
     # None: the bot's own registry and services, on the simulated demo market data.
     stack = build_dev(Settings(data_dir=Path(tempfile.mkdtemp())), None, port=0)
     with stack.background(), sync_playwright() as p:
@@ -26,6 +30,14 @@ def main(out: Path) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(stack.url + "/")
         page.wait_for_selector("#conn.live")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def main(out: Path) -> None:
+    with local_discord_page() as page:
         box = page.locator("#composer-input")
 
         def use(command: str) -> None:
@@ -48,7 +60,6 @@ def main(out: Path) -> None:
         page.wait_for_timeout(500)  # let the image finish painting
         page.mouse.move(150, 400)
         page.screenshot(path=str(out))
-        browser.close()
 
 
 if __name__ == "__main__":
