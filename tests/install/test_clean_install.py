@@ -45,7 +45,9 @@ DEV_ONLY = ("pytest", "playwright", "hypothesis", "mypy", "ruff", "moto", "flask
 
 
 def _run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
+    # PYTHONPATH would let the clean venv see a source tree (and pip count it as installed).
+    env = {k: v for k, v in kwargs.pop("env", os.environ).items() if k != "PYTHONPATH"}
+    return subprocess.run(args, capture_output=True, text=True, check=False, env=env, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,9 @@ def _clean_env(**settings: str) -> dict[str, str]:
     keep = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("CATALYST_", "DISCORD_", "TIINGO_", "POLYGON_", "VIRTUAL_ENV"))
+        if not k.startswith(
+            ("CATALYST_", "DISCORD_", "TIINGO_", "POLYGON_", "VIRTUAL_ENV", "PYTHONPATH")
+        )
     }
     return keep | settings
 
@@ -339,3 +343,13 @@ def test_every_command_answers_from_the_installed_package(bot: Local, installed:
     assert text_of(use("admin stats", "admin"))
 
     assert used == _command_paths(installed), "a command is not exercised here"
+
+    # Every command answered, and nothing the installed processes logged was an error:
+    # a failure caught and answered politely would otherwise pass unseen.
+    serve_log = (bot.tmp / "serve.log").read_text()  # type: ignore[attr-defined]
+    bad = [
+        line
+        for line in serve_log.splitlines()
+        if line.split(" ", 2)[1:2] in (["ERROR"], ["CRITICAL"]) or "Traceback" in line
+    ]
+    assert not bad, "\n".join(bad[:20])
