@@ -26,7 +26,7 @@ from catalyst_interactions.bot.charting import (
 from catalyst_interactions.bot.services import build_services
 from catalyst_interactions.charts.cache import LocalDiskStore, S3Store
 from catalyst_interactions.charts.render import INDICATORS, render_chart
-from catalyst_interactions.discord.custom_id import CUSTOM_ID_MAX
+from catalyst_interactions.discord.limits import CUSTOM_ID_MAX
 from catalyst_interactions.discord.payloads import Message as Clicked
 from catalyst_interactions.discord.validation import validate_message_payload
 from catalyst_interactions.framework.errors import UserFacingError

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from ..charts.warmup import history_needed, short_of_history
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import ButtonStyle, ComponentType
+from ..discord.limits import CONTENT_MAX, EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
 from ..discord.messages import (
     ActionRow,
     Button,
@@ -38,7 +39,6 @@ from ..discord.messages import (
     truncate,
 )
 from ..discord.payloads import Message as ClickedMessage
-from ..discord.validation import CONTENT_MAX, EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
 from ..framework.context import AutocompleteContext, CommandContext, ComponentContext, Context
 from ..framework.errors import CheckFailure, UserFacingError
 from ..framework.modes import Mode

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from string import Formatter
 
-__all__ = ["CUSTOM_ID_MAX", "CustomIdError", "CustomIdTemplate"]
+from .limits import CUSTOM_ID_MAX
 
-CUSTOM_ID_MAX = 100
+__all__ = ["CustomIdError", "CustomIdTemplate"]
+
 _DEFAULT_FIELD = r"[^:]+"
 
 

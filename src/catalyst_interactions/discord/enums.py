@@ -70,13 +70,6 @@ class TextInputStyle(IntEnum):
     PARAGRAPH = 2
 
 
-class MessageFlags(IntFlag):
-    SUPPRESS_EMBEDS = 1 << 2
-    EPHEMERAL = 1 << 6
-    LOADING = 1 << 7
-    SUPPRESS_NOTIFICATIONS = 1 << 12
-
-
 class Permissions(IntFlag):
     ADMINISTRATOR = 1 << 3
     SEND_MESSAGES = 1 << 11

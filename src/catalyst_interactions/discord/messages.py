@@ -3,8 +3,10 @@
 Every builder checks Discord's documented limits in ``__post_init__`` and raises
 :class:`LimitError` naming the field and the limit, so a bad reply fails where it is made
 (in a handler, under test) and never as a 400 from Discord minutes later in a worker.
-``to_dict()`` produces the JSON Discord expects; :mod:`.validation` checks the same rules on
-raw JSON, and tests hold the two in agreement.
+``to_dict()`` produces the JSON Discord expects. These builders are the only place the bot
+enforces Discord's limits (the values live in :mod:`.limits`); the local Discord emulator
+checks what arrives with its own reading of the same rules, so each catches the other's
+mistakes under test.
 
 Text limits are counted after trimming leading and trailing whitespace, as Discord does.
 """
@@ -17,11 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from .enums import ButtonStyle, ComponentType, TextInputStyle
-from .validation import (
+from .limits import (
     ACTION_ROWS_MAX,
+    ALLOWED_MENTION_IDS_MAX,
     ATTACHMENT_DESCRIPTION_MAX,
     ATTACHMENT_FILENAME_MAX,
     ATTACHMENTS_MAX,
@@ -57,10 +60,6 @@ from .validation import (
     SUPPRESS_EMBEDS,
     TEXT_INPUT_LENGTH_MAX,
     TEXT_INPUT_PLACEHOLDER_MAX,
-    allowed_mentions_problems,
-    count_problem,
-    length_problem,
-    range_problem,
 )
 
 __all__ = [
@@ -90,6 +89,59 @@ class LimitError(ValueError):
 def _check(problem: str | None) -> None:
     if problem is not None:
         raise LimitError(problem)
+
+
+def _kind(value: object) -> str:
+    """How an error message names a value's JSON kind."""
+    return {
+        type(None): "null",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def length_problem(
+    path: str, value: object, max_len: int, *, min_len: int = 0, trim: bool = True
+) -> str | None:
+    """Describe why ``value`` is not a string of ``min_len..max_len`` characters, or None."""
+    if not isinstance(value, str):
+        return f"{path} must be a string, not {_kind(value)}"
+    n = len(value.strip()) if trim else len(value)
+    if n > max_len:
+        return f"{path} is {n} characters; Discord allows at most {max_len}"
+    if n < min_len:
+        if n == 0:
+            return f"{path} is empty; Discord requires at least {min_len} character(s)"
+        return f"{path} is {n} characters; Discord requires at least {min_len}"
+    return None
+
+
+def count_problem(
+    path: str, n: int, max_n: int, *, min_n: int = 0, noun: str = "items"
+) -> str | None:
+    """Describe why a collection of ``n`` items is outside ``min_n..max_n``, or None."""
+    if n > max_n:
+        return f"{path} has {n} {noun}; Discord allows at most {max_n}"
+    if n < min_n:
+        return f"{path} has {n} {noun}; Discord requires at least {min_n}"
+    return None
+
+
+def range_problem(path: str, value: object, lo: int, hi: int) -> str | None:
+    """Describe why ``value`` is not an integer in ``lo..hi``, or None."""
+    if not _is_int(value):
+        return f"{path} must be an integer, not {_kind(value)}"
+    if not lo <= value <= hi:
+        return f"{path} is {value}; Discord allows {lo} to {hi}"
+    return None
 
 
 def _text(path: str, value: str | None, max_len: int, *, min_len: int = 0) -> int:
@@ -563,6 +615,39 @@ def _copy_mentions(mentions: Mapping[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, list | tuple) else v for k, v in mentions.items()}
 
 
+_MENTION_KINDS = ("roles", "users", "everyone")
+
+
+def _check_allowed_mentions(mentions: Mapping[str, Any]) -> None:
+    """Refuse an ``allowed_mentions`` Discord would reject (docs/discord-facts.md §5, §8)."""
+    path = "message.allowed_mentions"
+    for key in mentions:
+        if key not in ("parse", "users", "roles", "replied_user"):
+            raise LimitError(f"{path}.{key} is not a field Discord accepts here")
+    parse = mentions.get("parse")
+    if parse is not None and not isinstance(parse, list):
+        raise LimitError(f"{path}.parse must be an array, not {_kind(parse)}")
+    for item in parse or ():
+        if item not in _MENTION_KINDS:
+            raise LimitError(
+                f"{path}.parse holds {item!r}; allowed are 'roles', 'users', 'everyone'"
+            )
+    for kind in ("users", "roles"):
+        ids = mentions.get(kind)
+        if ids is None:
+            continue
+        if not isinstance(ids, list):
+            raise LimitError(f"{path}.{kind} must be an array, not {_kind(ids)}")
+        _check(count_problem(f"{path}.{kind}", len(ids), ALLOWED_MENTION_IDS_MAX, noun="ids"))
+        if parse and kind in parse:
+            raise LimitError(
+                f"{path}.parse contains {kind!r} and {path}.{kind} is set; they exclude each other"
+            )
+    replied = mentions.get("replied_user")
+    if replied is not None and not isinstance(replied, bool):
+        raise LimitError(f"{path}.replied_user must be a boolean, not {_kind(replied)}")
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A message reply: a callback's ``data``, a followup, or the new state of an edited message.
@@ -586,9 +671,7 @@ class Message:
         if self.allowed_mentions is not None:
             frozen = MappingProxyType(_copy_mentions(self.allowed_mentions))
             object.__setattr__(self, "allowed_mentions", frozen)
-            problems = allowed_mentions_problems(dict(frozen), "message.allowed_mentions")
-            if problems:
-                raise LimitError(problems[0])
+            _check_allowed_mentions(frozen)
         content_len = _text("message.content", self.content, CONTENT_MAX)
         _check(count_problem("message.embeds", len(self.embeds), EMBEDS_MAX, noun="embeds"))
         total = sum(e.text_length() for e in self.embeds)

@@ -21,6 +21,12 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from .enums import InteractionType, Permissions
+from .limits import (
+    COMMAND_NAME_MAX,
+    CUSTOM_ID_MAX,
+    OPTION_STRING_LENGTH_MAX,
+    SELECT_VALUES_MAX,
+)
 
 MAX_DEPTH: Final = 32
 """Deepest JSON nesting accepted. Discord's deepest interaction (a component on a V2 message,
@@ -28,10 +34,6 @@ with the message resolved) nests about 12 levels. Without a limit, msgspec (recu
 raises RecursionError near Python's recursion limit, and our own walkers recurse too."""
 TOKEN_MAX: Final = 500
 """Interaction tokens are ~200 URL-safe characters; a token becomes part of REST paths."""
-NAME_MAX: Final = 32  # command and option names
-CUSTOM_ID_MAX: Final = 100
-OPTION_TEXT_MAX: Final = 6000  # the largest max_length a STRING option can declare
-VALUES_MAX: Final = 25  # select values
 
 # Shapes of ids, tokens and bitfields are checked after decoding (``_shape_problem``), in
 # Python: msgspec's ``pattern`` constraints cost ~3 µs each on the hot path.
@@ -41,9 +43,9 @@ Token = Annotated[str, msgspec.Meta(max_length=TOKEN_MAX)]
 Bitfield = Annotated[str, msgspec.Meta(max_length=40)]
 """Permissions: a decimal string (a 128-bit field has at most 39 digits)."""
 _TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~+=:-]+")
-Name = Annotated[str, msgspec.Meta(max_length=NAME_MAX)]
+Name = Annotated[str, msgspec.Meta(max_length=COMMAND_NAME_MAX)]
 CustomId = Annotated[str, msgspec.Meta(max_length=CUSTOM_ID_MAX)]
-OptionText = Annotated[str, msgspec.Meta(max_length=OPTION_TEXT_MAX)]
+OptionText = Annotated[str, msgspec.Meta(max_length=OPTION_STRING_LENGTH_MAX)]
 
 
 class User(msgspec.Struct, frozen=True):
@@ -137,7 +139,7 @@ class CommandData(msgspec.Struct, frozen=True):
 class ComponentData(msgspec.Struct, frozen=True):
     custom_id: CustomId
     component_type: int
-    values: Annotated[list[OptionText], msgspec.Meta(max_length=VALUES_MAX)] = []
+    values: Annotated[list[OptionText], msgspec.Meta(max_length=SELECT_VALUES_MAX)] = []
     resolved: Resolved = Resolved()
 
 

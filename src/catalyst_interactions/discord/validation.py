@@ -17,70 +17,70 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeGuard
 
+from .limits import (
+    ACTION_ROWS_MAX,
+    ALLOWED_MENTION_IDS_MAX,
+    ATTACHMENT_DESCRIPTION_MAX,
+    ATTACHMENT_FILENAME_MAX,
+    ATTACHMENTS_MAX,
+    BUTTON_LABEL_MAX,
+    BUTTON_URL_MAX,
+    CHOICE_NAME_MAX,
+    CHOICE_STRING_VALUE_MAX,
+    CHOICES_MAX,
+    COLOR_MAX,
+    COMMAND_DESCRIPTION_MAX,
+    COMMAND_NAME_MAX,
+    COMMAND_OPTIONS_MAX,
+    CONTENT_MAX,
+    CUSTOM_ID_MAX,
+    EMBED_AUTHOR_MAX,
+    EMBED_DESCRIPTION_MAX,
+    EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX,
+    EMBED_FIELDS_MAX,
+    EMBED_FOOTER_MAX,
+    EMBED_TITLE_MAX,
+    EMBED_TOTAL_MAX,
+    EMBED_URL_MAX,
+    EMBEDS_MAX,
+    EMOJI_NAME_MAX,
+    EPHEMERAL,
+    IS_COMPONENTS_V2,
+    LABEL_MAX,
+    MODAL_COMPONENTS_MAX,
+    MODAL_TITLE_MAX,
+    OPTION_STRING_LENGTH_MAX,
+    ROW_BUTTONS_MAX,
+    SAFE_INTEGER_MAX,
+    SELECT_OPTION_TEXT_MAX,
+    SELECT_OPTIONS_MAX,
+    SELECT_PLACEHOLDER_MAX,
+    SELECT_VALUES_MAX,
+    SUPPRESS_EMBEDS,
+    SUPPRESS_NOTIFICATIONS,
+    TEXT_INPUT_LENGTH_MAX,
+    TEXT_INPUT_PLACEHOLDER_MAX,
+)
+from .messages import _is_int, _kind, count_problem, length_problem, range_problem
+
 __all__ = [
-    "allowed_mentions_problems",
-    "count_problem",
-    "length_problem",
-    "range_problem",
+    # Flags the emulator still imports from here (the rest of .limits is imported directly).
+    "EPHEMERAL",
+    "IS_COMPONENTS_V2",
+    "SUPPRESS_EMBEDS",
     "validate_callback",
     "validate_command",
     "validate_message_payload",
 ]
 
-# Messages and embeds (§8).
-CONTENT_MAX = 2000
-EMBEDS_MAX = 10
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-EMBED_FIELDS_MAX = 25
-EMBED_FIELD_NAME_MAX = 256
-EMBED_FIELD_VALUE_MAX = 1024
-EMBED_FOOTER_MAX = 2048
-EMBED_AUTHOR_MAX = 256
-EMBED_TOTAL_MAX = 6000
-EMBED_URL_MAX = 2048
-COLOR_MAX = 0xFFFFFF
-ATTACHMENTS_MAX = 10
-ATTACHMENT_FILENAME_MAX = 1024
-ATTACHMENT_DESCRIPTION_MAX = 1024
-ALLOWED_MENTION_IDS_MAX = 100
-# Components (§7).
-CUSTOM_ID_MAX = 100
-ACTION_ROWS_MAX = 5
-ROW_BUTTONS_MAX = 5
-BUTTON_LABEL_MAX = 80
-BUTTON_URL_MAX = 512
-EMOJI_NAME_MAX = 32
-SELECT_OPTIONS_MAX = 25
-SELECT_OPTION_TEXT_MAX = 100
-SELECT_PLACEHOLDER_MAX = 150
-SELECT_VALUES_MAX = 25
-TEXT_INPUT_LENGTH_MAX = 4000
-TEXT_INPUT_PLACEHOLDER_MAX = 100
-LABEL_MAX = 45
+# Limits only this validator checks; the ones the reply builders share live in .limits.
 LABEL_DESCRIPTION_MAX = 100
-MODAL_TITLE_MAX = 45
-MODAL_COMPONENTS_MAX = 5
 V2_COMPONENTS_MAX = 40
 MEDIA_GALLERY_ITEMS_MAX = 10
 THUMBNAIL_DESCRIPTION_MAX = 1024
-# Autocomplete and commands (§3, §11).
-CHOICES_MAX = 25
-CHOICE_NAME_MAX = 100
-CHOICE_STRING_VALUE_MAX = 100
-COMMAND_NAME_MAX = 32
-COMMAND_DESCRIPTION_MAX = 100
-COMMAND_OPTIONS_MAX = 25
 COMMAND_TOTAL_CHARS_MAX = 8000
-OPTION_STRING_LENGTH_MAX = 6000
-SAFE_INTEGER_MAX = 2**53 - 1
-
-# Message flags (§6); IS_COMPONENTS_V2 and IS_VOICE_MESSAGE are not in enums.MessageFlags yet.
-SUPPRESS_EMBEDS = 1 << 2
-EPHEMERAL = 1 << 6
-SUPPRESS_NOTIFICATIONS = 1 << 12
 IS_VOICE_MESSAGE = 1 << 13
-IS_COMPONENTS_V2 = 1 << 15
 _FLAG_NAMES = {
     1 << 0: "CROSSPOSTED",
     1 << 1: "IS_CROSSPOST",
@@ -168,59 +168,7 @@ _SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
 _MODAL_LABEL_CHILDREN = frozenset({3, 4, 5, 6, 7, 8, 19, 21, 22, 23})
 
 
-def length_problem(
-    path: str, value: object, max_len: int, *, min_len: int = 0, trim: bool = True
-) -> str | None:
-    """Describe why ``value`` is not a string of ``min_len..max_len`` characters, or None."""
-    if not isinstance(value, str):
-        return f"{path} must be a string, not {_kind(value)}"
-    n = len(value.strip()) if trim else len(value)
-    if n > max_len:
-        return f"{path} is {n} characters; Discord allows at most {max_len}"
-    if n < min_len:
-        if n == 0:
-            return f"{path} is empty; Discord requires at least {min_len} character(s)"
-        return f"{path} is {n} characters; Discord requires at least {min_len}"
-    return None
-
-
-def count_problem(
-    path: str, n: int, max_n: int, *, min_n: int = 0, noun: str = "items"
-) -> str | None:
-    """Describe why a collection of ``n`` items is outside ``min_n..max_n``, or None."""
-    if n > max_n:
-        return f"{path} has {n} {noun}; Discord allows at most {max_n}"
-    if n < min_n:
-        return f"{path} has {n} {noun}; Discord requires at least {min_n}"
-    return None
-
-
-def range_problem(path: str, value: object, lo: int, hi: int) -> str | None:
-    """Describe why ``value`` is not an integer in ``lo..hi``, or None."""
-    if not _is_int(value):
-        return f"{path} must be an integer, not {_kind(value)}"
-    if not lo <= value <= hi:
-        return f"{path} is {value}; Discord allows {lo} to {hi}"
-    return None
-
-
 # --- small helpers ---------------------------------------------------------------------
-
-
-def _kind(value: object) -> str:
-    return {
-        type(None): "null",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "an array",
-        dict: "an object",
-    }.get(type(value), type(value).__name__)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -484,13 +432,6 @@ def _attachments(out: list[str], attachments: list[Any], path: str) -> None:
             ids.add(str(att_id))
         _text(out, att, "filename", where, ATTACHMENT_FILENAME_MAX, min_len=1)
         _text(out, att, "description", where, ATTACHMENT_DESCRIPTION_MAX)
-
-
-def allowed_mentions_problems(value: object, path: str = "allowed_mentions") -> list[str]:
-    """Problems with an ``allowed_mentions`` object (docs/discord-facts.md §5, §8)."""
-    out: list[str] = []
-    _allowed_mentions(out, value, path)
-    return out
 
 
 def _allowed_mentions(out: list[str], value: object, path: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from ..discord.enums import CommandType, InteractionType, OptionType, ResponseType
+from ..discord.limits import CHOICES_MAX, EPHEMERAL
 from ..discord.messages import (
     Choice,
     File,
@@ -50,7 +51,6 @@ from .registry import HandlerSpec, Registry
 
 log = logging.getLogger("catalyst_interactions.dispatch")
 
-EPHEMERAL = 64
 _ANSWER_CACHE_SIZE = 64
 _encode = msgspec.json.Encoder().encode
 
@@ -403,7 +403,7 @@ class Dispatcher:
         except Exception:  # suggestions are best effort; the user can still type
             log.exception("autocomplete failed", extra={"interaction_id": interaction.id})
             return Respond(result([]).body, outcome="error", handler="autocomplete")
-        return result(list(choices)[:25])
+        return result(list(choices)[:CHOICES_MAX])
 
 
 def _key_of(dispatcher: Dispatcher, interaction: Interaction) -> str:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..discord.enums import MessageFlags
+from ..discord.limits import EPHEMERAL
 from ..discord.messages import File
 from ..discord.payloads import Interaction
 from ..discord.rest import DiscordRest, HTTPError, NotFound, UnknownInteraction
@@ -74,7 +74,7 @@ class Deliverer:
         """An ephemeral followup, posted at most once per job and kind."""
         body = {
             "content": text,
-            "flags": int(MessageFlags.EPHEMERAL),
+            "flags": EPHEMERAL,
             "allowed_mentions": {"parse": []},
         }
         await self._post_once(job, interaction, kind, body, ())

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ..discord.enums import MessageFlags
+from ..discord.limits import CONTENT_MAX, EPHEMERAL
 from ..discord.messages import File, Message, truncate
 from ..discord.rest import DiscordError, DiscordRest
 
@@ -31,7 +31,6 @@ PostFollowup = Callable[[dict[str, Any], Sequence[File]], Awaitable[None]]
 
 MIN_EDIT_INTERVAL_S = 1.0
 """Between two progress edits of one message: 2 per 2 s, under the webhook bucket's 5."""
-PROGRESS_MAX_CHARS = 2000  # a message's content limit
 
 
 class LiveMessageClosed(RuntimeError):
@@ -79,9 +78,7 @@ class RestLiveMessage:
             # A clicked message (an alert, a chart) keeps showing what it shows until its new
             # state replaces it; Discord shows the pressed button as loading meanwhile.
             return
-        self._offer(
-            {"content": truncate(text, PROGRESS_MAX_CHARS), "allowed_mentions": {"parse": []}}, ()
-        )
+        self._offer({"content": truncate(text, CONTENT_MAX), "allowed_mentions": {"parse": []}}, ())
 
     async def edit(self, message: Message) -> None:
         self._offer(message.to_dict(edit=True), tuple(message.files))
@@ -93,7 +90,7 @@ class RestLiveMessage:
             raise LiveMessageClosed("the interaction token is about to expire")
         body = message.to_dict()
         if ephemeral:
-            body["flags"] = int(body.get("flags", 0)) | int(MessageFlags.EPHEMERAL)
+            body["flags"] = int(body.get("flags", 0)) | EPHEMERAL
         await self._post_followup(body, message.files)
 
     # -- what the worker calls ------------------------------------------------------------

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..discord.enums import CommandType
+from ..discord.limits import EPHEMERAL
 from ..discord.payloads import decode_interaction
 from ..framework.dispatch import Dispatcher, Respond
 from ..framework.modes import Mode
 from ..framework.registry import HandlerSpec, Registry
 
 MANIFEST_VERSION = 1
-EPHEMERAL = 64
 
 
 def _ack(spec: HandlerSpec, *, updates_message: bool) -> dict[str, Any]:

@@ -42,10 +42,10 @@ from typing import Any
 import httpx
 from nacl.signing import SigningKey
 
+from ..discord.limits import EPHEMERAL
 from ..discord.snowflake import make_snowflake
 
 DISCORD_DEADLINE_MS = 3000.0
-EPHEMERAL = 64
 _FAMILY = {
     1: "pong",
     4: "now",
