@@ -98,7 +98,7 @@ def test_check_with_demo_data_says_it_is_simulated(bot: Bot) -> None:
     expected = asyncio.run(DemoProvider(clock=lambda: noon).quote("AAPL"))
     card = embed(bot.send(command("check", [ticker_option("AAPL")])))
     assert card["title"] == f"AAPL ${expected.last:,.2f}"
-    assert "Simulated demo prices" in card["footer"]["text"]
+    assert "Simulated data" in card["footer"]["text"]
 
 
 def test_stats_counts_scores_and_next_close_outcomes(market_bot: Bot) -> None:

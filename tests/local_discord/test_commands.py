@@ -160,7 +160,7 @@ def test_check_shows_the_quote_and_the_imported_alert(local: Local) -> None:
     )
     recent = field(shown.embed, "Recent alerts (1)")
     assert "Apple announces $110B share buyback" in recent and "$175.10" in recent
-    assert "Simulated demo prices" in shown.embed["footer"]["text"]
+    assert "Simulated data" in shown.embed["footer"]["text"]
 
 
 def test_stats_for_all_time_and_an_empty_week(local: Local) -> None:
@@ -179,7 +179,7 @@ def test_stats_for_all_time_and_an_empty_week(local: Local) -> None:
     assert field(card, "Outcomes") == (
         f"Rose by the next close: **{rose} of 4** ({rose / 4:.0%})\n2 without price data"
     )
-    assert "Simulated demo prices" in card["footer"]["text"]
+    assert "Simulated data" in card["footer"]["text"]
 
     week = local.use("stats")  # default 7d: the samples are from March 2024
     assert week.embed["description"] == "No alerts were posted in this period."

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 BRAND_COLOR = 0x5865F2
 UP_COLOR = 0x26A69A
 DOWN_COLOR = 0xEF5350
-SIMULATED_NOTE = "⚠️ Simulated demo prices — not real market data."
+SIMULATED_NOTE = "⚠️ Simulated data: demo prices, not real market prices."
+"""Every reply built from the demo provider's prices says so (plain text: footers show no
+markdown)."""
 
 
 def parse_ticker(text: str) -> str:

@@ -19,9 +19,9 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
+from ..charts.catalog import BY_NAME, INDICATORS
 from ..charts.warmup import history_needed, short_of_history
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import ButtonStyle, ComponentType
@@ -47,7 +47,7 @@ from ..framework.registry import Registry
 from ..market.errors import MarketDataError
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
-from ._shared import DOWN_COLOR, UP_COLOR, ticker_choices, ticker_options_check
+from ._shared import DOWN_COLOR, SIMULATED_NOTE, UP_COLOR, ticker_choices, ticker_options_check
 from .charting import ChartRenderError, chart_service
 from .services import BotServices, cooldown, cooldown_for, services
 
@@ -57,29 +57,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("catalyst_interactions.bot.chart")
 
 FILENAME = "chart.png"
-SIMULATED_NOTE = "⚠️ **Simulated data**: generated for demos, not real market prices."
 
 
 # -- indicators ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Indicator:
-    name: str
-    label: str
-    description: str
-
-
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("vwap", "VWAP", "Volume-weighted average price"),
-    Indicator("sma20", "SMA 20", "20-bar simple moving average"),
-    Indicator("sma50", "SMA 50", "50-bar simple moving average"),
-    Indicator("ema9", "EMA 9", "9-bar exponential moving average"),
-    Indicator("ema21", "EMA 21", "21-bar exponential moving average"),
-    Indicator("bollinger", "Bollinger bands", "20 bars, 2 standard deviations"),
-    Indicator("rsi", "RSI", "14-bar relative strength index, own panel"),
-    Indicator("macd", "MACD", "12/26/9 MACD, own panel"),
-)
-"""The renderer's indicators; the position of each is its bit in the custom_id code."""
-_BY_NAME = {ind.name: ind for ind in INDICATORS}
+# The list and its custom_id bit order live in charts/catalog.py.
 _BIT = {ind.name: 1 << i for i, ind in enumerate(INDICATORS)}
 _ALIASES = {"bb": "bollinger", "bands": "bollinger", "boll": "bollinger"}
 
@@ -136,13 +117,13 @@ def parse_indicators(text: str | None, timeframe: Timeframe) -> frozenset[str]:
     if unknown:
         raise UserFacingError(
             f"Unknown indicator(s): {', '.join(unknown)}. Use a preset "
-            f"({', '.join(PRESETS)}) or names from: {', '.join(_BY_NAME)}."
+            f"({', '.join(PRESETS)}) or names from: {', '.join(BY_NAME)}."
         )
     return frozenset(chosen)
 
 
 def _known(token: str) -> bool:
-    return token in _BY_NAME or token in _ALIASES or token in PRESETS
+    return token in BY_NAME or token in _ALIASES or token in PRESETS
 
 
 def _labels(indicators: frozenset[str]) -> str:
@@ -221,7 +202,7 @@ def shown_indicators(message: ClickedMessage | None) -> frozenset[str]:
                     for o in _dicts(comp.get("options"))
                     if o.get("default")
                     and isinstance(o.get("value"), str)
-                    and o["value"] in _BY_NAME
+                    and o["value"] in BY_NAME
                 )
     return frozenset()
 
@@ -493,9 +474,7 @@ def indicator_choices(typed: str) -> list[Choice]:
     for ind in INDICATORS:
         if ind.name.startswith(last) and ind.name not in taken:
             value = f"{prefix},{ind.name}" if prefix else ind.name
-            labels = ", ".join(
-                _BY_NAME[t].label if t in _BY_NAME else t for t in [*taken, ind.name]
-            )
+            labels = ", ".join(BY_NAME[t].label if t in BY_NAME else t for t in [*taken, ind.name])
             out.append(Choice(name=truncate(labels, 100), value=value))
     return out[:25]
 
@@ -556,7 +535,7 @@ def register(registry: Registry) -> None:
 
     @registry.component(INDICATOR_MENU, mode=Mode.DEFERRED, checks=chart_clicks)
     async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
-        chosen = frozenset(v for v in ctx.values if v in _BY_NAME)
+        chosen = frozenset(v for v in ctx.values if v in BY_NAME)
         return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
 
     @registry.component(

@@ -25,21 +25,8 @@ from . import _canvas as cv
 from . import indicators as ind
 from . import theme
 from ._text import TextLayer, text_width
+from .catalog import BY_NAME, NAMES, OVERLAYS
 from .warmup import short_of_history
-
-OVERLAYS = frozenset({"vwap", "sma20", "sma50", "ema9", "ema21", "bollinger"})
-LABELS = {
-    "vwap": "VWAP",
-    "sma20": "SMA 20",
-    "sma50": "SMA 50",
-    "ema9": "EMA 9",
-    "ema21": "EMA 21",
-    "bollinger": "Bollinger",
-    "rsi": "RSI",
-    "macd": "MACD",
-}
-PANELS = frozenset({"rsi", "macd"})
-INDICATORS = OVERLAYS | PANELS
 
 _W = theme.WIDTH_IN * theme.DPI
 _H = theme.HEIGHT_IN * theme.DPI
@@ -51,11 +38,11 @@ _BODY = 0.36  # half-width of a candle body, in bars
 def validate_indicators(names: Iterable[str]) -> frozenset[str]:
     """Lower-case and check indicator names; ``ValueError`` names the unknown ones."""
     chosen = frozenset(n.strip().lower() for n in names)
-    unknown = chosen - INDICATORS
+    unknown = chosen - NAMES
     if unknown:
         raise ValueError(
             f"unknown indicator(s) {', '.join(sorted(unknown))}; "
-            f"choose from {', '.join(sorted(INDICATORS))}"
+            f"choose from {', '.join(sorted(NAMES))}"
         )
     return chosen
 
@@ -285,13 +272,13 @@ def _overlay_series(series: dict[str, FloatArray], chosen: frozenset[str]) -> li
         ]
     for name in ("sma20", "sma50", "ema9", "ema21", "vwap"):
         if name in chosen:
-            out.append((LABELS[name], theme.OVERLAY_COLORS[name], series[name]))
+            out.append((BY_NAME[name].label, theme.OVERLAY_COLORS[name], series[name]))
     return out
 
 
 def _history_note(tl: TextLayer, panel: cv.Panel, first: datetime, short: list[str]) -> None:
     """Say on the chart which lines lack look-back because the provider has no more."""
-    names = ", ".join(LABELS[name] for name in short)
+    names = ", ".join(BY_NAME[name].label for name in short)
     tl.add(
         panel.x0 + 6,
         panel.y0 + 6,

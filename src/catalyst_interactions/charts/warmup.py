@@ -41,7 +41,7 @@ HISTORY_BARS: dict[str, int] = {
     # EMA 26 (the slower line) settled, then the signal EMA 9 of the MACD line settled.
     "macd": _ema(26) + _ema(9),
 }
-"""History bars per indicator (the names of ``bot.chart.INDICATORS``)."""
+"""History bars per indicator (the names of ``charts.catalog.INDICATORS``)."""
 
 DEFINED_FROM: dict[str, int] = {
     "vwap": 0,
