@@ -8,6 +8,9 @@ when, old, new) that ``/admin rollback`` can undo, and every admin action is aud
 
 Every state-changing handler is ``exactly_once``: its changes, audit rows and answer commit
 in one transaction keyed by the interaction id, so a second delivery changes nothing.
+
+The handlers are module-level functions (tests call them directly with a context);
+:func:`register` only declares where each one is reached and that ``admin_only`` guards it.
 """
 
 from __future__ import annotations
@@ -234,397 +237,429 @@ def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
     return lines_within(lines, 1024)
 
 
+# -- /admin commands ----------------------------------------------------------------------
+async def report(
+    ctx: CommandContext,
+    report_id: Annotated[
+        str | None,
+        Param("Report id (leave empty to list reports)", autocomplete=True, max_length=100),
+    ] = None,
+) -> Message:
+    """/admin report: one report as its message, or the newest reports listed."""
+    store = await open_store(ctx)
+    if report_id is None:
+        reports = await store.reports.list(limit=15)
+        if not reports:
+            return Message(
+                content="No reports yet. Post one with "
+                "`catalyst-interactions admin post-report FILE`."
+            )
+        lines = [
+            f"`{r.report_id}` — {r.status.value.replace('_', ' ')}, {r.created_at:%Y-%m-%d %H:%M}"
+            for r in reports
+        ]
+        return Message(
+            embeds=[
+                Embed(
+                    title="Tuning reports",
+                    color=BRAND_COLOR,
+                    description=lines_within(lines, 4096),
+                )
+            ]
+        )
+    stored, parsed = await _load_report(store, report_id)
+    decided = stored.status.value
+    outcome = (
+        None if decided == "pending" else (f"{decided.replace('_', ' ')} by <@{stored.decided_by}>")
+    )
+    # A pending report shows what approving would change from; a decided one shows the
+    # values the report recorded (the store now holds the decision's result).
+    live = await current_values(store, parsed) if decided == "pending" else None
+    return report_message(parsed, status=decided, outcome=outcome, current=live)
+
+
+@exactly_once
+async def set_parameter(
+    ctx: CommandContext,
+    parameter: Annotated[str, Param("Parameter name", autocomplete=True, max_length=64)],
+    value: Annotated[str, Param("New value", max_length=200)],
+    reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
+) -> Message:
+    """/admin set: one parameter to a typed, in-range value, recorded and audited."""
+    from ..store import InvalidParameterValue, UnknownParameter
+
+    store = await open_store(ctx)
+    try:
+        param = await store.parameters.get(parameter)
+    except UnknownParameter:
+        known = ", ".join(f"`{p.name}`" for p in await store.parameters.all()) or "none yet"
+        raise UserFacingError(
+            f"Unknown parameter `{truncate(parameter, 64)}`. Known: {truncate(known, 1500)}"
+        ) from None
+    new_value = coerce(param, value)
+    try:
+        change = await store.parameters.set(
+            param.name, new_value, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
+        )
+    except InvalidParameterValue as exc:
+        raise BadValue(str(exc)) from None
+    await store.audit.record(
+        ctx.user.id,
+        "parameter.set",
+        target=param.name,
+        detail={"change": change.id, "old": change.old_value, "new": change.new_value},
+        interaction_id=ctx.interaction.id,
+    )
+    return Message(
+        content=(
+            f"Set `{param.name}`: `{show(change.old_value)}` → `{show(change.new_value)}` "
+            f"(change #{change.id}). Undo with `/admin rollback change_id:{change.id}`."
+        )
+    )
+
+
+async def history(
+    ctx: CommandContext,
+    parameter: Annotated[
+        str | None, Param("Only this parameter", autocomplete=True, max_length=64)
+    ] = None,
+    limit: Annotated[int, Param("How many (default 15)", min_value=1, max_value=50)] = 15,
+) -> Message:
+    """/admin history: the newest parameter changes, of one parameter or all."""
+    store = await open_store(ctx)
+    changes = await store.parameters.history(parameter, limit=limit)
+    if not changes:
+        return Message(content="No parameter changes recorded yet.")
+    title = f"History of {parameter}" if parameter else "Parameter history"
+    return Message(
+        embeds=[
+            Embed(
+                title=truncate(title, 256),
+                color=BRAND_COLOR,
+                description=lines_within([_change_line(c) for c in changes], 4096),
+                footer="Roll back the latest change of a parameter with /admin rollback.",
+            )
+        ]
+    )
+
+
+@exactly_once
+async def rollback(
+    ctx: CommandContext,
+    change_id: Annotated[int, Param("Change number from /admin history", min_value=1)],
+    reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
+) -> Message:
+    """/admin rollback: undo one change (itself recorded as a change), audited."""
+    from ..store import AlreadyRolledBack, ChangeNotFound, ChangeSuperseded
+
+    store = await open_store(ctx)
+    try:
+        change = await store.parameters.rollback(
+            change_id, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
+        )
+    except (ChangeNotFound, AlreadyRolledBack, ChangeSuperseded) as exc:
+        raise UserFacingError(f"Cannot roll back: {exc}.") from None
+    await store.audit.record(
+        ctx.user.id,
+        "parameter.rollback",
+        target=change.parameter,
+        detail={
+            "change": change.id,
+            "rollback_of": change_id,
+            "old": change.old_value,
+            "new": change.new_value,
+        },
+        interaction_id=ctx.interaction.id,
+    )
+    return Message(
+        content=(
+            f"Rolled back change #{change_id}: `{change.parameter}` is "
+            f"`{show(change.new_value)}` again (change #{change.id})."
+        )
+    )
+
+
+async def stats(ctx: CommandContext) -> Message:
+    """/admin stats: reports by status, parameters, the week's changes, refusals, alerts."""
+    from ..store import ReportStatus
+
+    store = await open_store(ctx)
+    week = datetime.now(UTC) - timedelta(days=7)
+    counts = {s: len(await store.reports.list(s, limit=1000)) for s in ReportStatus}
+    params = await store.parameters.all()
+    recent_changes = [c for c in await store.parameters.history(limit=200) if c.changed_at >= week]
+    audit = await store.audit.list(since=week, limit=1000)
+    refused = sum(1 for e in audit if not e.allowed)
+    alerts_week, alerts_all = (
+        await store.alerts.stats(week),
+        await store.alerts.stats(datetime(1970, 1, 1, tzinfo=UTC)),
+    )
+    report_text = ", ".join(f"{s.value.replace('_', ' ')}: {n}" for s, n in counts.items())
+    fields = [
+        EmbedField("Reports", report_text),
+        EmbedField("Parameters", str(len(params)), True),
+        EmbedField("Changes (7 days)", str(len(recent_changes)), True),
+        EmbedField("Refused admin attempts (7 days)", str(refused), True),
+        EmbedField("Admin actions (7 days)", str(len(audit) - refused), True),
+        EmbedField("Alerts (7 days / all)", f"{alerts_week.count} / {alerts_all.count}", True),
+    ]
+    return Message(embeds=[Embed(title="Admin overview", color=BRAND_COLOR, fields=fields)])
+
+
+# -- the report message's buttons ---------------------------------------------------------
+@exactly_once
+async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
+    """Approve (every valid change applied) or Reject; the answer replaces the report."""
+    store = await open_store(ctx)
+    stored, parsed = await _load_report(store, report_id)
+    _refuse_decided(stored)
+    actor = ctx.user.id
+    before = await current_values(store, parsed)  # what the message shows changing from
+    if action == "reject":
+        await _decide(store, report_id, "rejected", actor)
+        await store.audit.record(
+            actor, "report.reject", target=report_id, interaction_id=ctx.interaction.id
+        )
+        return report_message(
+            parsed,
+            status="rejected",
+            outcome=f"Rejected by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            current=before,
+        )
+    values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
+    if not values:
+        raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
+    status = "approved" if not problems else "partially_applied"
+    await _decide(store, report_id, status, actor)
+    applied = await _apply(
+        store, actor, report_id, values, f"report {report_id}", ctx.interaction.id
+    )
+    status = await _settle_status(store, report_id, status, applied)
+    await store.audit.record(
+        actor,
+        "report.approve",
+        target=report_id,
+        detail={
+            "applied": [c.id for c in applied.changes],
+            "failed": [*applied.failed, *problems],
+        },
+        interaction_id=ctx.interaction.id,
+    )
+    return report_message(
+        parsed, status=status, outcome=_outcome(actor, applied, problems), current=before
+    )
+
+
+async def details(ctx: ComponentContext, report_id: str) -> Message:
+    """Details: each change beside the parameter's live value and bounds, and the metrics."""
+    from ..store import UnknownParameter
+
+    store = await open_store(ctx)
+    stored, parsed = await _load_report(store, report_id)
+    lines = []
+    for change in parsed.changes:
+        try:
+            param = await store.parameters.get(change.parameter)
+            live = (
+                f"now `{show(param.value)}` ({param.type.value}"
+                + (f", {param.minimum:g}…" if param.minimum is not None else ", …")
+                + (f"{param.maximum:g})" if param.maximum is not None else ")")
+            )
+        except UnknownParameter:
+            live = "not defined"
+        lines.append(
+            f"**{change.parameter}** → `{truncate(show(change.proposed), 40)}`; "
+            f"{live}" + (f"\n> {truncate(change.reason, 300)}" if change.reason else "")
+        )
+    description = lines_within(lines, 4000)
+    metrics = [
+        EmbedField(truncate(k, 256), truncate(show(v), 1024), True)
+        for k, v in list(parsed.metrics.items())[:25]
+    ]
+    # The metrics get what the 6000-character embed total leaves after the changes.
+    fields = fit_fields(metrics, 5600 - len(description))
+    status = stored.status.value.replace("_", " ")
+    return Message(
+        embeds=[
+            Embed(
+                title=truncate(f"Details: {parsed.title}", 256),
+                color=BRAND_COLOR,
+                description=description,
+                fields=fields,
+                footer=f"Status: {status} · created {stored.created_at:%Y-%m-%d %H:%M} UTC",
+            )
+        ],
+        ephemeral=True,
+    )
+
+
+async def custom(ctx: ComponentContext, report_id: str) -> Modal:
+    """Custom: a form prefilled with the first changes' proposed values."""
+    from ..store import UnknownParameter
+
+    store = await open_store(ctx)
+    stored, parsed = await _load_report(store, report_id)
+    _refuse_decided(stored)
+    inputs = []
+    for change in parsed.changes[:MODAL_FIELDS_MAX]:
+        try:
+            param = await store.parameters.get(change.parameter)
+            kind, current = param.type.value, show(param.value)
+            bounds = (
+                ""
+                if param.minimum is None and param.maximum is None
+                else (
+                    f" {'' if param.minimum is None else f'{param.minimum:g}'}"
+                    f"…{'' if param.maximum is None else f'{param.maximum:g}'}"
+                )
+            )
+        except UnknownParameter:
+            kind, current, bounds = change.type or "?", "not defined", ""
+        inputs.append(
+            TextInput(
+                custom_id=change.parameter,
+                label=truncate(f"{change.parameter} ({kind}{bounds})", 45),
+                style=TextInputStyle.SHORT,
+                max_length=200,
+                required=True,
+                value=truncate(show(change.proposed), 200),
+                placeholder=truncate(f"current: {current}", 100),
+            )
+        )
+    return Modal(
+        custom_id=custom_id(MODAL, report_id),
+        title=truncate(f"Custom values · {report_id}", 45),
+        inputs=inputs,
+    )
+
+
+# -- the Custom form ------------------------------------------------------------------------
+@exactly_once
+async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
+    """The Custom form submitted: every value valid, or nothing applied.
+
+    Submitted from the report's Custom button, the answer replaces the report message (its
+    buttons go, its status shows what was applied); errors stay private and change nothing.
+    """
+    store = await open_store(ctx)
+    stored, parsed = await _load_report(store, report_id)
+    _refuse_decided(stored)
+    shown = list(parsed.changes[:MODAL_FIELDS_MAX])
+    missing = [c.parameter for c in shown if c.parameter not in ctx.values]
+    if missing:
+        raise UserFacingError(
+            "The form is missing "
+            + ", ".join(f"`{m}`" for m in missing)
+            + ". Open it again with Custom."
+        )
+    values, problems = await _values_for(store, [(c, ctx.values[c.parameter]) for c in shown])
+    if problems:
+        raise UserFacingError(
+            "Nothing was applied. Fix these and press Custom again:\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
+    rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
+    status = "approved" if not rest else "partially_applied"
+    actor = ctx.user.id
+    before = await current_values(store, parsed)
+    await _decide(store, report_id, status, actor)
+    applied = await _apply(
+        store,
+        actor,
+        report_id,
+        values,
+        f"report {report_id} (custom values)",
+        ctx.interaction.id,
+    )
+    status = await _settle_status(store, report_id, status, applied)
+    skipped = [f"`{name}` (not in the form)" for name in rest]
+    await store.audit.record(
+        actor,
+        "report.custom",
+        target=report_id,
+        detail={
+            "applied": [c.id for c in applied.changes],
+            "failed": [*applied.failed],
+            "not_in_form": [*rest],
+        },
+        interaction_id=ctx.interaction.id,
+    )
+    return report_message(
+        parsed, status=status, outcome=_outcome(actor, applied, skipped), current=before
+    )
+
+
+# -- autocomplete (admins only: names are not for everyone) ---------------------------------
+# Suggestions cannot carry a message, so an outsider gets the refusal as the only
+# suggestion; its value is inert (the command refuses it, like any value, anyway).
+REFUSED_CHOICES = (Choice(name=ADMIN_REFUSAL, value="-"),)
+
+
+async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """Parameter names containing what was typed, each with its value."""
+    if not ctx.is_admin:
+        return list(REFUSED_CHOICES)
+    store = await open_store(ctx)
+    needle = typed.strip().lower()
+    return [
+        Choice(name=truncate(f"{p.name} = {show(p.value)}", 100), value=p.name)
+        for p in await store.parameters.all()
+        if needle in p.name.lower()
+    ][:25]
+
+
+async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """Report ids containing what was typed, each with its status."""
+    if not ctx.is_admin:
+        return list(REFUSED_CHOICES)
+    store = await open_store(ctx)
+    needle = typed.strip().lower()
+    return [
+        Choice(name=truncate(f"{r.report_id} ({r.status.value})", 100), value=r.report_id)
+        for r in await store.reports.list(limit=100)
+        if needle in r.report_id.lower()
+    ][:25]
+
+
 def register(registry: Registry) -> None:
+    """Declare /admin (home servers only), the report's buttons and its form."""
     admin = registry.group("admin", "Catalyst admin tools", default_member_permissions="8")
     registry.mark_home_only("admin")
-
-    @admin.command(
-        "report", "Show a tuning report, or list the newest ones", ephemeral=True, checks=CHECKS
-    )
-    async def report(
-        ctx: CommandContext,
-        report_id: Annotated[
-            str | None,
-            Param("Report id (leave empty to list reports)", autocomplete=True, max_length=100),
-        ] = None,
-    ) -> Message:
-        store = await open_store(ctx)
-        if report_id is None:
-            reports = await store.reports.list(limit=15)
-            if not reports:
-                return Message(
-                    content="No reports yet. Post one with "
-                    "`catalyst-interactions admin post-report FILE`."
-                )
-            lines = [
-                f"`{r.report_id}` — {r.status.value.replace('_', ' ')}, "
-                f"{r.created_at:%Y-%m-%d %H:%M}"
-                for r in reports
-            ]
-            return Message(
-                embeds=[
-                    Embed(
-                        title="Tuning reports",
-                        color=BRAND_COLOR,
-                        description=lines_within(lines, 4096),
-                    )
-                ]
-            )
-        stored, parsed = await _load_report(store, report_id)
-        decided = stored.status.value
-        outcome = (
-            None
-            if decided == "pending"
-            else (f"{decided.replace('_', ' ')} by <@{stored.decided_by}>")
-        )
-        # A pending report shows what approving would change from; a decided one shows the
-        # values the report recorded (the store now holds the decision's result).
-        live = await current_values(store, parsed) if decided == "pending" else None
-        return report_message(parsed, status=decided, outcome=outcome, current=live)
-
-    @admin.command(
-        "set",
-        "Set a bot parameter (validated; recorded; can be rolled back)",
-        ephemeral=True,
-        checks=CHECKS,
-    )
-    @exactly_once
-    async def set_(
-        ctx: CommandContext,
-        parameter: Annotated[str, Param("Parameter name", autocomplete=True, max_length=64)],
-        value: Annotated[str, Param("New value", max_length=200)],
-        reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
-    ) -> Message:
-        from ..store import InvalidParameterValue, UnknownParameter
-
-        store = await open_store(ctx)
-        try:
-            param = await store.parameters.get(parameter)
-        except UnknownParameter:
-            known = ", ".join(f"`{p.name}`" for p in await store.parameters.all()) or "none yet"
-            raise UserFacingError(
-                f"Unknown parameter `{truncate(parameter, 64)}`. Known: {truncate(known, 1500)}"
-            ) from None
-        new_value = coerce(param, value)
-        try:
-            change = await store.parameters.set(
-                param.name, new_value, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
-            )
-        except InvalidParameterValue as exc:
-            raise BadValue(str(exc)) from None
-        await store.audit.record(
-            ctx.user.id,
-            "parameter.set",
-            target=param.name,
-            detail={"change": change.id, "old": change.old_value, "new": change.new_value},
-            interaction_id=ctx.interaction.id,
-        )
-        return Message(
-            content=(
-                f"Set `{param.name}`: `{show(change.old_value)}` → `{show(change.new_value)}` "
-                f"(change #{change.id}). Undo with `/admin rollback change_id:{change.id}`."
-            )
-        )
-
-    @admin.command("history", "Recent parameter changes", ephemeral=True, checks=CHECKS)
-    async def history(
-        ctx: CommandContext,
-        parameter: Annotated[
-            str | None, Param("Only this parameter", autocomplete=True, max_length=64)
-        ] = None,
-        limit: Annotated[int, Param("How many (default 15)", min_value=1, max_value=50)] = 15,
-    ) -> Message:
-        store = await open_store(ctx)
-        changes = await store.parameters.history(parameter, limit=limit)
-        if not changes:
-            return Message(content="No parameter changes recorded yet.")
-        title = f"History of {parameter}" if parameter else "Parameter history"
-        return Message(
-            embeds=[
-                Embed(
-                    title=truncate(title, 256),
-                    color=BRAND_COLOR,
-                    description=lines_within([_change_line(c) for c in changes], 4096),
-                    footer="Roll back the latest change of a parameter with /admin rollback.",
-                )
-            ]
-        )
-
-    @admin.command("rollback", "Undo a parameter change", ephemeral=True, checks=CHECKS)
-    @exactly_once
-    async def rollback(
-        ctx: CommandContext,
-        change_id: Annotated[int, Param("Change number from /admin history", min_value=1)],
-        reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
-    ) -> Message:
-        from ..store import AlreadyRolledBack, ChangeNotFound, ChangeSuperseded
-
-        store = await open_store(ctx)
-        try:
-            change = await store.parameters.rollback(
-                change_id, ctx.user.id, reason=reason, interaction_id=ctx.interaction.id
-            )
-        except (ChangeNotFound, AlreadyRolledBack, ChangeSuperseded) as exc:
-            raise UserFacingError(f"Cannot roll back: {exc}.") from None
-        await store.audit.record(
-            ctx.user.id,
-            "parameter.rollback",
-            target=change.parameter,
-            detail={
-                "change": change.id,
-                "rollback_of": change_id,
-                "old": change.old_value,
-                "new": change.new_value,
-            },
-            interaction_id=ctx.interaction.id,
-        )
-        return Message(
-            content=(
-                f"Rolled back change #{change_id}: `{change.parameter}` is "
-                f"`{show(change.new_value)}` again (change #{change.id})."
-            )
-        )
-
-    @admin.command(
-        "stats", "Admin overview: reports, changes, refusals, alerts", ephemeral=True, checks=CHECKS
-    )
-    async def stats(ctx: CommandContext) -> Message:
-        from ..store import ReportStatus
-
-        store = await open_store(ctx)
-        week = datetime.now(UTC) - timedelta(days=7)
-        counts = {s: len(await store.reports.list(s, limit=1000)) for s in ReportStatus}
-        params = await store.parameters.all()
-        recent_changes = [
-            c for c in await store.parameters.history(limit=200) if c.changed_at >= week
-        ]
-        audit = await store.audit.list(since=week, limit=1000)
-        refused = sum(1 for e in audit if not e.allowed)
-        alerts_week, alerts_all = (
-            await store.alerts.stats(week),
-            await store.alerts.stats(datetime(1970, 1, 1, tzinfo=UTC)),
-        )
-        report_text = ", ".join(f"{s.value.replace('_', ' ')}: {n}" for s, n in counts.items())
-        fields = [
-            EmbedField("Reports", report_text),
-            EmbedField("Parameters", str(len(params)), True),
-            EmbedField("Changes (7 days)", str(len(recent_changes)), True),
-            EmbedField("Refused admin attempts (7 days)", str(refused), True),
-            EmbedField("Admin actions (7 days)", str(len(audit) - refused), True),
-            EmbedField("Alerts (7 days / all)", f"{alerts_week.count} / {alerts_all.count}", True),
-        ]
-        return Message(embeds=[Embed(title="Admin overview", color=BRAND_COLOR, fields=fields)])
-
-    # -- the report message's buttons --------------------------------------------------
-    @registry.component(DECIDE[0], checks=CHECKS)
-    @registry.component(DECIDE[1], checks=CHECKS)
-    @exactly_once
-    async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
-        store = await open_store(ctx)
-        stored, parsed = await _load_report(store, report_id)
-        _refuse_decided(stored)
-        actor = ctx.user.id
-        before = await current_values(store, parsed)  # what the message shows changing from
-        if action == "reject":
-            await _decide(store, report_id, "rejected", actor)
-            await store.audit.record(
-                actor, "report.reject", target=report_id, interaction_id=ctx.interaction.id
-            )
-            return report_message(
-                parsed,
-                status="rejected",
-                outcome=f"Rejected by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-                current=before,
-            )
-        values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
-        if not values:
-            raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
-        status = "approved" if not problems else "partially_applied"
-        await _decide(store, report_id, status, actor)
-        applied = await _apply(
-            store, actor, report_id, values, f"report {report_id}", ctx.interaction.id
-        )
-        status = await _settle_status(store, report_id, status, applied)
-        await store.audit.record(
-            actor,
-            "report.approve",
-            target=report_id,
-            detail={
-                "applied": [c.id for c in applied.changes],
-                "failed": [*applied.failed, *problems],
-            },
-            interaction_id=ctx.interaction.id,
-        )
-        return report_message(
-            parsed, status=status, outcome=_outcome(actor, applied, problems), current=before
-        )
-
-    @registry.component(DETAILS[0], updates_message=False, ephemeral=True, checks=CHECKS)
-    @registry.component(DETAILS[1], updates_message=False, ephemeral=True, checks=CHECKS)
-    async def details(ctx: ComponentContext, report_id: str) -> Message:
-        from ..store import UnknownParameter
-
-        store = await open_store(ctx)
-        stored, parsed = await _load_report(store, report_id)
-        lines = []
-        for change in parsed.changes:
-            try:
-                param = await store.parameters.get(change.parameter)
-                live = (
-                    f"now `{show(param.value)}` ({param.type.value}"
-                    + (f", {param.minimum:g}…" if param.minimum is not None else ", …")
-                    + (f"{param.maximum:g})" if param.maximum is not None else ")")
-                )
-            except UnknownParameter:
-                live = "not defined"
-            lines.append(
-                f"**{change.parameter}** → `{truncate(show(change.proposed), 40)}`; "
-                f"{live}" + (f"\n> {truncate(change.reason, 300)}" if change.reason else "")
-            )
-        description = lines_within(lines, 4000)
-        metrics = [
-            EmbedField(truncate(k, 256), truncate(show(v), 1024), True)
-            for k, v in list(parsed.metrics.items())[:25]
-        ]
-        # The metrics get what the 6000-character embed total leaves after the changes.
-        fields = fit_fields(metrics, 5600 - len(description))
-        status = stored.status.value.replace("_", " ")
-        return Message(
-            embeds=[
-                Embed(
-                    title=truncate(f"Details: {parsed.title}", 256),
-                    color=BRAND_COLOR,
-                    description=description,
-                    fields=fields,
-                    footer=f"Status: {status} · created {stored.created_at:%Y-%m-%d %H:%M} UTC",
-                )
-            ],
-            ephemeral=True,
-        )
-
-    @registry.component(CUSTOM[0], checks=CHECKS)
-    @registry.component(CUSTOM[1], checks=CHECKS)
-    async def custom(ctx: ComponentContext, report_id: str) -> Modal:
-        from ..store import UnknownParameter
-
-        store = await open_store(ctx)
-        stored, parsed = await _load_report(store, report_id)
-        _refuse_decided(stored)
-        inputs = []
-        for change in parsed.changes[:MODAL_FIELDS_MAX]:
-            try:
-                param = await store.parameters.get(change.parameter)
-                kind, current = param.type.value, show(param.value)
-                bounds = (
-                    ""
-                    if param.minimum is None and param.maximum is None
-                    else (
-                        f" {'' if param.minimum is None else f'{param.minimum:g}'}"
-                        f"…{'' if param.maximum is None else f'{param.maximum:g}'}"
-                    )
-                )
-            except UnknownParameter:
-                kind, current, bounds = change.type or "?", "not defined", ""
-            inputs.append(
-                TextInput(
-                    custom_id=change.parameter,
-                    label=truncate(f"{change.parameter} ({kind}{bounds})", 45),
-                    style=TextInputStyle.SHORT,
-                    max_length=200,
-                    required=True,
-                    value=truncate(show(change.proposed), 200),
-                    placeholder=truncate(f"current: {current}", 100),
-                )
-            )
-        return Modal(
-            custom_id=custom_id(MODAL, report_id),
-            title=truncate(f"Custom values · {report_id}", 45),
-            inputs=inputs,
-        )
-
-    # Submitted from the report's Custom button: the answer replaces the report message (its
-    # buttons go, its status shows what was applied); errors stay private and change nothing.
-    @registry.modal(MODAL[0], updates_message=True, checks=CHECKS)
-    @registry.modal(MODAL[1], updates_message=True, checks=CHECKS)
-    @exactly_once
-    async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
-        store = await open_store(ctx)
-        stored, parsed = await _load_report(store, report_id)
-        _refuse_decided(stored)
-        shown = list(parsed.changes[:MODAL_FIELDS_MAX])
-        missing = [c.parameter for c in shown if c.parameter not in ctx.values]
-        if missing:
-            raise UserFacingError(
-                "The form is missing "
-                + ", ".join(f"`{m}`" for m in missing)
-                + ". Open it again with Custom."
-            )
-        values, problems = await _values_for(store, [(c, ctx.values[c.parameter]) for c in shown])
-        if problems:
-            raise UserFacingError(
-                "Nothing was applied. Fix these and press Custom again:\n"
-                + "\n".join(f"- {p}" for p in problems)
-            )
-        rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
-        status = "approved" if not rest else "partially_applied"
-        actor = ctx.user.id
-        before = await current_values(store, parsed)
-        await _decide(store, report_id, status, actor)
-        applied = await _apply(
-            store,
-            actor,
-            report_id,
-            values,
-            f"report {report_id} (custom values)",
-            ctx.interaction.id,
-        )
-        status = await _settle_status(store, report_id, status, applied)
-        skipped = [f"`{name}` (not in the form)" for name in rest]
-        await store.audit.record(
-            actor,
-            "report.custom",
-            target=report_id,
-            detail={
-                "applied": [c.id for c in applied.changes],
-                "failed": [*applied.failed],
-                "not_in_form": [*rest],
-            },
-            interaction_id=ctx.interaction.id,
-        )
-        return report_message(
-            parsed, status=status, outcome=_outcome(actor, applied, skipped), current=before
-        )
-
-    # -- autocomplete (admins only: names are not for everyone) ------------------------
-    # Suggestions cannot carry a message, so an outsider gets the refusal as the only
-    # suggestion; its value is inert (the command refuses it, like any value, anyway).
-    refused = [Choice(name=ADMIN_REFUSAL, value="-")]
-
-    async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        if not ctx.is_admin:
-            return refused
-        store = await open_store(ctx)
-        needle = typed.strip().lower()
-        return [
-            Choice(name=truncate(f"{p.name} = {show(p.value)}", 100), value=p.name)
-            for p in await store.parameters.all()
-            if needle in p.name.lower()
-        ][:25]
-
+    for name, description, handler in (
+        ("report", "Show a tuning report, or list the newest ones", report),
+        ("set", "Set a bot parameter (validated; recorded; can be rolled back)", set_parameter),
+        ("history", "Recent parameter changes", history),
+        ("rollback", "Undo a parameter change", rollback),
+        ("stats", "Admin overview: reports, changes, refusals, alerts", stats),
+    ):
+        admin.command(name, description, ephemeral=True, checks=CHECKS)(handler)
+    # Each button and the form under its versioned and its legacy custom_id.
+    for template in DECIDE:
+        registry.component(template, checks=CHECKS)(decide)
+    for template in DETAILS:
+        registry.component(template, updates_message=False, ephemeral=True, checks=CHECKS)(details)
+    for template in CUSTOM:
+        registry.component(template, checks=CHECKS)(custom)
+    for template in MODAL:
+        registry.modal(template, updates_message=True, checks=CHECKS)(custom_submit)
     registry.autocomplete("admin set", "parameter")(parameter_names)
     registry.autocomplete("admin history", "parameter")(parameter_names)
-
-    @registry.autocomplete("admin report", "report_id")
-    async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        if not ctx.is_admin:
-            return refused
-        store = await open_store(ctx)
-        needle = typed.strip().lower()
-        return [
-            Choice(name=truncate(f"{r.report_id} ({r.status.value})", 100), value=r.report_id)
-            for r in await store.reports.list(limit=100)
-            if needle in r.report_id.lower()
-        ][:25]
+    registry.autocomplete("admin report", "report_id")(report_ids)
 
 
-__all__ = ["BadValue", "coerce", "register"]
+__all__ = [
+    "BadValue",
+    "coerce",
+    "custom",
+    "custom_submit",
+    "decide",
+    "details",
+    "history",
+    "parameter_names",
+    "register",
+    "report",
+    "report_ids",
+    "rollback",
+    "set_parameter",
+    "stats",
+]
