@@ -9,6 +9,7 @@ import pytest
 from bot_support import Bot, content, embed, is_ephemeral
 
 from support.signing import command, member
+from support.ticker_table import REFUSED
 
 pytestmark = pytest.mark.loopback
 
@@ -74,6 +75,20 @@ def test_duplicates_unknown_and_malformed_tickers_are_refused(bot: Bot) -> None:
     assert content(missing) == "**TSLA** is not on your watchlist."
     tickers = [e.ticker for e in bot.with_store(lambda s: s.watchlists.list("100"))]
     assert tickers == ["NVDA"]
+
+
+def test_add_and_remove_refuse_every_malformed_symbol_alike(bot: Bot) -> None:
+    """Both subcommands parse with the one grammar: same refusal, privately, for each row of
+    the shared table (they used to differ: remove kept ^GSPC that add refused)."""
+    # Discord sends no blank value, nor one over the option's 16 characters.
+    sendable = [row for row in REFUSED if row.typed.strip() and len(row.typed) <= 16]
+    assert len(sendable) > 15
+    for row in sendable:
+        for name in ("add", "remove"):
+            answer = watch(bot, name, row.typed)
+            assert is_ephemeral(answer), (name, row)
+            assert content(answer) == row.refusal, (name, row, content(answer))
+    assert bot.with_store(lambda s: s.watchlists.list("100")) == []
 
 
 def test_full_watchlist_is_refused_at_the_configured_size(start_bot: Callable[..., Bot]) -> None:

@@ -6,8 +6,17 @@ import subprocess
 import sys
 
 import pytest
+from upstream_server import FakeUpstream, Reply
 
-from catalyst_interactions.market import Timeframe, UnknownTicker, normalize_ticker, search_tickers
+from catalyst_interactions.market import (
+    PolygonProvider,
+    Timeframe,
+    UnknownTicker,
+    normalize_ticker,
+    search_tickers,
+)
+from catalyst_interactions.secret import Secret
+from support.ticker_table import IDS, TABLE, Row
 
 
 def test_prefix_then_name_matches() -> None:
@@ -26,17 +35,36 @@ def test_limit_and_empty_prefix() -> None:
     assert search_tickers("zzzz") == []
 
 
-@pytest.mark.parametrize(
-    ("raw", "want"), [("aapl", "AAPL"), (" $tsla ", "TSLA"), ("brk.b", "BRK.B"), ("BF-B", "BF-B")]
-)
-def test_normalize(raw: str, want: str) -> None:
-    assert normalize_ticker(raw) == want
+@pytest.mark.parametrize("row", TABLE, ids=IDS)
+def test_normalize_follows_the_ticker_table(row: Row) -> None:
+    if row.symbol is not None:
+        assert normalize_ticker(row.typed) == row.symbol
+        return
+    with pytest.raises(UnknownTicker) as info:  # a MarketDataError, like every market failure
+        normalize_ticker(row.typed)
+    assert info.value.user_message == row.refusal
 
 
-@pytest.mark.parametrize("raw", ["", "1ABC", "AAPL;DROP", "a/b", "TOOLONGTICKER"])
-def test_normalize_rejects(raw: str) -> None:
-    with pytest.raises(UnknownTicker):
-        normalize_ticker(raw)
+@pytest.mark.loopback
+@pytest.mark.parametrize("row", TABLE, ids=IDS)
+async def test_a_provider_asks_only_for_symbols_of_the_table(
+    upstream: FakeUpstream, row: Row
+) -> None:
+    """A refused input never reaches the vendor; a valid one is asked for in normal form."""
+    snapshot = "/v2/snapshot/locale/us/markets/stocks/tickers/"
+    upstream.routes[snapshot + "*"] = Reply(
+        body={"ticker": {"lastTrade": {"p": 10.0}, "prevDay": {"c": 8.0}, "day": {"v": 5.0}}}
+    )
+    async with PolygonProvider(Secret("k"), base_url=upstream.base_url) as provider:
+        if row.symbol is None:
+            with pytest.raises(UnknownTicker) as info:
+                await provider.quote(row.typed)
+            assert info.value.user_message == row.refusal
+            assert upstream.seen == []
+            return
+        quote = await provider.quote(row.typed)
+    assert (quote.ticker, quote.last, quote.change) == (row.symbol, 10.0, 2.0)
+    assert [seen.path for seen in upstream.seen] == [snapshot + row.symbol]
 
 
 def test_timeframe_parse() -> None:

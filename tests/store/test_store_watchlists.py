@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from store_support import FakeClock
@@ -14,6 +14,8 @@ from catalyst_interactions.store import (
     WatchlistFull,
     normalize_ticker,
 )
+from catalyst_interactions.tickers import TickerError
+from support.ticker_table import IDS, TABLE, Row
 
 USER = "123456789012345678"
 OTHER = "876543210987654321"
@@ -79,6 +81,28 @@ async def test_clear_counts_removed_rows(store: Store) -> None:
 def test_invalid_tickers_are_refused(bad: str) -> None:
     with pytest.raises(InvalidTicker):
         normalize_ticker(bad)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=IDS)
+async def test_the_ticker_table_in_the_store(store: Store, row: Row) -> None:
+    """The store keeps exactly the symbols the commands accept, and refuses the rest with
+    the member-facing sentence (as its own InvalidTicker, also a TickerError)."""
+    if row.symbol is not None:
+        entry = await store.watchlists.add(USER, row.typed, max_size=5)
+        assert entry.ticker == row.symbol
+        assert [e.ticker for e in await store.watchlists.list(USER)] == [row.symbol]
+        await store.watchlists.remove(USER, row.typed)
+        assert await store.watchlists.list(USER) == []
+        return
+    for attempt in (
+        store.watchlists.add(USER, row.typed, max_size=5),
+        store.watchlists.remove(USER, row.typed),
+        store.alerts.for_ticker(row.typed, datetime(2024, 1, 1, tzinfo=UTC)),
+    ):
+        with pytest.raises(InvalidTicker) as info:
+            await attempt
+        assert isinstance(info.value, TickerError) and str(info.value) == row.refusal
+    assert await store.watchlists.list(USER) == []
 
 
 async def test_add_refuses_an_invalid_ticker_before_touching_the_list(store: Store) -> None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import tickers
 from ..discord.messages import Choice, EmbedField, Message, truncate
 from ..framework.context import Context
 from ..framework.errors import CheckFailure, UserFacingError
@@ -30,14 +31,10 @@ markdown)."""
 
 def parse_ticker(text: str) -> str:
     """A user-typed symbol, normalised (``$aapl`` -> ``AAPL``); a clear error otherwise."""
-    from ..market.errors import UnknownTicker
-    from ..market.tickers import normalize_ticker
-
     try:
-        return normalize_ticker(text)
-    except UnknownTicker:
-        shown = truncate(text.strip(), 20) or " "
-        raise UserFacingError(f"`{shown}` does not look like a ticker symbol.") from None
+        return tickers.parse(text)
+    except tickers.TickerError as exc:
+        raise UserFacingError(exc.user_message) from None
 
 
 async def open_store(ctx: Context) -> Store:
@@ -101,9 +98,7 @@ async def ticker_options_check(ctx: Context) -> None:
     """Refuse at once, privately, what is wrong before any work is queued: a malformed
     symbol, a symbol the provider does not serve (when it has a fixed list, as the demo
     has), or the same ticker twice (``/compare``)."""
-    from ..market.errors import MarketDataError
     from ..market.symbols import unknown_to_demo
-    from ..market.tickers import normalize_ticker
 
     command = getattr(ctx, "command", None)
     options = {} if command is None else {o.name: o.value for o in command.options}
@@ -114,8 +109,8 @@ async def ticker_options_check(ctx: Context) -> None:
         if not isinstance(value, str):
             continue
         try:
-            symbol = normalize_ticker(value)
-        except MarketDataError as exc:
+            symbol = tickers.parse(value)
+        except tickers.TickerError as exc:
             raise CheckFailure(exc.user_message) from None
         if known is not None and symbol not in known:
             raise CheckFailure(unknown_to_demo(symbol))

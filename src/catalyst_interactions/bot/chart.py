@@ -21,6 +21,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
+from .. import tickers
 from ..charts.catalog import BY_NAME, INDICATORS
 from ..charts.warmup import history_needed, short_of_history
 from ..discord.custom_id import CustomIdTemplate
@@ -132,16 +133,17 @@ def _labels(indicators: frozenset[str]) -> str:
 
 
 # -- custom_ids ------------------------------------------------------------------------------
-_TICKER = r"[A-Z][A-Z0-9]{0,5}(?:[.\-][A-Z0-9]{1,3})?"
+_TICKER = tickers.PATTERN  # a button can only carry a symbol tickers.parse accepts
 _TF = "|".join(tf.value for tf in Timeframe)
 TIMEFRAME_BUTTON = CustomIdTemplate(
     "chart:v1:{ticker}:{tf}:{ind}", ticker=_TICKER, tf=_TF, ind="[0-9a-f]{1,4}"
 )
 INDICATOR_MENU = CustomIdTemplate("chart:v1:ind:{ticker}:{tf}", ticker=_TICKER, tf=_TF)
 COMPARE_BUTTON = CustomIdTemplate("compare:v1:{a}:{b}:{tf}", a=_TICKER, b=_TICKER, tf=_TF)
-# What the old bot's alert messages carry (DESIGN "Old messages keep working").
-LEGACY_CHART = CustomIdTemplate("chart_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf=_TF)
-LEGACY_TOGGLE = CustomIdTemplate("chart_toggle_{ticker}_{tf}", ticker=r"[A-Z0-9.\-]{1,12}", tf=_TF)
+# What the old bot's alert messages carry (DESIGN "Old messages keep working"). An old id
+# whose symbol the grammar refuses gets the dispatcher's "no longer works" answer.
+LEGACY_CHART = CustomIdTemplate("chart_{ticker}_{tf}", ticker=_TICKER, tf=_TF)
+LEGACY_TOGGLE = CustomIdTemplate("chart_toggle_{ticker}_{tf}", ticker=_TICKER, tf=_TF)
 
 
 def _timeframe_row(build: Callable[[Timeframe], str], active: Timeframe) -> ActionRow:

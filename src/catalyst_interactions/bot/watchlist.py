@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
+from .. import tickers
 from ..discord.messages import Choice, Embed, Message, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -75,14 +76,9 @@ def register(registry: Registry) -> None:
     @group.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
     @exactly_once
     async def remove(ctx: CommandContext, ticker: Ticker) -> Message:
-        from ..store import InvalidTicker, NotWatching, normalize_ticker
+        from ..store import NotWatching
 
-        try:
-            symbol = normalize_ticker(ticker)
-        except InvalidTicker:
-            raise UserFacingError(
-                f"`{truncate(ticker.strip(), 20) or ' '}` does not look like a ticker symbol."
-            ) from None
+        symbol = parse_ticker(ticker)
         store = await open_store(ctx)
         try:
             await store.watchlists.remove(ctx.user.id, symbol)
@@ -132,6 +128,6 @@ def register(registry: Registry) -> None:
     @registry.autocomplete("watchlist remove", "ticker")
     async def remove_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
         store = await open_store(ctx)
-        prefix = typed.strip().lstrip("$").upper()
+        prefix = tickers.prefix(typed)
         mine = [e.ticker for e in await store.watchlists.list(ctx.user.id)]
         return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:25]

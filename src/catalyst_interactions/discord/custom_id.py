@@ -7,7 +7,8 @@ Discord's 100 characters, and a result that would not parse back to the same val
 :meth:`CustomIdTemplate.match` parses with one regex compiled at construction (full match).
 
 Legacy ids are just more templates, e.g.
-``CustomIdTemplate("chart_{ticker}_{tf}", ticker=r"[A-Z0-9.\\-]{1,12}", tf="1D|5D|1M|3M|1Y")``,
+``CustomIdTemplate("chart_{ticker}_{tf}", ticker=tickers.PATTERN, tf="1D|5D|1M|3M|1Y")``
+(a field's regex is the domain's own grammar, here ``catalyst_interactions.tickers``),
 never ``custom_id.split("_")``.
 """
 

@@ -7,6 +7,8 @@ them the suggestions come from a static list of common ones (anything else can b
 
 from __future__ import annotations
 
+from .. import tickers
+
 # The demo provider simulates exactly these; autocomplete offers them first.
 DEMO_SYMBOLS: dict[str, str] = {
     "AAPL": "Apple Inc.",
@@ -94,7 +96,7 @@ def search_tickers(
     Discord's 25 autocomplete choices. An empty prefix lists the demo symbols. ``known``,
     a provider's complete list (see :func:`known_symbols`), limits the search to it.
     """
-    needle = prefix.strip().lstrip("$").upper()
+    needle = tickers.prefix(prefix)
     if not needle:
         return list((known or DEMO_SYMBOLS).items())[: max(0, limit)]
     table = known if known is not None else {**DEMO_SYMBOLS, **COMMON_SYMBOLS}

@@ -1,23 +1,20 @@
-"""Ticker symbols as users type them; no numpy, so the edge can check them cheaply."""
+"""The market's view of a ticker: the one grammar of :mod:`catalyst_interactions.tickers`,
+with a malformed symbol raised as :class:`UnknownTicker` so that market-data callers handle
+a single exception tree. No numpy, so the edge can check symbols cheaply."""
 
 from __future__ import annotations
 
-import re
-
+from ..tickers import TickerError, parse
 from .errors import UnknownTicker
 
 __all__ = ["normalize_ticker"]
 
-_TICKER_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}([.-][A-Z0-9]{1,3})?$")
-
 
 def normalize_ticker(text: str) -> str:
-    """Upper-case and validate a user-typed symbol (``brk.b`` -> ``BRK.B``, ``$aapl`` -> ``AAPL``).
-
-    Raises :class:`UnknownTicker` for anything that cannot be a US equity symbol, so junk never
-    reaches a provider URL.
-    """
-    symbol = text.strip().lstrip("$").upper()
-    if not _TICKER_RE.fullmatch(symbol):
-        raise UnknownTicker(text.strip()[:16], "That does not look like a ticker symbol.")
-    return symbol
+    """:func:`catalyst_interactions.tickers.parse`; :class:`UnknownTicker` (a
+    :class:`MarketDataError`, carrying the same member-facing sentence) when it refuses, so
+    junk never reaches a provider URL."""
+    try:
+        return parse(text)
+    except TickerError as exc:
+        raise UnknownTicker(exc.text, exc.user_message) from None

@@ -7,6 +7,8 @@ Messages are safe to show to an operator: they never hold a password or a full U
 
 from __future__ import annotations
 
+from ..tickers import TickerError
+
 
 class StoreError(Exception):
     """Base class of every error raised by the store."""
@@ -28,8 +30,9 @@ class InvalidValue(StoreError, ValueError):
     """An argument was rejected before reaching the database."""
 
 
-class InvalidTicker(InvalidValue):
-    """A ticker symbol is empty, too long or holds characters no exchange uses."""
+class InvalidTicker(InvalidValue, TickerError):
+    """A ticker symbol is not one :func:`catalyst_interactions.tickers.parse` accepts; also a
+    :class:`TickerError`, so code that parses with either layer catches one type."""
 
 
 class InvalidParameterValue(InvalidValue):
