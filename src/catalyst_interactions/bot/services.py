@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..fileperms import write_private
 from ..framework.component_state import ComponentStateStore, StateBackend
 from ..framework.context import Context
+from ..framework.cooldowns import Cooldowns
 from ..framework.errors import CheckFailure
 from ..framework.registry import Check
 from ..framework.throttle import (
@@ -85,48 +86,6 @@ class StoreStateBackend:
     async def get(self, key: str) -> dict[str, Any] | None:
         store = await self._store.get()
         return await store.component_state.get(key)
-
-
-class Cooldowns:
-    """Per-user cooldowns (by command or component group) and the per-user rate, kept in a
-    :class:`~catalyst_interactions.framework.throttle.ThrottleStore`: memory for one
-    process by default, or the store given (SQLite on one host, Redis across hosts).
-
-    The interaction that was last admitted is remembered with each limit: the same
-    interaction delivered again (handed over after an inline run, a job retried) is not
-    refused by its own cooldown and not counted twice.
-    """
-
-    def __init__(
-        self,
-        seconds: dict[str, float],
-        *,
-        rate: tuple[int, float] | None = None,
-        store: ThrottleStore | None = None,
-    ) -> None:
-        self._seconds = seconds
-        self.rate = rate
-        self.store: ThrottleStore = store or MemoryThrottleStore()
-
-    def seconds(self, name: str) -> float:
-        return self._seconds.get(name, 0.0)
-
-    async def remaining(self, name: str, user_id: str, interaction_id: str = "") -> float:
-        """0 when the user may use ``name`` now (and starts the cooldown), else seconds."""
-        period = self.seconds(name)
-        if period <= 0:
-            return 0.0
-        return await self.store.admit(f"cd:{name}:{user_id}", period, 1, interaction_id)
-
-    async def rate_wait(self, user_id: str, interaction_id: str = "") -> float:
-        """0 when the user is within the per-user rate (and counts this one), else seconds."""
-        if self.rate is None:
-            return 0.0
-        count, per_s = self.rate
-        return await self.store.admit(f"rate:{user_id}", per_s / count, count, interaction_id)
-
-    async def close(self) -> None:
-        await self.store.close()
 
 
 def build_throttle_store(settings: Settings) -> ThrottleStore:

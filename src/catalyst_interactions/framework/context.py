@@ -18,6 +18,7 @@ from ..discord.payloads import (
 
 if TYPE_CHECKING:
     from ..discord.messages import Message as Reply
+    from .registry import Registry
 
 
 class LiveMessage(Protocol):
@@ -94,6 +95,8 @@ class Context:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     live: LiveMessage = INLINE
     """Where progress and edits go: the interaction's message when run by a worker."""
+    registry: Registry | None = None
+    """Every declared handler (what ``/help`` lists); set by the dispatcher."""
 
     async def progress(self, text: str) -> None:
         """Show ``text`` (e.g. "Fetching 1Y of AAPL…") in the message while the work runs.

@@ -319,7 +319,12 @@ class Dispatcher:
         if spec is None:
             raise NoHandler(f"`/{quoted(' '.join(path))}` is not available any more.")
         ctx = CommandContext(
-            interaction=interaction, state=self.state, access=self.access, command=data, path=path
+            interaction=interaction,
+            state=self.state,
+            access=self.access,
+            registry=self.registry,
+            command=data,
+            path=path,
         )
         args: dict[str, Any] = {}
         if kind is CommandType.USER:
@@ -347,6 +352,7 @@ class Dispatcher:
             interaction=interaction,
             state=self.state,
             access=self.access,
+            registry=self.registry,
             component=data,
             fields=fields,
         )
@@ -362,6 +368,7 @@ class Dispatcher:
             interaction=interaction,
             state=self.state,
             access=self.access,
+            registry=self.registry,
             modal=data,
             fields=fields,
             values=data.values(),
@@ -393,6 +400,7 @@ class Dispatcher:
             interaction=interaction,
             state=self.state,
             access=self.access,
+            registry=self.registry,
             path=path,
             focused=focused.name,
             value=str(focused.value or ""),

@@ -4,6 +4,13 @@ A parameter's annotation gives the option type, ``Annotated[..., Param(...)]`` a
 description and constraints, a default makes it optional, and ``Literal[...]`` or an
 ``Enum`` gives choices. The same :class:`OptionSpec` produces the registration JSON and
 converts the submitted value, so the two can never disagree.
+
+An *option type* is such an annotation given a name and used everywhere: its ``Param``
+carries the conversion (``convert=``, run before the handler, refusing bad input at once)
+and the suggestions (``autocomplete=`` a function), e.g. the bot's
+``Ticker = Annotated[str, Param("Ticker symbol", convert=parse_ticker, autocomplete=...)]``.
+A use may refine it: ``Annotated[Ticker, Param(min_length=1)]`` keeps everything the type
+declares and overrides only what the later ``Param`` sets.
 """
 
 from __future__ import annotations
@@ -13,13 +20,23 @@ import enum
 import inspect
 import types
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from ..discord.enums import OptionType
 from ..discord.payloads import Attachment, Channel, Member, Resolved, Role, User
 from .errors import BadOption, RegistrationError
+
+if TYPE_CHECKING:
+    from ..discord.messages import Choice
+    from .context import AutocompleteContext
+
+Suggest = Callable[["AutocompleteContext", str], Awaitable[Sequence["Choice"]]]
+"""An autocomplete source: ``async (ctx, typed) -> choices`` (at most 25 are sent)."""
+Convert = Callable[[Any], Any]
+"""Turns a submitted value into the handler's argument; raises ``UserFacingError`` (or
+``BadOption``) with a message fit to show the member when the value is unusable."""
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -34,8 +51,21 @@ class Param:
     max_value: float | None = None
     min_length: int | None = None
     max_length: int | None = None
-    autocomplete: bool = False
+    autocomplete: bool | Suggest = False
+    """A suggestion function (the option's own source), or True when the source is declared
+    apart with ``registry.autocomplete(command, option)``; start-up fails without one."""
     choices: Mapping[str, str | int | float] | None = None  # display name -> value
+    convert: Convert | None = None
+    """Run on the submitted value before the handler; see :data:`Convert`."""
+
+    def refined_by(self, later: Param) -> Param:
+        """This Param with every field ``later`` sets (differs from the default) replaced."""
+        changes = {
+            f.name: getattr(later, f.name)
+            for f in fields(Param)
+            if getattr(later, f.name) != f.default
+        }
+        return replace(self, **changes)
 
 
 _SIMPLE_TYPES: dict[Any, OptionType] = {
@@ -70,6 +100,9 @@ class OptionSpec:
     min_length: int | None = None
     max_length: int | None = None
     autocomplete: bool = False
+    suggest: Suggest | None = None
+    """The option's own autocomplete source (None: declared apart, or no autocomplete)."""
+    converter: Convert | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -89,14 +122,16 @@ class OptionSpec:
         return out
 
     def convert(self, raw: Any, resolved: Resolved) -> Any:
-        """Turn a submitted value into the handler's argument; BadOption says what is wrong."""
+        """Turn a submitted value into the handler's argument; BadOption says what is wrong
+        (or the option type's converter, with a UserFacingError)."""
         t = self.type
         if t in (OptionType.STRING, OptionType.INTEGER, OptionType.NUMBER, OptionType.BOOLEAN):
             value = self._scalar(raw)
             if self.choices and value not in {v for _, v in self.choices}:
                 allowed = ", ".join(n for n, _ in self.choices)
                 raise BadOption(f"`{self.name}` must be one of: {allowed}")
-            return self.enum_type(value) if self.enum_type is not None else value
+            value = self.enum_type(value) if self.enum_type is not None else value
+            return value if self.converter is None else self.converter(value)
         key = str(raw)
         found: Any
         if t is OptionType.USER:
@@ -160,8 +195,12 @@ def options_from_signature(func: Callable[..., Any], where: str) -> list[OptionS
 def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
     meta = Param()
     if get_origin(hint) is typing.Annotated:
+        # A nested alias is flattened by typing: Annotated[Ticker, Param(...)] arrives as
+        # Annotated[str, <Ticker's Param>, <the refinement>]; later Params refine earlier ones.
         base, *extras = get_args(hint)
-        meta = next((e for e in extras if isinstance(e, Param)), meta)
+        for extra in extras:
+            if isinstance(extra, Param):
+                meta = meta.refined_by(extra)
         hint = base
     default = param.default
     required = default is inspect.Parameter.empty
@@ -208,7 +247,9 @@ def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
         max_value=meta.max_value,
         min_length=meta.min_length,
         max_length=meta.max_length,
-        autocomplete=meta.autocomplete,
+        autocomplete=meta.autocomplete is not False,
+        suggest=None if isinstance(meta.autocomplete, bool) else meta.autocomplete,
+        converter=meta.convert,
     )
 
 

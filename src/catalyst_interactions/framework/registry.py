@@ -1,21 +1,42 @@
 """The handler registry: declared once by decorator, it drives routing and registration JSON.
 
-Duplicates are refused: two handlers for one command path or one custom_id
-template is a bug found at start, not a coin toss at run time.
+Feature modules declare their handlers at import on module-level objects and the application
+adds them with ``registry.include(...)``::
+
+    commands = Feature()                                # bot/check.py
+    watchlist = commands.group("watchlist", "Your watchlist", checks=(...,))
+
+    @commands.command("check", "Quote and recent alerts", mode=Mode.AUTO)
+    @cooldown(3)
+    async def check(ctx: CommandContext, ticker: Ticker) -> Message: ...
+
+The handlers stay plain module-level functions (tests import and call them). A group's
+checks and cooldown apply to its subcommands *and* to the components and forms declared on
+it; a feature's checks to everything it declares. Options carry their own autocomplete and
+conversion (``options.py``).
+
+Mistakes are refused at start, not found at run time: two handlers for one command path or
+one custom_id template at declaration; :meth:`Registry.validate` then checks the whole set
+(an autocomplete option without a source, a source for no such option, two templates that
+can match the same custom_id, a cooldown with nothing to keep it) and names every problem.
 """
 
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any, TypeVar
 
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import CommandType, OptionType
+from .cooldowns import Cooldown, CooldownCheck, CooldownSource, declared_cooldown
 from .errors import RegistrationError
 from .modes import Mode
 from .options import OptionSpec, options_from_signature
+from .overlap import common_match
 
 Handler = Callable[..., Awaitable[Any]]
 Check = Callable[[Any], Awaitable[None]]
@@ -33,6 +54,10 @@ class HandlerSpec:
     mode: Mode = Mode.INLINE
     ephemeral: bool = False
     checks: tuple[Check, ...] = ()
+    """Every check in the order they run: the feature's, the groups', the handler's own,
+    then the cooldown's (not the registry-wide ``global_checks``, which run first)."""
+    cooldown: Cooldown | None = None
+    """The cooldown in force (the handler's own, else its group's), its bucket named."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +94,8 @@ class AutocompleteSpec:
     path: tuple[str, ...]
     option: str
     func: Handler
+    declared: str = "registry.autocomplete"
+    """Where the source was declared: on the option itself, or apart by command path."""
 
 
 @dataclass(slots=True)
@@ -100,78 +127,37 @@ def _doc_summary(func: Callable[..., Any]) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-class CommandGroup:
-    """A command with subcommands (``/watchlist add``); may hold one level of groups."""
+def _where(func: Callable[..., Any]) -> str:
+    """A handler as a reader finds it: ``catalyst_interactions.bot.chart.legacy_chart``."""
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
-    def __init__(self, registry: Registry, node: _Node, path: tuple[str, ...]) -> None:
+
+def _template(template: CustomIdTemplate | str) -> CustomIdTemplate:
+    return template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
+
+
+class Scope:
+    """Where declarations land: the registry's top level, or a command group. Carries the
+    checks and the cooldown every handler declared through it inherits."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        node: _Node | None,
+        path: tuple[str, ...],
+        checks: tuple[Check, ...] = (),
+        cooldown: Cooldown | None = None,
+    ) -> None:
         self._registry = registry
         self._node = node
         self._path = path
+        self.checks = checks
+        self.cooldown = cooldown
 
-    def command(
-        self,
-        name: str | None = None,
-        description: str | None = None,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        def decorate(func: F) -> F:
-            sub = name or func.__name__.replace("_", "-")
-            path = (*self._path, sub)
-            where = "/" + " ".join(path)
-            _check_name(sub, where)
-            if sub in self._node.children:
-                raise RegistrationError(f"{where} is registered twice")
-            spec = CommandSpec(
-                key="command:" + " ".join(path),
-                func=func,
-                mode=mode,
-                ephemeral=ephemeral,
-                checks=checks,
-                path=path,
-                description=_check_description(description or _doc_summary(func), where),
-                options=tuple(options_from_signature(func, where)),
-            )
-            self._node.children[sub] = _Node(sub, spec.description, command=spec)
-            self._registry._add_path(spec)
-            return func
-
-        return decorate
-
-    def group(self, name: str, description: str) -> CommandGroup:
-        if len(self._path) >= 2:
-            raise RegistrationError("Discord allows only one level of subcommand groups")
-        where = "/" + " ".join((*self._path, name))
-        _check_name(name, where)
-        if name in self._node.children:
-            raise RegistrationError(f"{where} is registered twice")
-        node = _Node(name, _check_description(description, where))
-        self._node.children[name] = node
-        return CommandGroup(self._registry, node, (*self._path, name))
-
-
-class Registry:
-    """Every handler of an application, by command path, custom_id template and modal id."""
-
-    def __init__(self) -> None:
-        self._roots: dict[str, _Node] = {}
-        self._context_menus: dict[tuple[CommandType, str], CommandSpec] = {}
-        self._commands: dict[tuple[str, ...], CommandSpec] = {}
-        self._components: list[ComponentSpec] = []
-        self._modals: list[ModalSpec] = []
-        self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
-        self._by_key: dict[str, HandlerSpec] = {}
-        self._home_only: set[str] = set()
-        self.global_checks: tuple[Check, ...] = ()
-        """Run before every command's, component's and form's own checks (not autocomplete):
-        e.g. a per-user rate."""
-
-    # -- declaration ----------------------------------------------------------------------
-    def check_all(self, check: Check) -> None:
-        """Add a check every interaction with a handler passes first."""
-        self.global_checks = (*self.global_checks, check)
+    def narrowed(self, checks: tuple[Check, ...], cooldown: Cooldown | None = None) -> Scope:
+        """This scope with more checks first-in-line after its own (a feature's)."""
+        inherited = cooldown or self.cooldown
+        return Scope(self._registry, self._node, self._path, (*self.checks, *checks), inherited)
 
     def command(
         self,
@@ -183,49 +169,79 @@ class Registry:
         checks: tuple[Check, ...] = (),
         default_member_permissions: str | None = None,
     ) -> Callable[[F], F]:
-        """Declare a slash command; options come from the handler's parameters."""
+        """A slash command (a subcommand inside a group); options come from the handler's
+        parameters."""
 
         def decorate(func: F) -> F:
-            cmd = name or func.__name__.replace("_", "-")
-            where = f"/{cmd}"
-            _check_name(cmd, where)
-            if cmd in self._roots:
+            sub = name or func.__name__.replace("_", "-")
+            path = (*self._path, sub)
+            where = "/" + " ".join(path)
+            _check_name(sub, where)
+            children = self._registry._roots if self._node is None else self._node.children
+            if sub in children:
                 raise RegistrationError(f"{where} is registered twice")
+            if default_member_permissions is not None and self._node is not None:
+                raise RegistrationError(
+                    f"{where}: default_member_permissions belongs on the top-level group"
+                )
+            cooldown = self._cooldown(func, path[0], where)
             spec = CommandSpec(
-                key=f"command:{cmd}",
+                key="command:" + " ".join(path),
                 func=func,
                 mode=mode,
                 ephemeral=ephemeral,
-                checks=checks,
-                path=(cmd,),
+                checks=self._checks(checks, cooldown, command=path[0]),
+                cooldown=cooldown,
+                path=path,
                 description=_check_description(description or _doc_summary(func), where),
                 options=tuple(options_from_signature(func, where)),
             )
-            self._roots[cmd] = _Node(
-                cmd,
+            children[sub] = _Node(
+                sub,
                 spec.description,
                 command=spec,
                 default_member_permissions=default_member_permissions,
             )
-            self._add_path(spec)
+            self._registry._add_path(spec)
             return func
 
         return decorate
 
     def group(
-        self, name: str, description: str, *, default_member_permissions: str | None = None
-    ) -> CommandGroup:
-        where = f"/{name}"
+        self,
+        name: str,
+        description: str,
+        *,
+        checks: tuple[Check, ...] = (),
+        cooldown: Cooldown | None = None,
+        default_member_permissions: str | None = None,
+        home_only: bool = False,
+    ) -> Scope:
+        """A command with subcommands (``/watchlist add``); a group may hold one level of
+        groups. ``checks`` and ``cooldown`` apply to everything declared through it."""
+        path = (*self._path, name)
+        where = "/" + " ".join(path)
+        if len(path) > 2:
+            raise RegistrationError("Discord allows only one level of subcommand groups")
         _check_name(name, where)
-        if name in self._roots:
+        children = self._registry._roots if self._node is None else self._node.children
+        if name in children:
             raise RegistrationError(f"{where} is registered twice")
+        if self._node is not None and (default_member_permissions is not None or home_only):
+            raise RegistrationError(
+                f"{where}: default_member_permissions and home_only belong on the top-level group"
+            )
         node = _Node(
             name,
             _check_description(description, where),
             default_member_permissions=default_member_permissions,
         )
-        self._roots[name] = node
-        return CommandGroup(self, node, (name,))
+        children[name] = node
+        if home_only:
+            self._registry.mark_home_only(name)
+        inherited = cooldown.named(path[0]) if cooldown is not None else self.cooldown
+        inner = Scope(self._registry, node, path, (*self.checks, *checks), inherited)
+        return inner
 
     def user_command(
         self,
@@ -259,19 +275,21 @@ class Registry:
         checks: tuple[Check, ...] = (),
     ) -> Callable[[F], F]:
         """A button or select handler; template fields arrive as keyword arguments."""
-        tpl = template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
+        tpl = _template(template)
 
         def decorate(func: F) -> F:
+            cooldown = self._cooldown(func, None, f"component {tpl.pattern!r}")
             spec = ComponentSpec(
                 key=f"component:{tpl.pattern}",
                 func=func,
                 mode=mode,
                 ephemeral=ephemeral,
-                checks=checks,
+                checks=self._checks(checks, cooldown, command=None),
+                cooldown=cooldown,
                 template=tpl,
                 updates_message=updates_message,
             )
-            self._add_templated(spec, self._components)
+            self._registry._add_templated(spec, self._registry._components)
             return func
 
         return decorate
@@ -286,35 +304,443 @@ class Registry:
         checks: tuple[Check, ...] = (),
     ) -> Callable[[F], F]:
         """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
-        tpl = template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
+        tpl = _template(template)
 
         def decorate(func: F) -> F:
+            cooldown = self._cooldown(func, None, f"form {tpl.pattern!r}")
             spec = ModalSpec(
                 key=f"modal:{tpl.pattern}",
                 func=func,
                 mode=mode,
                 ephemeral=ephemeral,
-                checks=checks,
+                checks=self._checks(checks, cooldown, command=None),
+                cooldown=cooldown,
                 template=tpl,
                 updates_message=updates_message,
             )
-            self._add_templated(spec, self._modals)
+            self._registry._add_templated(spec, self._registry._modals)
             return func
 
         return decorate
 
+    # -- internals ------------------------------------------------------------------------
+    def _cooldown(self, func: Handler, command: str | None, where: str) -> Cooldown | None:
+        """The handler's own cooldown, else the scope's; its bucket named (by default after
+        the top-level command)."""
+        declared = declared_cooldown(func) or self.cooldown
+        if declared is None or declared.name is not None:
+            return declared
+        if command is None:
+            raise RegistrationError(
+                f"{where}: a cooldown on a component or form needs name= (its key in "
+                "CATALYST_COOLDOWNS), e.g. cooldown(1, name='chart-buttons')"
+            )
+        return declared.named(command)
+
+    def _checks(
+        self, own: tuple[Check, ...], cooldown: Cooldown | None, *, command: str | None
+    ) -> tuple[Check, ...]:
+        checks = (*self.checks, *own)
+        if cooldown is None:
+            return checks
+        registry = self._registry
+        registry._cooldown_users.append(cooldown)
+        return (
+            *checks,
+            CooldownCheck(cooldown, lambda: registry._cooldown_source, command=command),
+        )
+
+    def _context_menu(
+        self, kind: CommandType, name: str, mode: Mode, ephemeral: bool, checks: tuple[Check, ...]
+    ) -> Callable[[F], F]:
+        registry = self._registry
+        if self._node is not None:
+            raise RegistrationError(f"context menu {name!r} cannot be inside a command group")
+
+        def decorate(func: F) -> F:
+            if not 1 <= len(name) <= 32:
+                raise RegistrationError(f"context menu name {name!r} must be 1-32 characters")
+            if (kind, name) in registry._context_menus:
+                raise RegistrationError(f"context menu {name!r} is registered twice")
+            cooldown = self._cooldown(func, None, f"context menu {name!r}")
+            spec = CommandSpec(
+                key=f"{kind.name.lower()}:{name}",
+                func=func,
+                mode=mode,
+                ephemeral=ephemeral,
+                checks=self._checks(checks, cooldown, command=None),
+                cooldown=cooldown,
+                path=(name,),
+                description="",
+                kind=kind,
+            )
+            registry._context_menus[(kind, name)] = spec
+            registry._by_key[spec.key] = spec
+            return func
+
+        return decorate
+
+
+CommandGroup = Scope
+"""A command group is a scope below the top level (the name older code uses)."""
+
+
+Step = Callable[[Scope], object]
+
+
+class _Declarations(ABC):
+    """Handlers recorded where a module declares them, declared on a registry by
+    :meth:`Registry.include`. Each decorator returns the function unchanged."""
+
+    def __init__(self, checks: tuple[Check, ...], cooldown: Cooldown | None) -> None:
+        self.checks = tuple(checks)
+        self.cooldown = cooldown
+        self._steps: list[Step] = []
+
+    def command(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+        default_member_permissions: str | None = None,
+    ) -> Callable[[F], F]:
+        """A slash command (see :meth:`Scope.command`)."""
+
+        def decorate(func: F) -> F:
+            self._steps.append(
+                lambda scope: scope.command(
+                    name,
+                    description,
+                    mode=mode,
+                    ephemeral=ephemeral,
+                    checks=checks,
+                    default_member_permissions=default_member_permissions,
+                )(func)
+            )
+            return func
+
+        return decorate
+
+    def group(
+        self,
+        name: str,
+        description: str,
+        *,
+        checks: tuple[Check, ...] = (),
+        cooldown: Cooldown | None = None,
+        default_member_permissions: str | None = None,
+        home_only: bool = False,
+    ) -> Group:
+        """A command group inside this one (see :meth:`Scope.group`)."""
+        group = Group(
+            name,
+            description,
+            checks=checks,
+            cooldown=cooldown,
+            default_member_permissions=default_member_permissions,
+            home_only=home_only,
+        )
+        self._steps.append(group.declare_in)
+        return group
+
+    def component(
+        self,
+        template: CustomIdTemplate | str,
+        *,
+        mode: Mode = Mode.INLINE,
+        updates_message: bool = True,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A button or select handler (see :meth:`Scope.component`)."""
+        tpl = _template(template)
+
+        def decorate(func: F) -> F:
+            self._steps.append(
+                lambda scope: scope.component(
+                    tpl,
+                    mode=mode,
+                    updates_message=updates_message,
+                    ephemeral=ephemeral,
+                    checks=checks,
+                )(func)
+            )
+            return func
+
+        return decorate
+
+    def modal(
+        self,
+        template: CustomIdTemplate | str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        updates_message: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A modal-submit handler (see :meth:`Scope.modal`)."""
+        tpl = _template(template)
+
+        def decorate(func: F) -> F:
+            self._steps.append(
+                lambda scope: scope.modal(
+                    tpl,
+                    mode=mode,
+                    ephemeral=ephemeral,
+                    updates_message=updates_message,
+                    checks=checks,
+                )(func)
+            )
+            return func
+
+        return decorate
+
+    @abstractmethod
+    def declare_in(self, scope: Scope) -> None:
+        """Declare every recorded handler in ``scope`` (what ``include`` calls)."""
+
+
+class Feature(_Declarations):
+    """A feature module's handlers: ``commands = Feature()`` at module level, decorators on
+    module-level functions, ``registry.include(module.commands)`` at start. ``checks`` and
+    ``cooldown`` apply to every handler the feature declares."""
+
+    def __init__(self, *, checks: tuple[Check, ...] = (), cooldown: Cooldown | None = None):
+        super().__init__(checks, cooldown)
+
+    def user_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A context-menu command on a user (see :meth:`Scope.user_command`)."""
+
+        def decorate(func: F) -> F:
+            self._steps.append(
+                lambda scope: scope.user_command(
+                    name, mode=mode, ephemeral=ephemeral, checks=checks
+                )(func)
+            )
+            return func
+
+        return decorate
+
+    def message_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A context-menu command on a message (see :meth:`Scope.message_command`)."""
+
+        def decorate(func: F) -> F:
+            self._steps.append(
+                lambda scope: scope.message_command(
+                    name, mode=mode, ephemeral=ephemeral, checks=checks
+                )(func)
+            )
+            return func
+
+        return decorate
+
+    def declare_in(self, scope: Scope) -> None:
+        inner = scope.narrowed(self.checks, self.cooldown)
+        for step in self._steps:
+            step(inner)
+
+
+class Group(_Declarations):
+    """A slash-command group declared at module level (``/watchlist``), discord.py's
+    ``app_commands.Group`` without the subclassing: ``checks`` and ``cooldown`` apply to its
+    subcommands and to the components and forms declared on it."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        *,
+        checks: tuple[Check, ...] = (),
+        cooldown: Cooldown | None = None,
+        default_member_permissions: str | None = None,
+        home_only: bool = False,
+    ) -> None:
+        super().__init__(checks, cooldown)
+        self.name = name
+        self.description = description
+        self.default_member_permissions = default_member_permissions
+        self.home_only = home_only
+
+    def declare_in(self, scope: Scope) -> None:
+        inner = scope.group(
+            self.name,
+            self.description,
+            checks=self.checks,
+            cooldown=self.cooldown,
+            default_member_permissions=self.default_member_permissions,
+            home_only=self.home_only,
+        )
+        for step in self._steps:
+            step(inner)
+
+
+class Registry:
+    """Every handler of an application, by command path, custom_id template and modal id."""
+
+    def __init__(self) -> None:
+        self._roots: dict[str, _Node] = {}
+        self._context_menus: dict[tuple[CommandType, str], CommandSpec] = {}
+        self._commands: dict[tuple[str, ...], CommandSpec] = {}
+        self._components: list[ComponentSpec] = []
+        self._modals: list[ModalSpec] = []
+        self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
+        self._by_key: dict[str, HandlerSpec] = {}
+        self._home_only: set[str] = set()
+        self._cooldown_source: CooldownSource | None = None
+        self._cooldown_users: list[Cooldown] = []
+        self._root = Scope(self, None, ())
+        self.global_checks: tuple[Check, ...] = ()
+        """Run before every command's, component's and form's own checks (not autocomplete):
+        e.g. a per-user rate."""
+
+    # -- declaration ----------------------------------------------------------------------
+    def include(self, *declarations: _Declarations) -> None:
+        """Declare the handlers of module-level :class:`Feature` and :class:`Group` objects,
+        in order (the order of ``/help``)."""
+        for declared in declarations:
+            declared.declare_in(self._root)
+
+    def check_all(self, check: Check) -> None:
+        """Add a check every interaction with a handler passes first."""
+        self.global_checks = (*self.global_checks, check)
+
+    def cooldowns_from(self, source: CooldownSource) -> None:
+        """Where a handler's context finds the application's
+        :class:`~.cooldowns.Cooldowns` (needed once any handler declares a cooldown)."""
+        self._cooldown_source = source
+
+    def command(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+        default_member_permissions: str | None = None,
+    ) -> Callable[[F], F]:
+        """Declare a slash command; options come from the handler's parameters."""
+        return self._root.command(
+            name,
+            description,
+            mode=mode,
+            ephemeral=ephemeral,
+            checks=checks,
+            default_member_permissions=default_member_permissions,
+        )
+
+    def group(
+        self,
+        name: str,
+        description: str,
+        *,
+        checks: tuple[Check, ...] = (),
+        cooldown: Cooldown | None = None,
+        default_member_permissions: str | None = None,
+        home_only: bool = False,
+    ) -> Scope:
+        return self._root.group(
+            name,
+            description,
+            checks=checks,
+            cooldown=cooldown,
+            default_member_permissions=default_member_permissions,
+            home_only=home_only,
+        )
+
+    def user_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A context-menu command on a user; the handler gets ``(ctx, target: User)``."""
+        return self._root.user_command(name, mode=mode, ephemeral=ephemeral, checks=checks)
+
+    def message_command(
+        self,
+        name: str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A context-menu command on a message; the handler gets ``(ctx, target: Message)``."""
+        return self._root.message_command(name, mode=mode, ephemeral=ephemeral, checks=checks)
+
+    def component(
+        self,
+        template: CustomIdTemplate | str,
+        *,
+        mode: Mode = Mode.INLINE,
+        updates_message: bool = True,
+        ephemeral: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A button or select handler; template fields arrive as keyword arguments."""
+        return self._root.component(
+            template, mode=mode, updates_message=updates_message, ephemeral=ephemeral, checks=checks
+        )
+
+    def modal(
+        self,
+        template: CustomIdTemplate | str,
+        *,
+        mode: Mode = Mode.INLINE,
+        ephemeral: bool = False,
+        updates_message: bool = False,
+        checks: tuple[Check, ...] = (),
+    ) -> Callable[[F], F]:
+        """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
+        return self._root.modal(
+            template, mode=mode, ephemeral=ephemeral, updates_message=updates_message, checks=checks
+        )
+
     def autocomplete(self, command: str, option: str) -> Callable[[F], F]:
-        """Suggestions for ``option`` of ``command`` (``"watchlist remove"``)."""
+        """Suggestions for ``option`` of ``command`` (``"watchlist remove"``), declared apart
+        from the option. Prefer the option's own ``Param(autocomplete=source)``: then the
+        two cannot disagree. :meth:`validate` checks that this one names a real option."""
         path = tuple(command.split())
 
         def decorate(func: F) -> F:
-            key = (path, option)
-            if key in self._autocomplete:
-                raise RegistrationError(f"autocomplete for /{command} {option} is registered twice")
-            self._autocomplete[key] = AutocompleteSpec(path, option, func)
+            self._add_autocomplete(AutocompleteSpec(path, option, func))
             return func
 
         return decorate
+
+    def validate(self) -> None:
+        """Refuse, at start, a set of handlers that cannot all work: raises one
+        RegistrationError naming every problem (and, for templates, an id both match)."""
+        problems = [*self._autocomplete_problems(), *self._template_problems()]
+        if self._cooldown_users and self._cooldown_source is None:
+            names = sorted({c.name or "?" for c in self._cooldown_users})
+            problems.append(
+                f"cooldowns {names} are declared but the registry has no Cooldowns "
+                "(registry.cooldowns_from(...))"
+            )
+        if problems:
+            raise RegistrationError(
+                "the declared handlers cannot all work:\n- " + "\n- ".join(problems)
+            )
 
     # -- lookup ---------------------------------------------------------------------------
     def find_command(self, kind: CommandType, path: tuple[str, ...]) -> CommandSpec | None:
@@ -361,33 +787,66 @@ class Registry:
         return sorted(out, key=lambda c: (c["type"], c["name"]))
 
     # -- internals ------------------------------------------------------------------------
-    def _context_menu(
-        self, kind: CommandType, name: str, mode: Mode, ephemeral: bool, checks: tuple[Check, ...]
-    ) -> Callable[[F], F]:
-        def decorate(func: F) -> F:
-            if not 1 <= len(name) <= 32:
-                raise RegistrationError(f"context menu name {name!r} must be 1-32 characters")
-            if (kind, name) in self._context_menus:
-                raise RegistrationError(f"context menu {name!r} is registered twice")
-            spec = CommandSpec(
-                key=f"{kind.name.lower()}:{name}",
-                func=func,
-                mode=mode,
-                ephemeral=ephemeral,
-                checks=checks,
-                path=(name,),
-                description="",
-                kind=kind,
-            )
-            self._context_menus[(kind, name)] = spec
-            self._by_key[spec.key] = spec
-            return func
-
-        return decorate
-
     def _add_path(self, spec: CommandSpec) -> None:
         self._commands[spec.path] = spec
         self._by_key[spec.key] = spec
+        for option in spec.options:
+            if option.suggest is not None:
+                self._add_autocomplete(
+                    AutocompleteSpec(spec.path, option.name, option.suggest, declared="option")
+                )
+
+    def _add_autocomplete(self, spec: AutocompleteSpec) -> None:
+        key = (spec.path, spec.option)
+        earlier = self._autocomplete.get(key)
+        if earlier is not None:
+            raise RegistrationError(
+                f"autocomplete for /{' '.join(spec.path)} {spec.option} is declared twice: "
+                f"{_where(earlier.func)} ({earlier.declared}) and {_where(spec.func)} "
+                f"({spec.declared})"
+            )
+        self._autocomplete[key] = spec
+
+    def _autocomplete_problems(self) -> list[str]:
+        problems = []
+        for command in self._commands.values():
+            for declared in command.options:
+                if (
+                    declared.autocomplete
+                    and (command.path, declared.name) not in self._autocomplete
+                ):
+                    problems.append(
+                        f"/{' '.join(command.path)} option {declared.name!r} is marked for "
+                        f"autocomplete but has no source ({_where(command.func)}): give it "
+                        "Param(autocomplete=a_function)"
+                    )
+        for (path, name), source in self._autocomplete.items():
+            target = self._commands.get(path)
+            option = next((o for o in target.options if o.name == name), None) if target else None
+            if option is None or not option.autocomplete:
+                what = "has no such option" if option is None else "is not marked for autocomplete"
+                problems.append(
+                    f"autocomplete {_where(source.func)} is for /{' '.join(path)} {name!r}, "
+                    f"which {what}"
+                )
+        return problems
+
+    def _template_problems(self) -> list[str]:
+        problems = []
+        kinds: tuple[tuple[str, list[Any]], ...] = (
+            ("component", self._components),
+            ("form", self._modals),
+        )
+        for kind, specs in kinds:
+            for first, second in combinations(specs, 2):
+                example = common_match(first.template.regex, second.template.regex)
+                if example is not None:
+                    problems.append(
+                        f"{kind} templates {first.template.pattern!r} ({_where(first.func)}) and "
+                        f"{second.template.pattern!r} ({_where(second.func)}) can both match "
+                        f"the custom_id {example!r}"
+                    )
+        return problems
 
     def _add_templated(self, spec: T, bucket: list[T]) -> None:
         if spec.key in self._by_key:
