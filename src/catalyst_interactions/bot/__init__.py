@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..framework.registry import Registry
 from . import admin, backtest, chart, check, research, sentiment, stats, watchlist
 from . import help as help_feature
-from .services import user_rate
+from .services import services, user_rate
 
 
 def build_registry() -> Registry:
@@ -24,4 +24,6 @@ def build_registry() -> Registry:
         feature.register(registry)
     # Fair use: no member may flood the bot, whatever they click or type.
     registry.check_all(user_rate)
+    registry.cooldowns_from(lambda ctx: services(ctx).cooldowns)
+    registry.validate()  # a set of handlers that cannot all work stops the start here
     return registry

@@ -13,6 +13,7 @@ ASCII as a custom_id is), ``.``, alternation, groups and repeats; anything else
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 from re import _constants as sre_c  # type: ignore[attr-defined]
@@ -119,7 +120,8 @@ class _Unsupported(Exception):
     pass
 
 
-def _class_ranges(items: list[tuple[Any, Any]]) -> Ranges:
+@functools.lru_cache(maxsize=256)  # a repeat {0,63} builds its class 63 times
+def _class_ranges(items: tuple[tuple[Any, Any], ...]) -> Ranges:
     negate = False
     ranges: list[tuple[int, int]] = []
     for op, arg in items:
@@ -163,7 +165,7 @@ def _build(nfa: _Automaton, pattern: Any, start: int) -> int:
         elif op is sre_c.ANY:
             at = _step(nfa, at, _complement(((10, 10),)))
         elif op is sre_c.IN:
-            at = _step(nfa, at, _class_ranges(arg))
+            at = _step(nfa, at, _class_ranges(tuple(arg)))
         elif op is sre_c.SUBPATTERN:
             _group, add_flags, del_flags, inner = arg
             if add_flags or del_flags:
@@ -201,6 +203,7 @@ def _step(nfa: _Automaton, at: int, chars: Ranges) -> int:
     return nxt
 
 
+@functools.lru_cache(maxsize=256)
 def _automaton(regex: str) -> tuple[_Automaton, int, int]:
     nfa = _Automaton()
     start = nfa.state()

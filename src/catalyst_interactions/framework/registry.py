@@ -839,6 +839,9 @@ class Registry:
         )
         for kind, specs in kinds:
             for first, second in combinations(specs, 2):
+                a, b = first.template.prefix, second.template.prefix
+                if not (a.startswith(b) or b.startswith(a)):
+                    continue  # their literal starts differ: no id can begin with both
                 example = common_match(first.template.regex, second.template.regex)
                 if example is not None:
                     problems.append(
