@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import tickers
+from ..discord.limits import CHOICE_NAME_MAX, CHOICES_MAX
 from ..discord.messages import Choice, EmbedField, Message, truncate
 from ..framework.context import Context
 from ..framework.errors import CheckFailure, UserFacingError
@@ -83,8 +84,8 @@ def ticker_choices(ctx: Context, typed: str) -> list[Choice]:
     from ..market.symbols import search_tickers
 
     return [
-        Choice(name=truncate(f"{symbol} — {name}", 100), value=symbol)
-        for symbol, name in search_tickers(typed, 25, known=provider_symbols(ctx))
+        Choice(name=truncate(f"{symbol} — {name}", CHOICE_NAME_MAX), value=symbol)
+        for symbol, name in search_tickers(typed, CHOICES_MAX, known=provider_symbols(ctx))
     ]
 
 

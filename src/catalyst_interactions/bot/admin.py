@@ -22,6 +22,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 from ..discord.enums import TextInputStyle
+from ..discord.limits import (
+    CHOICE_NAME_MAX,
+    CHOICES_MAX,
+    EMBED_DESCRIPTION_MAX,
+    EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX,
+    EMBED_FIELDS_MAX,
+    EMBED_TITLE_MAX,
+    EMBED_TOTAL_MAX,
+    TEXT_INPUT_PLACEHOLDER_MAX,
+)
 from ..discord.messages import (
     Choice,
     Embed,
@@ -234,7 +245,7 @@ def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
     lines = [f"Applied by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC:"]
     lines += [_change_line(c) for c in applied.changes] or ["nothing"]
     lines += [f"Not applied: {p}" for p in applied.failed + skipped]
-    return lines_within(lines, 1024)
+    return lines_within(lines, EMBED_FIELD_VALUE_MAX)
 
 
 # -- /admin commands ----------------------------------------------------------------------
@@ -263,7 +274,7 @@ async def report(
                 Embed(
                     title="Tuning reports",
                     color=BRAND_COLOR,
-                    description=lines_within(lines, 4096),
+                    description=lines_within(lines, EMBED_DESCRIPTION_MAX),
                 )
             ]
         )
@@ -334,9 +345,9 @@ async def history(
     return Message(
         embeds=[
             Embed(
-                title=truncate(title, 256),
+                title=truncate(title, EMBED_TITLE_MAX),
                 color=BRAND_COLOR,
-                description=lines_within([_change_line(c) for c in changes], 4096),
+                description=lines_within([_change_line(c) for c in changes], EMBED_DESCRIPTION_MAX),
                 footer="Roll back the latest change of a parameter with /admin rollback.",
             )
         ]
@@ -473,16 +484,18 @@ async def details(ctx: ComponentContext, report_id: str) -> Message:
         )
     description = lines_within(lines, 4000)
     metrics = [
-        EmbedField(truncate(k, 256), truncate(show(v), 1024), True)
-        for k, v in list(parsed.metrics.items())[:25]
+        EmbedField(
+            truncate(k, EMBED_FIELD_NAME_MAX), truncate(show(v), EMBED_FIELD_VALUE_MAX), True
+        )
+        for k, v in list(parsed.metrics.items())[:EMBED_FIELDS_MAX]
     ]
     # The metrics get what the 6000-character embed total leaves after the changes.
-    fields = fit_fields(metrics, 5600 - len(description))
+    fields = fit_fields(metrics, EMBED_TOTAL_MAX - 400 - len(description))  # 400: title, footer
     status = stored.status.value.replace("_", " ")
     return Message(
         embeds=[
             Embed(
-                title=truncate(f"Details: {parsed.title}", 256),
+                title=truncate(f"Details: {parsed.title}", EMBED_TITLE_MAX),
                 color=BRAND_COLOR,
                 description=description,
                 fields=fields,
@@ -523,7 +536,7 @@ async def custom(ctx: ComponentContext, report_id: str) -> Modal:
                 max_length=200,
                 required=True,
                 value=truncate(show(change.proposed), 200),
-                placeholder=truncate(f"current: {current}", 100),
+                placeholder=truncate(f"current: {current}", TEXT_INPUT_PLACEHOLDER_MAX),
             )
         )
     return Modal(
@@ -602,10 +615,10 @@ async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
     store = await open_store(ctx)
     needle = typed.strip().lower()
     return [
-        Choice(name=truncate(f"{p.name} = {show(p.value)}", 100), value=p.name)
+        Choice(name=truncate(f"{p.name} = {show(p.value)}", CHOICE_NAME_MAX), value=p.name)
         for p in await store.parameters.all()
         if needle in p.name.lower()
-    ][:25]
+    ][:CHOICES_MAX]
 
 
 async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
@@ -615,10 +628,12 @@ async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
     store = await open_store(ctx)
     needle = typed.strip().lower()
     return [
-        Choice(name=truncate(f"{r.report_id} ({r.status.value})", 100), value=r.report_id)
+        Choice(
+            name=truncate(f"{r.report_id} ({r.status.value})", CHOICE_NAME_MAX), value=r.report_id
+        )
         for r in await store.reports.list(limit=100)
         if needle in r.report_id.lower()
-    ][:25]
+    ][:CHOICES_MAX]
 
 
 def register(registry: Registry) -> None:

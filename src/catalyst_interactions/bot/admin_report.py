@@ -26,6 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..discord.custom_id import CustomIdError, CustomIdTemplate
 from ..discord.enums import ButtonStyle
+from ..discord.limits import (
+    EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX,
+    EMBED_TITLE_MAX,
+    EMBED_TOTAL_MAX,
+)
 from ..discord.messages import ActionRow, Button, Embed, EmbedField, Message, truncate
 from ._shared import fit_fields
 
@@ -37,7 +43,7 @@ _LEGACY_ID = r".{1,90}"  # the old system's ids may hold underscores: take the r
 PARAMETER_TYPES = ("int", "float", "bool", "str")
 MODAL_FIELDS_MAX = 5
 SHOWN_CHANGES = 20
-EMBED_BUDGET = 5900  # Discord's 6000 with room for the footer
+EMBED_BUDGET = EMBED_TOTAL_MAX - 100  # room for the footer
 
 DECIDE = (
     CustomIdTemplate("admin:v1:{action}:{report_id}", action="approve|reject", report_id=REPORT_ID),
@@ -228,7 +234,7 @@ def _change_field(change: ProposedChange, current_values: Mapping[str, Value]) -
     value = f"`{truncate(current, 60)}` → **`{truncate(show(change.proposed), 60)}`**"
     if change.reason:
         value += "\n" + truncate(change.reason, 900)
-    return EmbedField(truncate(change.parameter, 256), value)
+    return EmbedField(truncate(change.parameter, EMBED_FIELD_NAME_MAX), value)
 
 
 def report_message(
@@ -248,8 +254,12 @@ def report_message(
     summary = truncate(report.summary, 1500) if report.summary else None
     tail = []
     if status != "pending":
-        tail.append(EmbedField("Status", truncate(outcome or status.replace("_", " "), 1024)))
-    budget = EMBED_BUDGET - len(report.title[:256]) - len(summary or "") - 300
+        tail.append(
+            EmbedField(
+                "Status", truncate(outcome or status.replace("_", " "), EMBED_FIELD_VALUE_MAX)
+            )
+        )
+    budget = EMBED_BUDGET - len(report.title[:EMBED_TITLE_MAX]) - len(summary or "") - 300
     budget -= sum(f.text_length() for f in tail)
     changes = list(report.changes)
     fields = fit_fields([_change_field(c, current or {}) for c in changes[:SHOWN_CHANGES]], budget)
@@ -265,7 +275,7 @@ def report_message(
             "form holds at most 5 fields."
         )
     embed = Embed(
-        title=truncate(report.title, 256),
+        title=truncate(report.title, EMBED_TITLE_MAX),
         description=summary,
         color=0xFEE75C if status == "pending" else 0x57F287 if status != "rejected" else 0xED4245,
         fields=fields,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from ..discord.limits import EMBED_FIELD_VALUE_MAX
 from ..discord.messages import Choice, Embed, EmbedField, Message
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -193,7 +194,10 @@ def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Messag
         ]
         newest = sorted(trades, key=lambda t: t.posted_at, reverse=True)[:SHOWN_TRADES]
         fields.append(
-            EmbedField("Latest trades", lines_within([_trade_line(t) for t in newest], 1024))
+            EmbedField(
+                "Latest trades",
+                lines_within([_trade_line(t) for t in newest], EMBED_FIELD_VALUE_MAX),
+            )
         )
     skipped = []
     if result.too_old:

@@ -26,7 +26,15 @@ from ..charts.catalog import BY_NAME, INDICATORS
 from ..charts.warmup import history_needed, short_of_history
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import ButtonStyle, ComponentType
-from ..discord.limits import CONTENT_MAX, EMBED_FIELDS_MAX, EMBED_TOTAL_MAX
+from ..discord.limits import (
+    CHOICE_NAME_MAX,
+    CHOICES_MAX,
+    CONTENT_MAX,
+    EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX,
+    EMBED_FIELDS_MAX,
+    EMBED_TOTAL_MAX,
+)
 from ..discord.messages import (
     ActionRow,
     Button,
@@ -264,7 +272,11 @@ def _kept(message: ClickedMessage | None, budget: int) -> tuple[str | None, list
         value = str(raw.get("value") or "").strip()
         if not name or not value or len(fields) == EMBED_FIELDS_MAX:
             continue
-        field = EmbedField(truncate(name, 256), truncate(value, 1024), bool(raw.get("inline")))
+        field = EmbedField(
+            truncate(name, EMBED_FIELD_NAME_MAX),
+            truncate(value, EMBED_FIELD_VALUE_MAX),
+            bool(raw.get("inline")),
+        )
         if field.text_length() > budget:
             break
         budget -= field.text_length()
@@ -477,8 +489,8 @@ def indicator_choices(typed: str) -> list[Choice]:
         if ind.name.startswith(last) and ind.name not in taken:
             value = f"{prefix},{ind.name}" if prefix else ind.name
             labels = ", ".join(BY_NAME[t].label if t in BY_NAME else t for t in [*taken, ind.name])
-            out.append(Choice(name=truncate(labels, 100), value=value))
-    return out[:25]
+            out.append(Choice(name=truncate(labels, CHOICE_NAME_MAX), value=value))
+    return out[:CHOICES_MAX]
 
 
 # -- registration ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import functools
 from typing import Annotated
 
 from ..discord.enums import CommandType, OptionType
+from ..discord.limits import EMBED_FIELD_VALUE_MAX, EMBED_FIELDS_MAX
 from ..discord.messages import Choice, Embed, EmbedField, Message, quoted, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -48,14 +49,17 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
             continue
         if spec.path[0] == "admin" and not is_admin:
             continue
-        value = truncate(f"{spec.description}\nOptions: {describe_options(spec)}", 1024)
+        value = truncate(
+            f"{spec.description}\nOptions: {describe_options(spec)}", EMBED_FIELD_VALUE_MAX
+        )
         fields.append(EmbedField(name=f"/{name}", value=value))
     if not fields:
         raise UserFacingError(f"There is no command called `/{quoted(only or '')}`.")
-    if len(fields) > 25:  # Discord's per-embed cap; the rest go to a second embed
+    if len(fields) > EMBED_FIELDS_MAX:  # the rest go to a second embed
+        first, rest = fields[:EMBED_FIELDS_MAX], fields[EMBED_FIELDS_MAX:]
         embeds = [
-            Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=fields[:25]),
-            Embed(color=BRAND_COLOR, fields=fields[25:50]),
+            Embed(title="Catalyst Bot commands", color=BRAND_COLOR, fields=first),
+            Embed(color=BRAND_COLOR, fields=rest[:EMBED_FIELDS_MAX]),
         ]
     else:
         embeds = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
+from ..discord.limits import ATTACHMENT_DESCRIPTION_MAX, EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX
 from ..discord.messages import Choice, Embed, EmbedField, File, Message, truncate
 from ..framework.context import AutocompleteContext, CommandContext, Context
 from ..framework.errors import CheckFailure, UserFacingError
@@ -90,10 +91,10 @@ def partial_message(title: str, question: str, text: str, model: str) -> Message
     if len(text) > PREVIEW_CHARS:
         text = truncate(text, PREVIEW_CHARS)
     embed = Embed(
-        title=truncate(title, 256),
+        title=truncate(title, EMBED_TITLE_MAX),
         description=text + CURSOR,
         color=BRAND_COLOR,
-        fields=[EmbedField("Question", truncate(question, 1024))],
+        fields=[EmbedField("Question", truncate(question, EMBED_FIELD_VALUE_MAX))],
         footer=f"{model} · writing…",
     )
     return Message(embeds=[embed])
@@ -131,7 +132,11 @@ def answer_message(
             truncate(text, PREVIEW_CHARS) + f"\n\n*The full answer is attached as `{filename}`.*"
         )
         document = f"# {title}\n\n**Question:** {question}\n\n{text}\n"
-        files.append(File(filename, document.encode(), description=truncate(title, 1024)))
+        files.append(
+            File(
+                filename, document.encode(), description=truncate(title, ATTACHMENT_DESCRIPTION_MAX)
+            )
+        )
     else:
         description = text
     footer = [f"{result.model} · not financial advice"]
@@ -139,10 +144,10 @@ def answer_message(
         footer.append("The answer was cut at the model's length limit.")
     footer.extend(notes)
     embed = Embed(
-        title=truncate(title, 256),
+        title=truncate(title, EMBED_TITLE_MAX),
         description=description,
         color=BRAND_COLOR,
-        fields=[EmbedField("Question", truncate(question, 1024))],
+        fields=[EmbedField("Question", truncate(question, EMBED_FIELD_VALUE_MAX))],
         footer="\n".join(footer),
     )
     return Message(embeds=[embed], files=files)
