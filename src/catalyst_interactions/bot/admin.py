@@ -31,6 +31,8 @@ from ..discord.limits import (
     EMBED_FIELDS_MAX,
     EMBED_TITLE_MAX,
     EMBED_TOTAL_MAX,
+    LABEL_MAX,
+    MODAL_TITLE_MAX,
     TEXT_INPUT_PLACEHOLDER_MAX,
 )
 from ..discord.messages import (
@@ -531,7 +533,7 @@ async def custom(ctx: ComponentContext, report_id: str) -> Modal:
         inputs.append(
             TextInput(
                 custom_id=change.parameter,
-                label=truncate(f"{change.parameter} ({kind}{bounds})", 45),
+                label=truncate(f"{change.parameter} ({kind}{bounds})", LABEL_MAX),
                 style=TextInputStyle.SHORT,
                 max_length=200,
                 required=True,
@@ -541,7 +543,7 @@ async def custom(ctx: ComponentContext, report_id: str) -> Modal:
         )
     return Modal(
         custom_id=custom_id(MODAL, report_id),
-        title=truncate(f"Custom values · {report_id}", 45),
+        title=truncate(f"Custom values · {report_id}", MODAL_TITLE_MAX),
         inputs=inputs,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
+from ..discord.limits import EMBED_FIELD_VALUE_MAX
 from ..discord.messages import Choice, Embed, EmbedField, Message
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -77,7 +78,7 @@ def register(registry: Registry) -> None:
             problem = exc.user_message
         embed = quote_embed(symbol, quote, problem)
         if alerts:
-            text = lines_within([alert_line(a) for a in alerts], 1024)
+            text = lines_within([alert_line(a) for a in alerts], EMBED_FIELD_VALUE_MAX)
             embed = embed.with_fields(EmbedField(f"Recent alerts ({len(alerts)})", text))
         else:
             embed = embed.with_fields(EmbedField("Recent alerts", "No alerts for this ticker."))

@@ -6,7 +6,7 @@ import functools
 from typing import Annotated
 
 from ..discord.enums import CommandType, OptionType
-from ..discord.limits import EMBED_FIELD_VALUE_MAX, EMBED_FIELDS_MAX
+from ..discord.limits import CHOICES_MAX, EMBED_FIELD_VALUE_MAX, EMBED_FIELDS_MAX
 from ..discord.messages import Choice, Embed, EmbedField, Message, quoted, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -92,4 +92,4 @@ def register(registry: Registry) -> None:
         names = sorted({s.path[0] for s in registry.commands() if s.kind is CommandType.CHAT_INPUT})
         if not ctx.is_admin:
             names = [n for n in names if n != "admin"]
-        return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:25]
+        return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:CHOICES_MAX]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from ..discord.enums import OptionType
+from ..discord.limits import COMMAND_NAME_MAX, COMMAND_OPTIONS_MAX
 from ..discord.payloads import Attachment, Channel, Member, Resolved, Role, User
 from .errors import BadOption, RegistrationError
 
@@ -187,8 +188,10 @@ def options_from_signature(func: Callable[..., Any], where: str) -> list[OptionS
                 f"{where}: required option {spec.name!r} follows an optional one"
             )
         seen_optional = seen_optional or not spec.required
-    if len(specs) > 25:
-        raise RegistrationError(f"{where}: {len(specs)} options; Discord allows at most 25")
+    if len(specs) > COMMAND_OPTIONS_MAX:
+        raise RegistrationError(
+            f"{where}: {len(specs)} options; Discord allows at most {COMMAND_OPTIONS_MAX}"
+        )
     return specs
 
 
@@ -206,8 +209,10 @@ def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
     required = default is inspect.Parameter.empty
     hint = _strip_optional(hint)
     name = meta.name or param.name
-    if not (1 <= len(name) <= 32 and set(name) <= _NAME_OK):
-        raise RegistrationError(f"{where}: option name {name!r} must be 1-32 lowercase a-z0-9-_")
+    if not (1 <= len(name) <= COMMAND_NAME_MAX and set(name) <= _NAME_OK):
+        raise RegistrationError(
+            f"{where}: option name {name!r} must be 1-{COMMAND_NAME_MAX} lowercase a-z0-9-_"
+        )
     description = meta.description or name.replace("_", " ")
     choices: tuple[tuple[str, str | int | float], ...] = ()
     enum_type: type[enum.Enum] | None = None

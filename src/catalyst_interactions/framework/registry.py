@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import CommandType, OptionType
+from ..discord.limits import COMMAND_DESCRIPTION_MAX, COMMAND_NAME_MAX
 from .cooldowns import Cooldown, CooldownCheck, CooldownSource, declared_cooldown
 from .errors import RegistrationError
 from .modes import Mode
@@ -111,14 +112,18 @@ class _Node:
 
 
 def _check_name(name: str, where: str) -> None:
-    if not (1 <= len(name) <= 32 and set(name) <= _NAME_CHARS):
-        raise RegistrationError(f"{where}: name {name!r} must be 1-32 characters of a-z 0-9 - _")
+    if not (1 <= len(name) <= COMMAND_NAME_MAX and set(name) <= _NAME_CHARS):
+        raise RegistrationError(
+            f"{where}: name {name!r} must be 1-{COMMAND_NAME_MAX} characters of a-z 0-9 - _"
+        )
 
 
 def _check_description(description: str, where: str) -> str:
     description = description.strip()
-    if not 1 <= len(description) <= 100:
-        raise RegistrationError(f"{where}: description must be 1-100 characters")
+    if not 1 <= len(description) <= COMMAND_DESCRIPTION_MAX:
+        raise RegistrationError(
+            f"{where}: description must be 1-{COMMAND_DESCRIPTION_MAX} characters"
+        )
     return description
 
 
@@ -358,8 +363,10 @@ class Scope:
             raise RegistrationError(f"context menu {name!r} cannot be inside a command group")
 
         def decorate(func: F) -> F:
-            if not 1 <= len(name) <= 32:
-                raise RegistrationError(f"context menu name {name!r} must be 1-32 characters")
+            if not 1 <= len(name) <= COMMAND_NAME_MAX:
+                raise RegistrationError(
+                    f"context menu name {name!r} must be 1-{COMMAND_NAME_MAX} characters"
+                )
             if (kind, name) in registry._context_menus:
                 raise RegistrationError(f"context menu {name!r} is registered twice")
             cooldown = self._cooldown(func, None, f"context menu {name!r}")
