@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from ..discord.limits import EPHEMERAL
 from ..discord.messages import user_text
 from ..discord.payloads import PayloadError, decode_interaction
 from ..discord.verify import SignatureVerifier, VerificationError
@@ -41,7 +42,7 @@ _TIMESTAMP_DIGITS_MAX = 12
 _ACKS: list[tuple[dict[str, object], int]] = [
     ({"type": 5}, 5),
     ({"type": 6}, 6),
-    ({"type": 5, "data": {"flags": 64}}, 5),
+    ({"type": 5, "data": {"flags": EPHEMERAL}}, 5),
 ]
 
 
