@@ -45,8 +45,9 @@ def test_sigkilled_parent_leaves_no_render_process(tmp_path: Path) -> None:
         assert 1 <= len(pids) <= 2, line
         for pid in pids:
             assert alive(pid)
-            # The pool's processes run below their parent's priority (nice 7 asked here).
-            assert nice_of(pid) == nice_of(parent.pid) + 7
+            # The pool's processes run below their parent's priority (nice 7 asked here);
+            # the kernel caps niceness at 19, which a parent already niced may reach.
+            assert nice_of(pid) == min(19, nice_of(parent.pid) + 7)
         parent.send_signal(signal.SIGKILL)
         parent.wait(5)
         deadline = time.monotonic() + 5
