@@ -95,3 +95,36 @@ async def test_an_approved_report_can_be_marked_partially_applied(store: Store) 
     assert (await store.reports.mark_partially_applied("r3")).status is ReportStatus.REJECTED
     with pytest.raises(ReportNotFound):
         await store.reports.mark_partially_applied("nope")
+
+
+async def test_statuses_are_kept_as_their_text_and_read_back_as_the_enum(
+    store: Store, migrated_url: str
+) -> None:
+    """The column holds the words older rows and other tools read ("partially_applied");
+    the repository hands back ReportStatus members only."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from catalyst_interactions.store import normalize_url
+
+    await store.reports.create("kept", PAYLOAD)
+    await store.reports.create("old", PAYLOAD)
+    await store.reports.decide("kept", ReportStatus.PARTIALLY_APPLIED, "42")
+    engine = create_async_engine(normalize_url(migrated_url))
+    try:
+        async with engine.begin() as conn:
+            # A row written as text by an older version reads back as the enum member.
+            await conn.execute(
+                text("UPDATE admin_reports SET status = 'rejected' WHERE report_id = 'old'")
+            )
+            rows = await conn.execute(text("SELECT report_id, status FROM admin_reports"))
+            stored = {row[0]: row[1] for row in rows}
+    finally:
+        await engine.dispose()
+    assert stored == {"kept": "partially_applied", "old": "rejected"}
+    old = await store.reports.get("old")
+    assert old.status is ReportStatus.REJECTED and old.status.label == "rejected"
+    assert [r.report_id for r in await store.reports.list(ReportStatus.PARTIALLY_APPLIED)] == [
+        "kept"
+    ]
+    assert ReportStatus.PARTIALLY_APPLIED.label == "partially applied"

@@ -73,7 +73,7 @@ from .admin_report import (
 from .services import ADMIN_REFUSAL, admin_only
 
 if TYPE_CHECKING:
-    from ..store import Parameter, ParameterChange, Report, Store
+    from ..store import Parameter, ParameterChange, Report, ReportStatus, Store
 
 CHECKS = (admin_only,)
 _INT = re.compile(r"[+-]?\d{1,18}")
@@ -156,11 +156,11 @@ async def _load_report(store: Store, report_id: str) -> tuple[Report, TuningRepo
 
 
 def _refuse_decided(stored: Report) -> None:
-    if stored.status.value != "pending":
+    from ..store import ReportStatus
+
+    if stored.status is not ReportStatus.PENDING:
         by = f" by <@{stored.decided_by}>" if stored.decided_by else ""
-        raise UserFacingError(
-            f"Report `{stored.report_id}` was already {stored.status.value.replace('_', ' ')}{by}."
-        )
+        raise UserFacingError(f"Report `{stored.report_id}` was already {stored.status.label}{by}.")
 
 
 async def _values_for(
@@ -210,20 +210,30 @@ async def _apply(
     return applied
 
 
-async def _settle_status(store: Store, report_id: str, status: str, applied: _Applied) -> str:
+async def _settle_status(
+    store: Store, report_id: str, status: ReportStatus, applied: _Applied
+) -> ReportStatus:
     """A value that failed when applied (changed underneath, bounds moved) makes an approved
     report partially applied; the status shown and the one stored agree."""
-    if status == "approved" and applied.failed:
-        await store.reports.mark_partially_applied(report_id)
-        return "partially_applied"
+    from ..store import ReportStatus
+
+    if status is ReportStatus.APPROVED and applied.failed:
+        return (await store.reports.mark_partially_applied(report_id)).status
     return status
 
 
-async def _decide(store: Store, report_id: str, status: str, actor: str) -> None:
-    from ..store import ReportAlreadyDecided, ReportStatus
+def _decided_status(partial: bool) -> ReportStatus:
+    """Approved, or partially applied when some of the report's changes are not."""
+    from ..store import ReportStatus
+
+    return ReportStatus.PARTIALLY_APPLIED if partial else ReportStatus.APPROVED
+
+
+async def _decide(store: Store, report_id: str, status: ReportStatus, actor: str) -> None:
+    from ..store import ReportAlreadyDecided
 
     try:
-        await store.reports.decide(report_id, ReportStatus(status), actor)
+        await store.reports.decide(report_id, status, actor)
     except ReportAlreadyDecided as exc:
         raise UserFacingError(f"{exc}.") from None
 
@@ -268,8 +278,7 @@ async def report(
                 "`catalyst-interactions admin post-report FILE`."
             )
         lines = [
-            f"`{r.report_id}` — {r.status.value.replace('_', ' ')}, {r.created_at:%Y-%m-%d %H:%M}"
-            for r in reports
+            f"`{r.report_id}` — {r.status.label}, {r.created_at:%Y-%m-%d %H:%M}" for r in reports
         ]
         return Message(
             embeds=[
@@ -281,13 +290,14 @@ async def report(
             ]
         )
     stored, parsed = await _load_report(store, report_id)
-    decided = stored.status.value
-    outcome = (
-        None if decided == "pending" else (f"{decided.replace('_', ' ')} by <@{stored.decided_by}>")
-    )
+    from ..store import ReportStatus
+
+    decided = stored.status
+    pending = decided is ReportStatus.PENDING
+    outcome = None if pending else f"{decided.label} by <@{stored.decided_by}>"
     # A pending report shows what approving would change from; a decided one shows the
     # values the report recorded (the store now holds the decision's result).
-    live = await current_values(store, parsed) if decided == "pending" else None
+    live = await current_values(store, parsed) if pending else None
     return report_message(parsed, status=decided, outcome=outcome, current=live)
 
 
@@ -429,20 +439,22 @@ async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
     actor = ctx.user.id
     before = await current_values(store, parsed)  # what the message shows changing from
     if action == "reject":
-        await _decide(store, report_id, "rejected", actor)
+        from ..store import ReportStatus
+
+        await _decide(store, report_id, ReportStatus.REJECTED, actor)
         await store.audit.record(
             actor, "report.reject", target=report_id, interaction_id=ctx.interaction.id
         )
         return report_message(
             parsed,
-            status="rejected",
+            status=ReportStatus.REJECTED,
             outcome=f"Rejected by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             current=before,
         )
     values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
     if not values:
         raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
-    status = "approved" if not problems else "partially_applied"
+    status = _decided_status(partial=bool(problems))
     await _decide(store, report_id, status, actor)
     applied = await _apply(
         store, actor, report_id, values, f"report {report_id}", ctx.interaction.id
@@ -493,7 +505,7 @@ async def details(ctx: ComponentContext, report_id: str) -> Message:
     ]
     # The metrics get what the 6000-character embed total leaves after the changes.
     fields = fit_fields(metrics, EMBED_TOTAL_MAX - 400 - len(description))  # 400: title, footer
-    status = stored.status.value.replace("_", " ")
+    status = stored.status.label
     return Message(
         embeds=[
             Embed(
@@ -574,7 +586,7 @@ async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
             + "\n".join(f"- {p}" for p in problems)
         )
     rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
-    status = "approved" if not rest else "partially_applied"
+    status = _decided_status(partial=bool(rest))
     actor = ctx.user.id
     before = await current_values(store, parsed)
     await _decide(store, report_id, status, actor)

@@ -36,7 +36,7 @@ from ..discord.messages import ActionRow, Button, Embed, EmbedField, Message, tr
 from ._shared import fit_fields
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import ReportStatus, Store
 
 REPORT_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
 _LEGACY_ID = r".{1,90}"  # the old system's ids may hold underscores: take the rest
@@ -240,25 +240,27 @@ def _change_field(change: ProposedChange, current_values: Mapping[str, Value]) -
 def report_message(
     report: TuningReport,
     *,
-    status: str = "pending",
+    status: ReportStatus | None = None,
     outcome: str | None = None,
     current: Mapping[str, Value] | None = None,
 ) -> Message:
     """The report with Approve/Reject/Details/Custom while pending, Details after.
+
+    ``status`` is the stored report's; None for a report not stored yet, which is pending.
 
     ``current`` holds the parameters' values before the report (from the store, see
     :func:`current_values`); each change shows ``current → proposed``.
 
     Changes are listed while they fit in the embed's 6000 characters; the rest are counted.
     """
+    from ..store import ReportStatus  # SQLAlchemy: not on the edge's start-up path
+
+    status = status or ReportStatus.PENDING
+    pending = status is ReportStatus.PENDING
     summary = truncate(report.summary, 1500) if report.summary else None
     tail = []
-    if status != "pending":
-        tail.append(
-            EmbedField(
-                "Status", truncate(outcome or status.replace("_", " "), EMBED_FIELD_VALUE_MAX)
-            )
-        )
+    if not pending:
+        tail.append(EmbedField("Status", truncate(outcome or status.label, EMBED_FIELD_VALUE_MAX)))
     budget = EMBED_BUDGET - len(report.title[:EMBED_TITLE_MAX]) - len(summary or "") - 300
     budget -= sum(f.text_length() for f in tail)
     changes = list(report.changes)
@@ -269,7 +271,7 @@ def report_message(
         )
     fields += tail
     footer = f"Report {report.report_id} · {len(changes)} change(s)"
-    if len(changes) > MODAL_FIELDS_MAX and status == "pending":
+    if len(changes) > MODAL_FIELDS_MAX and pending:
         footer += (
             f"\nCustom edits the first {MODAL_FIELDS_MAX} changes only: a Discord "
             "form holds at most 5 fields."
@@ -277,14 +279,14 @@ def report_message(
     embed = Embed(
         title=truncate(report.title, EMBED_TITLE_MAX),
         description=summary,
-        color=0xFEE75C if status == "pending" else 0x57F287 if status != "rejected" else 0xED4245,
+        color=0xFEE75C if pending else 0xED4245 if status is ReportStatus.REJECTED else 0x57F287,
         fields=fields,
         footer=footer,
     )
     details = Button(
         label="Details", style=ButtonStyle.SECONDARY, custom_id=custom_id(DETAILS, report.report_id)
     )
-    if status == "pending":
+    if pending:
         buttons = [
             Button(
                 label="Approve",

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .records import ReportStatus
+
 # Stable constraint names, so later migrations can address them on both backends.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -33,6 +35,20 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class ReportStatusColumn(TypeDecorator[ReportStatus]):
+    """A :class:`ReportStatus` stored as its value (``"partially_applied"``), so repository
+    code compares and returns enum members, never the strings."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def process_bind_param(self, value: ReportStatus | None, dialect: Dialect) -> str | None:
+        return None if value is None else ReportStatus(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> ReportStatus | None:
+        return None if value is None else ReportStatus(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -98,7 +114,7 @@ class ReportRow(Base):
     report_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ReportStatus] = mapped_column(ReportStatusColumn(), index=True)
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel_id: Mapped[str | None] = mapped_column(String(32))

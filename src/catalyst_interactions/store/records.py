@@ -22,6 +22,11 @@ class ReportStatus(enum.StrEnum):
     REJECTED = "rejected"
     PARTIALLY_APPLIED = "partially_applied"
 
+    @property
+    def label(self) -> str:
+        """The status as a sentence says it: ``"partially applied"``."""
+        return self.value.replace("_", " ")
+
 
 class ParameterType(enum.StrEnum):
     INT = "int"

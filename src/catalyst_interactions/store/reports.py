@@ -45,7 +45,7 @@ class Reports:
                     report_id=report_id,
                     created_at=report.created_at,
                     payload=payload,
-                    status=report.status.value,
+                    status=report.status,
                     channel_id=channel_id,
                     message_id=message_id,
                 )
@@ -70,7 +70,7 @@ class Reports:
             raise InvalidValue("limit must be at least 1")
         query = select(ReportRow).order_by(ReportRow.created_at.desc()).limit(limit)
         if status is not None:
-            query = query.where(ReportRow.status == status.value)
+            query = query.where(ReportRow.status == status)
         async with self._db.read() as session:
             return [_report(row) for row in await session.scalars(query)]
 
@@ -88,17 +88,15 @@ class Reports:
                 update(ReportRow)
                 .where(
                     ReportRow.report_id == report_id,
-                    ReportRow.status == ReportStatus.PENDING.value,
+                    ReportRow.status == ReportStatus.PENDING,
                 )
-                .values(status=status.value, decided_by=actor, decided_at=self._db.clock())
+                .values(status=status, decided_by=actor, decided_at=self._db.clock())
             )
             row = await session.get(ReportRow, report_id, populate_existing=True)
             if row is None:
                 raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
             if rowcount(result) == 0:
-                raise ReportAlreadyDecided(
-                    f"report {report_id!r} was already {row.status.replace('_', ' ')}"
-                )
+                raise ReportAlreadyDecided(f"report {report_id!r} was already {row.status.label}")
             return _report(row)
 
     async def mark_partially_applied(self, report_id: str) -> Report:
@@ -109,9 +107,9 @@ class Reports:
                 update(ReportRow)
                 .where(
                     ReportRow.report_id == report_id,
-                    ReportRow.status == ReportStatus.APPROVED.value,
+                    ReportRow.status == ReportStatus.APPROVED,
                 )
-                .values(status=ReportStatus.PARTIALLY_APPLIED.value)
+                .values(status=ReportStatus.PARTIALLY_APPLIED)
             )
             row = await session.get(ReportRow, report_id, populate_existing=True)
             if row is None:
@@ -135,7 +133,7 @@ def _report(row: ReportRow) -> Report:
         report_id=row.report_id,
         created_at=row.created_at,
         payload=row.payload,
-        status=ReportStatus(row.status),
+        status=row.status,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         channel_id=row.channel_id,
