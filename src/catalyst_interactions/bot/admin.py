@@ -417,7 +417,7 @@ async def stats(ctx: CommandContext) -> Message:
         await store.alerts.stats(week),
         await store.alerts.stats(datetime(1970, 1, 1, tzinfo=UTC)),
     )
-    report_text = ", ".join(f"{s.value.replace('_', ' ')}: {n}" for s, n in counts.items())
+    report_text = ", ".join(f"{s.label}: {n}" for s, n in counts.items())
     fields = [
         EmbedField("Reports", report_text),
         EmbedField("Parameters", str(len(params)), True),
