@@ -52,6 +52,8 @@ from .registry import HandlerSpec, Registry
 log = logging.getLogger("catalyst_interactions.dispatch")
 
 _ANSWER_CACHE_SIZE = 64
+_COMMAND_KINDS = {int(kind): kind for kind in CommandType}
+_NOTHING_GIVEN: dict[str, Any] = {}  # read only: a command invoked without options
 _encode = msgspec.json.Encoder().encode
 
 
@@ -313,7 +315,7 @@ class Dispatcher:
 
     def _route_command(self, interaction: Interaction) -> _Routed:
         data = command_data(interaction)
-        kind = CommandType(data.type) if data.type in (1, 2, 3) else CommandType.CHAT_INPUT
+        kind = _COMMAND_KINDS.get(data.type, CommandType.CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
         spec = self.registry.find_command(kind, path)
         if spec is None:
@@ -332,7 +334,7 @@ class Dispatcher:
         elif kind is CommandType.MESSAGE:
             args["target"] = data.resolved.messages.get(data.target_id or "")
         else:
-            given = {o.name: o.value for o in options}
+            given = {o.name: o.value for o in options} if options else _NOTHING_GIVEN
             for opt in spec.options:
                 if opt.name in given and given[opt.name] is not None:
                     args[opt.python_name] = opt.convert(given[opt.name], data.resolved)
