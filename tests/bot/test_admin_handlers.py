@@ -267,3 +267,15 @@ def test_every_admin_path_is_declared_admin_only() -> None:
     for key in keys:
         spec = registry.handler(key)
         assert spec is not None and admin_only in spec.checks, key
+
+
+def test_admin_options_carry_their_own_suggestions() -> None:
+    registry = build_registry()
+    for path, option, source in (
+        (("admin", "set"), "parameter", admin.parameter_names),
+        (("admin", "history"), "parameter", admin.parameter_names),
+        (("admin", "report"), "report_id", admin.report_ids),
+    ):
+        found = registry.find_autocomplete(path, option)
+        assert found is not None and found.func is source, (path, option)
+        assert found.declared == "option", (path, option)

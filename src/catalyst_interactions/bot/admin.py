@@ -9,14 +9,16 @@ when, old, new) that ``/admin rollback`` can undo, and every admin action is aud
 Every state-changing handler is ``exactly_once``: its changes, audit rows and answer commit
 in one transaction keyed by the interaction id, so a second delivery changes nothing.
 
-The handlers are module-level functions (tests call them directly with a context);
-:func:`register` only declares where each one is reached and that ``admin_only`` guards it.
+The handlers are module-level functions, declared where they stand on the ``/admin`` group
+(``commands``, included by ``bot/__init__.py``); tests call them directly with a context.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -53,7 +55,7 @@ from ..framework.context import (
 )
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature, Registry
 from ._shared import BRAND_COLOR, exactly_once, fit_fields, lines_within, open_store
 from .admin_report import (
     CUSTOM,
@@ -75,7 +77,6 @@ from .services import ADMIN_REFUSAL, admin_only
 if TYPE_CHECKING:
     from ..store import Parameter, ParameterChange, Report, ReportStatus, Store
 
-CHECKS = (admin_only,)
 _INT = re.compile(r"[+-]?\d{1,18}")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -260,12 +261,80 @@ def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
     return lines_within(lines, EMBED_FIELD_VALUE_MAX)
 
 
+# -- who may use /admin ------------------------------------------------------------------
+commands = Feature()
+admin = commands.group(
+    "admin",
+    "Catalyst admin tools",
+    # One check for every admin path: the subcommands, and the report's buttons and form
+    # declared on this group below.
+    checks=(admin_only,),
+    # Discord hides /admin from members without Administrator (a hint only: admin_only
+    # decides), and `register` puts it in the home servers alone.
+    default_member_permissions="8",
+    home_only=True,
+)
+
+
+# -- autocomplete (admins only: names are not for everyone) -------------------------------
+# Suggestions cannot carry a message, so an outsider gets the refusal as the only
+# suggestion; its value is inert (the command refuses it, like any value, anyway).
+REFUSED_CHOICES = (Choice(name=ADMIN_REFUSAL, value="-"),)
+Suggestions = Callable[[AutocompleteContext, str], Awaitable[list[Choice]]]
+
+
+def for_admins(source: Suggestions) -> Suggestions:
+    """``source``'s suggestions for admins; anyone else gets :data:`REFUSED_CHOICES`.
+
+    Autocomplete runs no checks (it must answer at once and is never audited), so the
+    admin sources carry this one instead of ``admin_only``."""
+
+    @functools.wraps(source)
+    async def suggest(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        if not ctx.is_admin:
+            return list(REFUSED_CHOICES)
+        return await source(ctx, typed)
+
+    return suggest
+
+
+@for_admins
+async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """Parameter names containing what was typed, each with its value."""
+    store = await open_store(ctx)
+    needle = typed.strip().lower()
+    return [
+        Choice(name=truncate(f"{p.name} = {show(p.value)}", CHOICE_NAME_MAX), value=p.name)
+        for p in await store.parameters.all()
+        if needle in p.name.lower()
+    ][:CHOICES_MAX]
+
+
+@for_admins
+async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """Report ids containing what was typed, each with its status."""
+    store = await open_store(ctx)
+    needle = typed.strip().lower()
+    return [
+        Choice(
+            name=truncate(f"{r.report_id} ({r.status.value})", CHOICE_NAME_MAX), value=r.report_id
+        )
+        for r in await store.reports.list(limit=100)
+        if needle in r.report_id.lower()
+    ][:CHOICES_MAX]
+
+
+# The options that name a parameter or a report carry their suggestions with them.
+PARAMETER_NAME = Param("Parameter name", autocomplete=parameter_names, max_length=64)
+REPORT_ID = Param("Report id", autocomplete=report_ids, max_length=100)
+
+
 # -- /admin commands ----------------------------------------------------------------------
+@admin.command("report", "Show a tuning report, or list the newest ones", ephemeral=True)
 async def report(
     ctx: CommandContext,
     report_id: Annotated[
-        str | None,
-        Param("Report id (leave empty to list reports)", autocomplete=True, max_length=100),
+        str | None, REPORT_ID, Param("Report id (leave empty to list reports)")
     ] = None,
 ) -> Message:
     """/admin report: one report as its message, or the newest reports listed."""
@@ -301,10 +370,13 @@ async def report(
     return report_message(parsed, status=decided, outcome=outcome, current=live)
 
 
+@admin.command(
+    "set", "Set a bot parameter (validated; recorded; can be rolled back)", ephemeral=True
+)
 @exactly_once
 async def set_parameter(
     ctx: CommandContext,
-    parameter: Annotated[str, Param("Parameter name", autocomplete=True, max_length=64)],
+    parameter: Annotated[str, PARAMETER_NAME],
     value: Annotated[str, Param("New value", max_length=200)],
     reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
 ) -> Message:
@@ -341,11 +413,10 @@ async def set_parameter(
     )
 
 
+@admin.command("history", "Recent parameter changes", ephemeral=True)
 async def history(
     ctx: CommandContext,
-    parameter: Annotated[
-        str | None, Param("Only this parameter", autocomplete=True, max_length=64)
-    ] = None,
+    parameter: Annotated[str | None, PARAMETER_NAME, Param("Only this parameter")] = None,
     limit: Annotated[int, Param("How many (default 15)", min_value=1, max_value=50)] = 15,
 ) -> Message:
     """/admin history: the newest parameter changes, of one parameter or all."""
@@ -366,6 +437,7 @@ async def history(
     )
 
 
+@admin.command("rollback", "Undo a parameter change", ephemeral=True)
 @exactly_once
 async def rollback(
     ctx: CommandContext,
@@ -402,6 +474,7 @@ async def rollback(
     )
 
 
+@admin.command("stats", "Admin overview: reports, changes, refusals, alerts", ephemeral=True)
 async def stats(ctx: CommandContext) -> Message:
     """/admin stats: reports by status, parameters, the week's changes, refusals, alerts."""
     from ..store import ReportStatus
@@ -429,7 +502,9 @@ async def stats(ctx: CommandContext) -> Message:
     return Message(embeds=[Embed(title="Admin overview", color=BRAND_COLOR, fields=fields)])
 
 
-# -- the report message's buttons ---------------------------------------------------------
+# -- the report message's buttons (each under its versioned and its legacy custom_id) ------
+@admin.component(DECIDE[0])
+@admin.component(DECIDE[1])
 @exactly_once
 async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
     """Approve (every valid change applied) or Reject; the answer replaces the report."""
@@ -475,6 +550,8 @@ async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
     )
 
 
+@admin.component(DETAILS[0], updates_message=False, ephemeral=True)
+@admin.component(DETAILS[1], updates_message=False, ephemeral=True)
 async def details(ctx: ComponentContext, report_id: str) -> Message:
     """Details: each change beside the parameter's live value and bounds, and the metrics."""
     from ..store import UnknownParameter
@@ -520,6 +597,8 @@ async def details(ctx: ComponentContext, report_id: str) -> Message:
     )
 
 
+@admin.component(CUSTOM[0])
+@admin.component(CUSTOM[1])
 async def custom(ctx: ComponentContext, report_id: str) -> Modal:
     """Custom: a form prefilled with the first changes' proposed values."""
     from ..store import UnknownParameter
@@ -561,6 +640,8 @@ async def custom(ctx: ComponentContext, report_id: str) -> Modal:
 
 
 # -- the Custom form ------------------------------------------------------------------------
+@admin.modal(MODAL[0], updates_message=True)
+@admin.modal(MODAL[1], updates_message=True)
 @exactly_once
 async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
     """The Custom form submitted: every value valid, or nothing applied.
@@ -616,73 +697,24 @@ async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
     )
 
 
-# -- autocomplete (admins only: names are not for everyone) ---------------------------------
-# Suggestions cannot carry a message, so an outsider gets the refusal as the only
-# suggestion; its value is inert (the command refuses it, like any value, anyway).
-REFUSED_CHOICES = (Choice(name=ADMIN_REFUSAL, value="-"),)
-
-
-async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-    """Parameter names containing what was typed, each with its value."""
-    if not ctx.is_admin:
-        return list(REFUSED_CHOICES)
-    store = await open_store(ctx)
-    needle = typed.strip().lower()
-    return [
-        Choice(name=truncate(f"{p.name} = {show(p.value)}", CHOICE_NAME_MAX), value=p.name)
-        for p in await store.parameters.all()
-        if needle in p.name.lower()
-    ][:CHOICES_MAX]
-
-
-async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-    """Report ids containing what was typed, each with its status."""
-    if not ctx.is_admin:
-        return list(REFUSED_CHOICES)
-    store = await open_store(ctx)
-    needle = typed.strip().lower()
-    return [
-        Choice(
-            name=truncate(f"{r.report_id} ({r.status.value})", CHOICE_NAME_MAX), value=r.report_id
-        )
-        for r in await store.reports.list(limit=100)
-        if needle in r.report_id.lower()
-    ][:CHOICES_MAX]
-
-
 def register(registry: Registry) -> None:
-    """Declare /admin (home servers only), the report's buttons and its form."""
-    admin = registry.group("admin", "Catalyst admin tools", default_member_permissions="8")
-    registry.mark_home_only("admin")
-    for name, description, handler in (
-        ("report", "Show a tuning report, or list the newest ones", report),
-        ("set", "Set a bot parameter (validated; recorded; can be rolled back)", set_parameter),
-        ("history", "Recent parameter changes", history),
-        ("rollback", "Undo a parameter change", rollback),
-        ("stats", "Admin overview: reports, changes, refusals, alerts", stats),
-    ):
-        admin.command(name, description, ephemeral=True, checks=CHECKS)(handler)
-    # Each button and the form under its versioned and its legacy custom_id.
-    for template in DECIDE:
-        registry.component(template, checks=CHECKS)(decide)
-    for template in DETAILS:
-        registry.component(template, updates_message=False, ephemeral=True, checks=CHECKS)(details)
-    for template in CUSTOM:
-        registry.component(template, checks=CHECKS)(custom)
-    for template in MODAL:
-        registry.modal(template, updates_message=True, checks=CHECKS)(custom_submit)
-    registry.autocomplete("admin set", "parameter")(parameter_names)
-    registry.autocomplete("admin history", "parameter")(parameter_names)
-    registry.autocomplete("admin report", "report_id")(report_ids)
+    """Declare /admin on ``registry`` (what ``bot/__init__.py`` calls until it includes
+    ``commands`` with the other features)."""
+    registry.include(commands)
 
 
 __all__ = [
+    "PARAMETER_NAME",
+    "REPORT_ID",
     "BadValue",
+    "admin",
     "coerce",
+    "commands",
     "custom",
     "custom_submit",
     "decide",
     "details",
+    "for_admins",
     "history",
     "parameter_names",
     "register",
