@@ -412,7 +412,7 @@ def test_invalid_or_missing_answers_are_the_application_did_not_respond(
         return 200, b'{"type":4,"data":{"content":"too late"}}'
 
     for answer, why in (
-        (too_long, "2001 characters"),
+        (too_long, "data.content: Must be 2000 or fewer in length"),
         (server_error, "HTTP 500"),
         (slow, "no answer within 3 s"),
     ):

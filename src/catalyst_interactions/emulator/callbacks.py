@@ -11,34 +11,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..discord.validation import EPHEMERAL, validate_callback
 from .bodies import Upload
 from .errors import ApiError
 from .messages import (
-    LOADING,
     apply_fields,
     forget_unused_files,
     is_ephemeral,
     new_message,
     number_components,
 )
+from .rules import EPHEMERAL, LOADING
+from .rules import callback_problems as callback_rules
+from .spec import Problem, spec
 from .store import JSON, InteractionRecord, Store
 
 __all__ = ["apply_callback", "callback_problems"]
 
 
-def callback_problems(record: InteractionRecord, body: object) -> list[str]:
-    """validate_callback plus the rules that depend on where the interaction came from."""
-    problems = validate_callback(body, interaction_type=record.type)
+def callback_problems(record: InteractionRecord, body: object) -> list[Problem]:
+    """Why Discord would refuse ``body`` as the answer to this interaction (empty: it accepts).
+
+    The request schema first; when it holds, the documented rules, which also depend on where
+    the interaction came from (a component's message, for types 6 and 7).
+    """
+    problems = spec().problems("create_interaction_response", body)
     if problems or not isinstance(body, dict):
         return problems
-    kind = body.get("type")
-    if kind in (6, 7) and record.source_message_id is None:
-        problems.append(
-            f"type {kind} is only valid for component-based interactions "
-            "(a modal submit counts only when the modal was opened from a component)"
-        )
-    return problems
+    return callback_rules(
+        body, interaction_type=record.type, from_component=record.source_message_id is not None
+    )
 
 
 def apply_callback(

@@ -2,15 +2,15 @@
 
 Discord answers a refused request with ``{"code": int, "message": str}`` and, for a body it
 cannot accept, code 50035 "Invalid Form Body" with ``errors`` nested along the JSON path of
-each problem (OPC ``#json``). The validators in :mod:`catalyst_interactions.discord.validation`
-return readable problems that start with that path; :func:`form_errors` turns them into the
-nested tree.
+each problem (OPC ``#json``). The emulator's own checks (spec.py, rules.py) return
+:class:`~.spec.Problem` objects that carry that path; :func:`form_errors` nests them.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from .spec import Problem
 
 __all__ = [
     "ALREADY_ACKNOWLEDGED",
@@ -90,45 +90,19 @@ class RateLimitExceeded(ApiError):
         }
 
 
-# "embeds[0].fields[2].name is 300 characters; ..." -> path, then the rest.
-_PATH = re.compile(
-    r"^([A-Za-z_][A-Za-z_0-9]*(?:\[\d+\])*(?:\.[A-Za-z_@][A-Za-z_0-9]*(?:\[\d+\])*)*)"
-    r"(?=\s|$)"
-)
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _error_code(problem: str) -> str:
-    if "is required" in problem:
-        return "BASE_TYPE_REQUIRED"
-    if "Discord allows at most" in problem and "characters" in problem:
-        return "BASE_TYPE_MAX_LENGTH"
-    if "Discord requires at least" in problem or "is empty" in problem:
-        return "BASE_TYPE_MIN_LENGTH"
-    if "Discord allows at most" in problem:
-        return "BASE_TYPE_MAX_LENGTH"
-    if "not a field Discord accepts" in problem:
-        return "UNKNOWN_FIELD"
-    return "BASE_TYPE_BAD_VALUE"
-
-
-def form_errors(problems: list[str], prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+def form_errors(problems: list[Problem]) -> dict[str, Any]:
     """Nest problems along their JSON path: ``{"embeds": {"0": {"title": {"_errors": [...]}}}}``."""
     tree: dict[str, Any] = {}
     for problem in problems:
-        found = _PATH.match(problem)
-        keys = list(prefix)
-        if found is not None and found.group(1) not in ("message", "body", "command"):
-            keys += [m.group(1) or m.group(2) for m in _SEGMENT.finditer(found.group(1))]
         node = tree
-        for key in keys:
-            node = node.setdefault(key, {})
-        node.setdefault("_errors", []).append({"code": _error_code(problem), "message": problem})
+        for key in problem.path:
+            node = node.setdefault(str(key), {})
+        node.setdefault("_errors", []).append({"code": problem.code, "message": problem.message})
     return tree
 
 
-def invalid_form_body(problems: list[str], prefix: tuple[str, ...] = ()) -> ApiError:
-    """50035 with the nested errors; a lone "empty message" problem is 50006 as on Discord."""
-    if len(problems) == 1 and "50006" in problems[0]:
+def invalid_form_body(problems: list[Problem]) -> ApiError:
+    """50035 with the nested errors; a lone empty-message problem is 50006, as on Discord."""
+    if len(problems) == 1 and problems[0].code == "EMPTY_MESSAGE":
         return ApiError(400, EMPTY_MESSAGE, "Cannot send an empty message")
-    return ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", form_errors(problems, prefix))
+    return ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", form_errors(problems))

@@ -35,6 +35,8 @@ class Request:
     body: bytes = b""
     params: dict[str, str] = field(default_factory=dict)
     """Named groups of the matched route."""
+    operation_id: str = ""
+    """Discord's operationId of the matched REST route (rest.py), for its request schema."""
 
     @property
     def content_type(self) -> str:

@@ -18,11 +18,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..discord.enums import Permissions
 from .bodies import Upload
 from .messages import MAX_FILE_BYTES, is_ephemeral
 from .store import JSON, InteractionRecord, Store, StoredFile
-from .world import BOT_PERMISSIONS, LOCALE, Persona
+from .world import ADMINISTRATOR, BOT_PERMISSIONS, LOCALE, Persona
 
 __all__ = [
     "ClientRefusal",
@@ -100,7 +99,7 @@ def can_use(command: Mapping[str, Any], persona: Persona) -> bool:
     required = command.get("default_member_permissions")
     if required is None:
         return True
-    if persona.permissions & Permissions.ADMINISTRATOR:
+    if persona.permissions & ADMINISTRATOR:
         return True
     needed = int(required)
     return needed != 0 and persona.permissions & needed == needed

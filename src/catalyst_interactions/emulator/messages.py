@@ -1,6 +1,6 @@
 """Message objects as Discord stores them: made, edited and given attachments.
 
-Bodies are validated before they get here (``discord.validation``); these functions apply a
+Bodies are validated before they get here (spec.py, rules.py); these functions apply a
 valid body the way Discord does: an edit changes only the fields it names, the
 ``attachments`` array of an edit lists every attachment to keep plus the new ones (API v10),
 uploads become attachments served at a local URL, and ``attachment://name`` in embeds and
@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..discord.validation import EPHEMERAL, IS_COMPONENTS_V2, SUPPRESS_EMBEDS
 from .bodies import Upload
 from .errors import REQUEST_TOO_LARGE, ApiError, invalid_form_body
+from .rules import EPHEMERAL, IS_COMPONENTS_V2, SUPPRESS_EMBEDS
+from .spec import Problem
 from .store import JSON, InteractionRecord, Store, StoredFile
 
-__all__ = ["apply_fields", "forget_unused_files", "is_empty", "iso_time", "new_message"]
+__all__ = ["apply_fields", "forget_unused_files", "iso_time", "new_message"]
 
-LOADING = 1 << 7
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Per attachment, for webhooks and interaction responses (docs/discord-facts.md §9)."""
 _REPLACED = ("content", "embeds", "components", "poll", "tts", "sticker_ids")
@@ -126,18 +126,6 @@ def apply_fields(
         message["edited_timestamp"] = iso_time(store.clock())
 
 
-def is_empty(message: Mapping[str, Any]) -> bool:
-    """Nothing to show: Discord refuses such a message with 50006."""
-    return not (
-        message.get("content")
-        or message.get("embeds")
-        or message.get("components")
-        or message.get("attachments")
-        or message.get("poll")
-        or message.get("sticker_ids")
-    )
-
-
 def forget_unused_files(
     store: Store, before: Mapping[str, Any], after: Mapping[str, Any] | None
 ) -> None:
@@ -194,7 +182,7 @@ def _attachments(
     used: set[str] = set()
     kept: list[JSON] = []
     if isinstance(listed, list):
-        problems: list[str] = []
+        problems: list[Problem] = []
         for i, item in enumerate(listed):
             ref = str(item.get("id")) if isinstance(item, dict) else ""
             upload = uploads.get(f"files[{ref}]")
@@ -210,8 +198,12 @@ def _attachments(
                 )
             else:
                 problems.append(
-                    f"attachments[{i}].id {ref!r} is neither an upload "
-                    "(files[n]) nor an attachment of this message"
+                    Problem(
+                        ("attachments", i, "id"),
+                        "ATTACHMENT_NOT_FOUND",
+                        f"{ref!r} is neither an upload (files[n]) nor an attachment of this "
+                        "message",
+                    )
                 )
         if problems:
             raise invalid_form_body(problems)

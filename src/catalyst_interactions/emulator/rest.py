@@ -1,9 +1,11 @@
 """Discord's REST API as the backend uses it, served under ``/api/v10``.
 
-Each route runs the same steps as Discord: bot authentication where needed (401), the rate
-limit of its bucket (headers on every answer, 429 when exhausted), the token's validity for
-webhook routes (401 50027 after 15 minutes), then body validation with the shared validators
-(400 50035 with nested ``errors``), then the action.
+The routes are the paths of Discord's OpenAPI spec (the extract in ``discord_api.json``, by
+operationId), each served by one method here. Each route runs the same steps as Discord: bot
+authentication where needed (401), the rate limit of its bucket (headers on every answer, 429
+when exhausted), the token's validity for webhook routes (401 50027 after 15 minutes), then
+body validation against the operation's schema and the documented rules (spec.py, rules.py;
+400 50035 with nested ``errors``), then the action.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import copy
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..discord.validation import EPHEMERAL, validate_command, validate_message_payload
 from ..secret import Secret
 from .bodies import Upload, parse_body
 from .callbacks import apply_callback, callback_problems
@@ -29,19 +31,21 @@ from .errors import (
     UNKNOWN_WEBHOOK,
     ApiError,
     RateLimitExceeded,
-    form_errors,
     invalid_form_body,
 )
 from .http import Handler, Request, Response, Router
-from .messages import (
-    LOADING,
-    apply_fields,
-    forget_unused_files,
-    is_empty,
-    is_ephemeral,
-    new_message,
-)
+from .messages import apply_fields, forget_unused_files, is_ephemeral, new_message
 from .ratelimit import BucketRule, RateLimiter
+from .rules import (
+    EDIT_FLAGS,
+    EPHEMERAL,
+    LOADING,
+    RESPONSE_FLAGS,
+    command_list_problems,
+    is_empty,
+    message_problems,
+)
+from .spec import Problem, spec
 from .store import JSON, InteractionRecord, Store
 
 __all__ = ["API_PREFIX", "RestApi"]
@@ -49,15 +53,22 @@ __all__ = ["API_PREFIX", "RestApi"]
 log = logging.getLogger("catalyst_interactions.emulator.rest")
 
 API_PREFIX = "/api/v10"
-_P = r"/api/v(?:9|10)"
-_ID = r"(?P<{}>\d{{1,20}})"
-_TOKEN = r"(?P<token>[^/]+)"  # noqa: S105 - a path pattern, not a secret
-_HOOK = _P + "/webhooks/" + _ID.format("application_id") + "/" + _TOKEN
-_APP = _P + "/applications/" + _ID.format("application_id")
-_GUILD_CMDS = _APP + "/guilds/" + _ID.format("guild_id") + "/commands"
-_CHANNEL = _P + "/channels/" + _ID.format("channel_id") + "/messages"
-_MSG = "/messages/" + _ID.format("message_id")
-COMMAND_LIMITS = {1: 100, 2: 15, 3: 15, 4: 1}
+_VERSIONS = r"/api/v(?:9|10)"
+
+
+def route_pattern(template: str) -> str:
+    """A spec path template as a regular expression: ``{x_token}`` any segment, ``{x_id}`` a
+    snowflake, the rest literal (``@original``, ``@me``)."""
+    out = _VERSIONS
+    for segment in template.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            name = segment[1:-1]
+            out += f"/(?P<{name}>[^/]+)" if name.endswith("_token") else rf"/(?P<{name}>\d{{1,20}})"
+        else:
+            out += "/" + re.escape(segment)
+    return out
+
+
 EndpointCheck = Callable[[str], Awaitable[str | None]]
 """Verifies an interactions endpoint URL; returns why it failed, or None."""
 
@@ -77,76 +88,65 @@ class RestApi:
         self._verify_endpoint = verify_endpoint
 
     def install(self, router: Router) -> None:
+        """One route per operation of the spec extract; each must have a handler here."""
         rules = self._limiter.rules
-        hook, hook_major = rules.webhook, ("application_id", "token")
-        table: list[tuple[str, str, Handler, BucketRule, tuple[str, ...], bool]] = [
-            (
-                "POST",
-                _P + "/interactions/" + _ID.format("interaction_id") + "/" + _TOKEN + "/callback",
+        hook, hook_major = rules.webhook, ("webhook_id", "webhook_token")
+        channel = rules.channel_messages, ("channel_id",)
+        # operationId -> handler, rate-limit bucket, its major parameters, bot token needed
+        served: dict[str, tuple[Handler, BucketRule, tuple[str, ...], bool]] = {
+            "create_interaction_response": (
                 self.callback,
                 rules.interaction_callback,
                 ("interaction_id",),
                 False,
             ),
-            ("GET", _HOOK + "/messages/@original", self.get_original, hook, hook_major, False),
-            ("PATCH", _HOOK + "/messages/@original", self.edit_original, hook, hook_major, False),
-            (
-                "DELETE",
-                _HOOK + "/messages/@original",
-                self.delete_original,
-                hook,
-                hook_major,
-                False,
-            ),
-            ("POST", _HOOK, self.create_followup, hook, hook_major, False),
-            ("GET", _HOOK + _MSG, self.get_followup, hook, hook_major, False),
-            ("PATCH", _HOOK + _MSG, self.edit_followup, hook, hook_major, False),
-            ("DELETE", _HOOK + _MSG, self.delete_followup, hook, hook_major, False),
-            (
-                "POST",
-                _CHANNEL,
-                self.create_channel_message,
-                rules.channel_messages,
-                ("channel_id",),
+            "get_original_webhook_message": (self.get_original, hook, hook_major, False),
+            "update_original_webhook_message": (self.edit_original, hook, hook_major, False),
+            "delete_original_webhook_message": (self.delete_original, hook, hook_major, False),
+            "execute_webhook": (self.create_followup, hook, hook_major, False),
+            "get_webhook_message": (self.get_followup, hook, hook_major, False),
+            "update_webhook_message": (self.edit_followup, hook, hook_major, False),
+            "delete_webhook_message": (self.delete_followup, hook, hook_major, False),
+            "create_message": (self.create_channel_message, *channel, True),
+            "get_message": (self.get_channel_message, *channel, True),
+            "update_message": (self.edit_channel_message, *channel, True),
+            "delete_message": (self.delete_channel_message, *channel, True),
+            "list_application_commands": (self.get_commands, rules.commands, (), True),
+            "bulk_set_application_commands": (self.put_commands, rules.commands, (), True),
+            "list_guild_application_commands": (
+                self.get_commands,
+                rules.commands,
+                ("guild_id",),
                 True,
             ),
-            (
-                "GET",
-                _CHANNEL + "/" + _ID.format("message_id"),
-                self.get_channel_message,
-                rules.channel_messages,
-                ("channel_id",),
+            "bulk_set_guild_application_commands": (
+                self.put_commands,
+                rules.commands,
+                ("guild_id",),
                 True,
             ),
-            (
-                "PATCH",
-                _CHANNEL + "/" + _ID.format("message_id"),
-                self.edit_channel_message,
-                rules.channel_messages,
-                ("channel_id",),
-                True,
-            ),
-            (
-                "DELETE",
-                _CHANNEL + "/" + _ID.format("message_id"),
-                self.delete_channel_message,
-                rules.channel_messages,
-                ("channel_id",),
-                True,
-            ),
-            ("GET", _APP + "/commands", self.get_commands, rules.commands, (), True),
-            ("PUT", _APP + "/commands", self.put_commands, rules.commands, (), True),
-            ("GET", _GUILD_CMDS, self.get_commands, rules.commands, ("guild_id",), True),
-            ("PUT", _GUILD_CMDS, self.put_commands, rules.commands, ("guild_id",), True),
-            ("GET", _P + "/applications/@me", self.get_application, rules.application, (), True),
-            ("PATCH", _P + "/applications/@me", self.edit_application, rules.application, (), True),
-        ]
-        for method, pattern, handler, rule, major, bot in table:
-            router.add(method, pattern, self._guard(handler, rule, major, bot), name=pattern)
+            "get_my_application": (self.get_application, rules.application, (), True),
+            "update_my_application": (self.edit_application, rules.application, (), True),
+        }
+        operations = spec().operations
+        if set(served) != set(operations):
+            raise RuntimeError(
+                f"routes without a handler: {sorted(set(operations) - set(served))}; "
+                f"handlers without a route: {sorted(set(served) - set(operations))}"
+            )
+        for op_id, op in operations.items():
+            handler, rule, major, bot = served[op_id]
+            guarded = self._guard(op_id, handler, rule, major, bot)
+            router.add(op.method, route_pattern(op.path), guarded, name=op.path)
 
     # -- the pipeline -----------------------------------------------------------------------
     def _guard(
-        self, handler: Handler, rule: BucketRule, major: tuple[str, ...], bot: bool
+        self,
+        operation_id: str,
+        handler: Handler,
+        rule: BucketRule,
+        major: tuple[str, ...],
+        bot: bool,
     ) -> Handler:
         async def run(request: Request) -> Response:
             headers: dict[str, str] = {}
@@ -155,6 +155,7 @@ class RestApi:
                     self._check_bot(request)
                 key = ":".join(request.params.get(name, "") for name in major)
                 headers = self._limiter.hit(rule, key, bot_global=bot)
+                request.operation_id = operation_id
                 response = await handler(request)
             except RateLimitExceeded as exc:
                 return Response.json(exc.body(), 429, exc.headers)
@@ -181,7 +182,8 @@ class RestApi:
         record = store.interactions.get(request.params["interaction_id"])
         if record is None:
             raise ApiError(404, UNKNOWN_INTERACTION, "Unknown interaction")
-        if not hmac.compare_digest(record.token.encode(), request.params["token"].encode()):
+        given = request.params["interaction_token"]
+        if not hmac.compare_digest(record.token.encode(), given.encode()):
             raise ApiError.invalid_token()
         if record.acked:
             raise ApiError(400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
@@ -199,9 +201,10 @@ class RestApi:
     # -- webhook routes (the interaction token authenticates) -------------------------------
     def _record(self, request: Request) -> InteractionRecord:
         store = self._store
-        if request.params["application_id"] != store.world.application_id:
+        # An interaction's webhook is the application: its id is the application id (§5).
+        if request.params["webhook_id"] != store.world.application_id:
             raise ApiError(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
-        record = store.tokens.get(request.params["token"])
+        record = store.tokens.get(request.params["webhook_token"])
         if record is None or record.failed or store.clock() >= record.expires_at:
             raise ApiError.invalid_token()
         if not record.acked:
@@ -233,9 +236,7 @@ class RestApi:
     async def create_followup(self, request: Request) -> Response:
         record = self._record(request)
         payload, uploads = self._body(request)
-        problems = validate_message_payload(payload)
-        if problems:
-            raise invalid_form_body(problems)
+        _check_message(request.operation_id, payload, allowed_flags=RESPONSE_FLAGS, partial=False)
         original = self._store.messages.get(record.original_id or "")
         if record.response_type == 5 and original is not None and original["flags"] & LOADING:
             # Right after a deferred ack the first followup edits the placeholder (RR).
@@ -267,9 +268,7 @@ class RestApi:
     def _edit(self, message: JSON, request: Request) -> JSON:
         payload, uploads = self._body(request)
         payload = {} if payload is None else payload
-        problems = validate_message_payload(payload, edit=True)
-        if problems:
-            raise invalid_form_body(problems)
+        _check_message(request.operation_id, payload, allowed_flags=EDIT_FLAGS, partial=True)
         return self._commit_edit(message, payload, uploads)
 
     def _commit_edit(self, message: JSON, payload: JSON, uploads: dict[str, Upload]) -> JSON:
@@ -277,7 +276,7 @@ class RestApi:
         apply_fields(self._store, edited, payload, uploads, edit=True)
         edited["flags"] = int(edited["flags"]) & ~LOADING  # the first edit ends "thinking…"
         if is_empty(edited):
-            raise invalid_form_body(["message is empty (Discord error 50006)"])
+            raise invalid_form_body([Problem((), "EMPTY_MESSAGE", "Cannot send an empty message")])
         forget_unused_files(self._store, message, edited)
         message.clear()
         message.update(edited)
@@ -305,9 +304,7 @@ class RestApi:
     async def create_channel_message(self, request: Request) -> Response:
         channel_id = self._channel(request)
         payload, uploads = self._body(request)
-        problems = validate_message_payload(payload)
-        if problems:
-            raise invalid_form_body(problems)
+        _check_message(request.operation_id, payload, allowed_flags=RESPONSE_FLAGS, partial=False)
         payload = dict(payload)
         # Only interaction responses can be ephemeral; Discord ignores the flag elsewhere.
         payload["flags"] = int(payload.get("flags") or 0) & ~EPHEMERAL
@@ -346,32 +343,12 @@ class RestApi:
     async def put_commands(self, request: Request) -> Response:
         guild_id = self._scope(request)
         payload, _ = self._body(request)
-        if not isinstance(payload, list):
-            raise invalid_form_body(["body must be an array of application commands"])
-        tree: dict[str, Any] = {}
-        seen: set[tuple[int, str]] = set()
-        counts: dict[int, int] = {}
-        for i, command in enumerate(payload):
-            own = validate_command(command)
-            if isinstance(command, dict):
-                key = (int(command.get("type", 1)), str(command.get("name")))
-                if key in seen:
-                    own.append(f"name {key[1]!r} is used by two commands of one type")
-                seen.add(key)
-                counts[key[0]] = counts.get(key[0], 0) + 1
-            if own:
-                tree[str(i)] = form_errors(own)
-        for kind, n in counts.items():
-            if n > COMMAND_LIMITS.get(kind, 0):
-                tree.setdefault("_errors", []).append(
-                    {
-                        "code": "BASE_TYPE_MAX_LENGTH",
-                        "message": f"{n} commands of type {kind}; Discord allows at most "
-                        f"{COMMAND_LIMITS.get(kind, 0)}",
-                    }
-                )
-        if tree:
-            raise ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", tree)
+        problems = spec().problems(request.operation_id, payload)
+        if not problems and payload:
+            problems = command_list_problems(payload)
+        if problems:
+            raise invalid_form_body(problems)
+        payload = payload or []  # the spec allows null: no commands
         store = self._store
         before = {(c["type"], c["name"]): c["id"] for c in store.commands.get(guild_id, [])}
         stored: list[JSON] = []
@@ -403,26 +380,9 @@ class RestApi:
 
     async def edit_application(self, request: Request) -> Response:
         payload, _ = self._body(request)
-        if not isinstance(payload, dict):
-            raise invalid_form_body(["body must be an object"])
-        editable = {
-            "description",
-            "interactions_endpoint_url",
-            "tags",
-            "icon",
-            "cover_image",
-            "flags",
-            "custom_install_url",
-            "install_params",
-            "role_connections_verification_url",
-            "integration_types_config",
-            "event_webhooks_url",
-            "event_webhooks_status",
-            "event_webhooks_types",
-        }
-        unknown = sorted(set(payload) - editable)
-        if unknown:
-            raise invalid_form_body([f"{unknown[0]} is not a field Discord accepts here"])
+        problems = spec().problems(request.operation_id, payload)
+        if problems:
+            raise invalid_form_body(problems)
         url = payload.get("interactions_endpoint_url")
         if url:
             why = await self._verify_endpoint(str(url))
@@ -446,3 +406,14 @@ class RestApi:
         self._store.application.update(payload)
         log.info("application updated", extra={"fields": ",".join(sorted(payload))})
         return Response.json(self._store.application)
+
+
+def _check_message(
+    operation_id: str, payload: object, *, allowed_flags: int, partial: bool
+) -> None:
+    """Refuse a message body the operation's schema or the documented rules do not allow."""
+    problems = spec().problems(operation_id, payload)
+    if not problems and isinstance(payload, dict):
+        problems = message_problems(payload, allowed_flags=allowed_flags, partial=partial)
+    if problems:
+        raise invalid_form_body(problems)

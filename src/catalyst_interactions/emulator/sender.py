@@ -181,7 +181,7 @@ class InteractionSender:
                 return failed(f"unreadable answer: {exc.message}")
             problems = callback_problems(record, answer)
             if problems:
-                return failed("invalid answer: " + "; ".join(problems[:3]))
+                return failed("invalid answer: " + "; ".join(map(str, problems[:3])))
             try:
                 apply_callback(store, record, answer, uploads)
             except ApiError as exc:

@@ -13,9 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..discord.snowflake import INTERACTION_TOKEN_LIFETIME_S, make_snowflake
 from .events import EventHub
 from .world import World
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+"""Snowflakes count milliseconds from 2015-01-01 (REF #snowflakes, docs/discord-facts.md §2)."""
+TOKEN_LIFETIME_S = 15 * 60
+"""An interaction token works for 15 minutes (docs/discord-facts.md §5)."""
+
+
+def make_snowflake(unix_ms: int, increment: int = 0) -> str:
+    """A snowflake made at ``unix_ms``: the time in the top bits, an increment in the low 12."""
+    return str(((unix_ms - DISCORD_EPOCH_MS) << 22) | (increment & 0xFFF))
+
 
 __all__ = ["InteractionRecord", "Store", "StoredFile"]
 
@@ -59,7 +69,7 @@ class InteractionRecord:
 
     @property
     def expires_at(self) -> float:
-        return self.created_at + INTERACTION_TOKEN_LIFETIME_S
+        return self.created_at + TOKEN_LIFETIME_S
 
     @property
     def callback_deadline(self) -> float:

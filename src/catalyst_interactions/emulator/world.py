@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..discord.enums import Permissions
-
 __all__ = ["Persona", "World", "default_world"]
 
+# Permission bits (https://discord.com/developers/docs/topics/permissions, docs/discord-facts.md
+# §2); the spec does not enumerate them.
+ADMINISTRATOR = 1 << 3
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+ATTACH_FILES = 1 << 15
+USE_APPLICATION_COMMANDS = 1 << 31
 VIEW_CHANNEL = 1 << 10
 READ_MESSAGE_HISTORY = 1 << 16
 ADD_REACTIONS = 1 << 6
@@ -24,10 +29,10 @@ MEMBER_PERMISSIONS = (
     | ADD_REACTIONS
     | USE_EXTERNAL_EMOJIS
     | SEND_MESSAGES_IN_THREADS
-    | Permissions.SEND_MESSAGES
-    | Permissions.EMBED_LINKS
-    | Permissions.ATTACH_FILES
-    | Permissions.USE_APPLICATION_COMMANDS
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | USE_APPLICATION_COMMANDS
 )
 # An administrator is given every permission in every channel (permissions.mdx).
 ALL_PERMISSIONS = (1 << 51) - 1
@@ -203,7 +208,7 @@ def default_world(application_id: str = DEV_APPLICATION_ID, name: str = "Catalys
         roles=(
             _role(GUILD_ID, "@everyone", 0, MEMBER_PERMISSIONS, 0),
             _role(MEMBER_ROLE_ID, "Member", 0x3BA55C, MEMBER_PERMISSIONS, 1),
-            _role(ADMIN_ROLE_ID, "Admin", 0xED4245, int(Permissions.ADMINISTRATOR), 2),
+            _role(ADMIN_ROLE_ID, "Admin", 0xED4245, ADMINISTRATOR, 2),
         ),
         personas={"regular": regular, "admin": admin},
         members=(regular, admin, other),
