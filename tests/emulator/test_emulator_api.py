@@ -593,3 +593,113 @@ def test_every_event_stream_starts_by_naming_the_server_instance(local: Local) -
             if line.startswith("data: "):
                 break
     assert lines[-2:] == ["event: hello", f'data: {{"instance": "{instance}"}}']
+
+
+# -- the bot's replies meet Discord's rules as the emulator reads them ------------------------
+# A reply the bot should never produce is refused the way Discord refuses it: 400, code 50035,
+# and the nested `errors` naming the field and Discord's error code.
+
+BAD_ROW = {
+    "type": 1,
+    "components": [
+        {"type": 2, "style": 1, "label": "1D", "custom_id": "tf"},
+        {"type": 3, "custom_id": "pick", "options": [{"label": "A", "value": "a"}]},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "where", "body", "path", "code"),
+    [
+        ("post", "", {"content": "x" * 2001}, ("content",), "BASE_TYPE_MAX_LENGTH"),
+        ("post", "", {"content": "x", "flags": LOADING}, ("flags",), "MESSAGE_FLAGS_INVALID"),
+        (
+            "patch",
+            "/messages/@original",
+            {"content": "x", "flags": EPHEMERAL},
+            ("flags",),
+            "MESSAGE_FLAGS_INVALID",
+        ),
+        (
+            "patch",
+            "/messages/@original",
+            {"components": [BAD_ROW]},
+            ("components", "0", "components"),
+            "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+        ),
+        (
+            "patch",
+            "/messages/@original",
+            {"components": [{"type": 1, "components": [{"type": 2, "style": 7}]}]},
+            ("components", "0", "components", "0", "style"),
+            "BASE_TYPE_CHOICES",
+        ),
+        (
+            "patch",
+            "/messages/@original",
+            {"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]},
+            ("embeds",),
+            "BASE_TYPE_MAX_LENGTH",
+        ),
+    ],
+)
+def test_replies_discord_refuses_get_its_400_and_change_nothing(
+    local: Local, method: str, where: str, body: dict[str, Any], path: tuple[str, ...], code: str
+) -> None:
+    result = local.command("echo", text="stays")
+    hook = local.hook(result["interaction_id"])
+    response = local.api.request(method.upper(), hook + where, json=body)
+    assert response.status_code == 400
+    answer = response.json()
+    assert (answer["code"], answer["message"]) == (50035, "Invalid Form Body")
+    node = answer["errors"]
+    for key in path:
+        node = node[key]
+    assert node["_errors"][0]["code"] == code and node["_errors"][0]["message"]
+    assert local.api.get(hook + "/messages/@original").json()["content"] == "**stays**"
+    assert len(local.store.interactions[result["interaction_id"]].followup_ids) == 0
+
+
+def test_an_http_answer_discord_refuses_is_the_application_did_not_respond(
+    local: Local, stub: StubEndpoint
+) -> None:
+    async def bad_components(payload: dict[str, Any]) -> tuple[int, bytes]:
+        return 200, json.dumps({"type": 4, "data": {"components": [BAD_ROW]}}).encode()
+
+    async def update_a_command(payload: dict[str, Any]) -> tuple[int, bytes]:
+        return 200, json.dumps({"type": 7, "data": {"content": "x"}}).encode()
+
+    for answer, why in (
+        (bad_components, "data.components[0].components: A select menu must be alone"),
+        (update_a_command, "type: Response type 7 (UPDATE_MESSAGE) cannot answer"),
+    ):
+        stub.answer = answer
+        result = local.command("echo", text="x")
+        assert result["ok"] is False and result["error"] == "The application did not respond"
+        assert why in result["detail"], result["detail"]
+
+
+def test_command_registration_discord_refuses_is_a_400_naming_the_command(local: Local) -> None:
+    app_id = local.stack.emulator.world.application_id
+    commands = [
+        {"name": "Chart", "description": "Show a chart"},
+        {"name": "quote", "description": "A quote", "options": [{"type": 3, "name": "t"}]},
+    ]
+    response = local.api.put(
+        f"/applications/{app_id}/commands", headers=local.bot_headers(), json=commands
+    )
+    assert response.status_code == 400 and response.json()["code"] == 50035
+    errors = response.json()["errors"]
+    # The schema's finding comes first; the rules run on a body the schema accepts.
+    assert errors["1"]["options"]["0"]["description"]["_errors"][0]["code"] == (
+        "BASE_TYPE_REQUIRED"
+    )
+    commands[1]["options"][0]["description"] = "Ticker"
+    response = local.api.put(
+        f"/applications/{app_id}/commands", headers=local.bot_headers(), json=commands
+    )
+    assert response.status_code == 400
+    name_error = response.json()["errors"]["0"]["name"]["_errors"][0]
+    assert name_error["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    stored = local.api.get(f"/applications/{app_id}/commands", headers=local.bot_headers())
+    assert "Chart" not in {c["name"] for c in stored.json()}
