@@ -93,6 +93,13 @@ ERRATA: tuple[tuple[str, str, Any, str], ...] = (
         'written as a number in Discord\'s examples ("id": 0); the spec allows only a string',
     ),
     (
+        "ComponentEmojiForRequest",
+        "/properties/animated",
+        {"type": ["boolean", "null"]},
+        "CR #button: a button's emoji is a partial emoji with name, id and animated; the spec "
+        "lists only name and id",
+    ),
+    (
         "ApplicationCommandOptionStringChoice",
         "/properties/value/maxLength",
         100,
@@ -121,7 +128,7 @@ def _set_pointer(schema: dict[str, Any], pointer: str, value: Any) -> None:
     target = schema
     for key in keys[:-1]:
         target = target[key]
-    if keys[-1] not in target:
+    if keys[-1] not in target and keys[-2:-1] != ["properties"]:
         raise SystemExit(f"erratum target {pointer} is no longer in the spec; review ERRATA")
     target[keys[-1]] = copy.deepcopy(value)
 
