@@ -177,8 +177,8 @@ def dev(host: str, port: int, edge_port: int, demo: bool, use_env: bool) -> None
     """Run everything locally: edge, workers and the local Discord page (no account needed)."""
     import dataclasses
 
-    from .emulator import DevStartError, build_dev, run_dev
-    from .emulator.dev import DEV_DATA_DIR, isolated_settings
+    from .dev import DevStartError, build_dev, run_dev
+    from .dev.stack import DEV_DATA_DIR, isolated_settings
     from .logs import configure_logging
     from .settings import environment
 

@@ -60,7 +60,7 @@ def inspecting_settings(settings: Settings) -> tuple[Settings, str | None]:
     ``serve``'s ``./data`` when it holds a queue, else ``make run``'s ``./data/dev`` when
     that does. The second value says which was chosen (None when it was configured).
     """
-    from .emulator.dev import DEV_DATA_DIR  # where `make run` keeps its data
+    from .dev.stack import DEV_DATA_DIR  # where `make run` keeps its data
 
     if "CATALYST_DATA_DIR" in settings.configured:
         return settings, None

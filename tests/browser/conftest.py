@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from catalyst_interactions.emulator import DevStack, build_dev
+from catalyst_interactions.dev import DevStack, build_dev
 from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.settings import Settings
 

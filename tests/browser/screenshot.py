@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from catalyst_interactions.emulator import build_dev
+from catalyst_interactions.dev import build_dev
 from catalyst_interactions.settings import Settings
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS

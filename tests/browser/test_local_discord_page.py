@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from catalyst_interactions.dev import DevStack
 from catalyst_interactions.discord.messages import Message
-from catalyst_interactions.emulator import DevStack
 from catalyst_interactions.framework.context import CommandContext
 
 from .conftest import open_page, running
@@ -162,7 +162,7 @@ def test_a_restarted_server_is_noticed_and_its_commands_reloaded(
     """The tab stays open while the server stops and another starts on the same port with
     other commands: the page says it is reconnecting, then that the server restarted, and
     offers the new commands (never a green "live" dot over a stale list)."""
-    from catalyst_interactions.emulator import build_dev
+    from catalyst_interactions.dev import build_dev
     from catalyst_interactions.framework.registry import Registry
     from catalyst_interactions.settings import Settings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from catalyst_interactions.emulator import DevStack, build_dev
+from catalyst_interactions.dev import DevStack, build_dev
 from catalyst_interactions.settings import Settings
 from support.llm_server import ChatServer
 from support.servers import serve_in_thread

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from browser.demo_bot import demo_registry
-from catalyst_interactions.emulator import RateLimitRules, build_dev
+from catalyst_interactions.dev import build_dev
+from catalyst_interactions.emulator import RateLimitRules
 from catalyst_interactions.settings import Settings
 from support.local_discord import Clock, Local, running
 

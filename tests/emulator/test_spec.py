@@ -81,10 +81,10 @@ def test_enums_are_the_specs() -> None:
     def members(name: str) -> dict[str, int]:
         return {b["title"]: b["const"] for b in full[name]["oneOf"]}
 
-    assert rules.COMPONENT == members("MessageComponentTypes")
-    assert rules.CALLBACK == members("InteractionCallbackTypes")
-    assert rules.BUTTON_STYLE == members("ButtonStyleTypes")
-    assert rules.OPTION_TYPE == members("ApplicationCommandOptionType")
+    assert members("MessageComponentTypes") == rules.COMPONENT
+    assert members("InteractionCallbackTypes") == rules.CALLBACK
+    assert members("ButtonStyleTypes") == rules.BUTTON_STYLE
+    assert members("ApplicationCommandOptionType") == rules.OPTION_TYPE
     # Spot values from Discord's documentation (docs/discord-facts.md §3, §7).
     assert (rules.CALLBACK["MODAL"], rules.COMPONENT["CONTAINER"], rules.BUTTON_STYLE["LINK"]) == (
         9,

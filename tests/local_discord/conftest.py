@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot_charts.harness import Market
-from catalyst_interactions.emulator import build_dev
+from catalyst_interactions.dev import build_dev
 from catalyst_interactions.market import Bars, DemoProvider, Quote, Timeframe
 from catalyst_interactions.settings import Settings
 from support.local_discord import Clock, Local, running

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from catalyst_interactions.emulator import build_dev
+from catalyst_interactions.dev import build_dev
 from catalyst_interactions.emulator.world import ADMIN_CHANNEL_ID, ALERTS_CHANNEL_ID
 from catalyst_interactions.secret import Secret
 from catalyst_interactions.settings import Settings

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from catalyst_interactions.emulator import DevStack
+from catalyst_interactions.dev import DevStack
 
 __all__ = ["EPHEMERAL", "LOADING", "Clock", "Local", "Shown", "running", "visible_to"]
 

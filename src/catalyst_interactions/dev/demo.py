@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEMO_REPORT", "DemoSummary", "post_demo_messages", "seed_history"]
 
-log = logging.getLogger("catalyst_interactions.emulator.demo")
+log = logging.getLogger("catalyst_interactions.dev.demo")
 
 SOURCE = "simulated demo"
 TITLE_PREFIX = "Demo: "

@@ -26,14 +26,9 @@ import uvicorn
 
 from ..app import Runtime, build_runtime
 from ..discord.rest import DiscordError, DiscordRest
-from ..fileperms import write_private
-from ..framework.registry import Registry
-from ..ops.registration import registration_plan
-from ..secret import Secret
-from ..settings import Settings
-from .app import Emulator, make_bot_token
-from .ratelimit import RateLimitRules
-from .world import (
+from ..emulator.app import Emulator, make_bot_token
+from ..emulator.ratelimit import RateLimitRules
+from ..emulator.world import (
     ADMIN_CHANNEL_ID,
     ADMIN_ROLE_ID,
     ADMIN_USER_ID,
@@ -41,13 +36,18 @@ from .world import (
     DEV_APPLICATION_ID,
     default_world,
 )
+from ..fileperms import write_private
+from ..framework.registry import Registry
+from ..ops.registration import registration_plan
+from ..secret import Secret
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from .demo import DemoSummary
 
 __all__ = ["DEV_DATA_DIR", "DevStack", "DevStartError", "build_dev", "isolated_settings", "run_dev"]
 
-log = logging.getLogger("catalyst_interactions.emulator.dev")
+log = logging.getLogger("catalyst_interactions.dev.stack")
 
 GRACEFUL_SHUTDOWN_S = 3
 
@@ -401,7 +401,7 @@ def build_dev(
     ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
     bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
     free port (tests). ``demo`` fills the database (once) and the channels (every start)
-    with the simulated demo history (emulator/demo.py).
+    with the simulated demo history (dev/demo.py).
     """
     return DevStack(
         settings,
