@@ -462,6 +462,26 @@ def test_allowed_mentions_given_and_frozen() -> None:
         Message(content="hi", allowed_mentions={"parse": ["channels"]})
 
 
+@pytest.mark.parametrize(
+    ("mentions", "fragment"),
+    [
+        ({"parse": [], "channels": []}, "allowed_mentions.channels is not a field"),
+        ({"parse": "users"}, "allowed_mentions.parse must be an array"),
+        ({"users": "1"}, "allowed_mentions.users must be an array"),
+        ({"roles": [str(i) for i in range(101)]}, "roles has 101 ids; Discord allows at most 100"),
+        ({"parse": ["roles"], "roles": ["1"]}, "exclude each other"),
+        ({"replied_user": "yes"}, "replied_user must be a boolean"),
+    ],
+)
+def test_allowed_mentions_discord_would_refuse(mentions: dict[str, object], fragment: str) -> None:
+    with pytest.raises(LimitError, match=fragment):
+        Message(content="hi", allowed_mentions=mentions)
+    at_the_limit = {"users": [str(i) for i in range(100)], "replied_user": True}
+    assert Message(content="hi", allowed_mentions=at_the_limit).to_dict()["allowed_mentions"] == (
+        at_the_limit
+    )
+
+
 def test_edit_body_replaces_the_whole_message() -> None:
     msg = Message(embeds=[Embed(title="t")], ephemeral=True, suppress_embeds=True)
     assert msg.to_dict(edit=True) == {
