@@ -28,6 +28,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from . import __version__
+from .jobs.job import DeadReason
 
 #: Discord drops an initial response that arrives 3 s or more after it sent the interaction.
 INITIAL_RESPONSE_DEADLINE_S = 3.0
@@ -37,25 +38,11 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 # Jobs and REST calls: up to the 15-minute life of an interaction token.
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
-#: The only values of ``catalyst_jobs_dead_lettered_total{reason}``.
-DEAD_LETTER_REASONS = (
-    "token_expired",
-    "timed_out",
-    "handler_failed",
-    "delivery_failed",
-    "malformed_interaction",
-    "worker_error",
-    "other",
-)
+#: The only values of ``catalyst_jobs_dead_lettered_total{reason}``: the workers' reason codes.
+DEAD_LETTER_REASONS = tuple(code.value for code in DeadReason)
 _RATE_LIMIT_SCOPES = frozenset({"user", "global", "shared"})
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
-
-
-def dead_letter_reason(reason: str) -> str:
-    """The label for a dead letter's free-text reason (which may carry exception text)."""
-    head = reason.split(":")[0].split(" after")[0].strip().replace(" ", "_")
-    return head if head in DEAD_LETTER_REASONS else "other"
 
 
 class Metrics:
@@ -212,5 +199,4 @@ __all__ = [
     "INITIAL_RESPONSE_DEADLINE_S",
     "Metrics",
     "PrometheusRestMetrics",
-    "dead_letter_reason",
 ]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.discord.snowflake import make_snowflake
@@ -14,9 +18,11 @@ from catalyst_interactions.framework.context import CommandContext
 from catalyst_interactions.framework.dispatch import Dispatcher
 from catalyst_interactions.framework.modes import Mode
 from catalyst_interactions.framework.registry import Registry
-from catalyst_interactions.jobs import Job, SqliteJobQueue
+from catalyst_interactions.jobs import DeadReason, Job, QueueUnavailable, SqliteJobQueue
 from catalyst_interactions.jobs.worker import Worker
 from catalyst_interactions.metrics import Metrics
+
+SECRET_TOKEN = "aW50ZXJhY3Rpb246MTIzOnNlY3JldC10b2tlbg"
 
 
 class RecordingDeliverer:
@@ -76,7 +82,7 @@ def job(created_ms: int, n: int = 0) -> Job:
             "id": interaction_id,
             "application_id": "1",
             "type": 2,
-            "token": "t",
+            "token": SECRET_TOKEN,
             "data": {"id": "9", "name": "block", "type": 1},
             "member": {"user": {"id": "5", "username": "u"}},
         }
@@ -158,6 +164,12 @@ class FailingDeliverer(RecordingDeliverer):
         raise self.error
 
 
+def dead_count(metrics: Metrics, code: str) -> float | None:
+    return metrics.registry.get_sample_value(
+        "catalyst_jobs_dead_lettered_total", {"reason": str(code)}
+    )
+
+
 async def wait_dead(queue: SqliteJobQueue) -> list[Any]:
     for _ in range(300):
         dead = await queue.list("dead", 5)
@@ -174,11 +186,13 @@ async def test_answer_refused_by_discord_is_dead_and_the_user_is_told(tmp_path: 
     blocker.release.set()
     queue = SqliteJobQueue(tmp_path / "queue.db")
     deliverer = FailingDeliverer(HTTPError(400, 50035, "Invalid Form Body", "PATCH @original"))
-    worker = Worker(queue, Dispatcher(registry(blocker)), deliverer, metrics=Metrics())  # type: ignore[arg-type]
+    metrics = Metrics()
+    worker = Worker(queue, Dispatcher(registry(blocker)), deliverer, metrics=metrics)  # type: ignore[arg-type]
     worker.start()
     assert await queue.enqueue(job(int(time.time() * 1000)))
     dead = await wait_dead(queue)
-    assert dead[0].reason is not None and dead[0].reason.startswith("delivery failed")
+    assert dead[0].reason is not None and dead[0].reason.startswith("delivery failed: HTTPError(")
+    assert dead_count(metrics, "delivery_failed") == 1
     assert deliverer.attempts == 1  # a permanent refusal is not retried
     assert deliverer.failures == [
         f"Sorry, the answer could not be shown. Reference: `{dead[0].id}`."
@@ -195,13 +209,14 @@ async def test_unexpected_error_in_delivery_is_retried_then_dead_never_stuck(
     blocker = Blocker()
     blocker.release.set()
     queue = SqliteJobQueue(tmp_path / "queue.db")
-    deliverer = FailingDeliverer(ValueError("ledger broke"))
+    deliverer = FailingDeliverer(ValueError("ledger broke: after retries"))
     policy = RetryPolicy(max_attempts=3, base_s=0.01, cap_s=0.02)
+    metrics = Metrics()
     worker = Worker(
         queue,
         Dispatcher(registry(blocker)),
         deliverer,
-        metrics=Metrics(),  # type: ignore[arg-type]
+        metrics=metrics,  # type: ignore[arg-type]
         policy=policy,
         lease_s=30,
     )
@@ -209,8 +224,83 @@ async def test_unexpected_error_in_delivery_is_retried_then_dead_never_stuck(
     assert await queue.enqueue(job(int(time.time() * 1000)))
     dead = await wait_dead(queue)
     assert dead[0].reason == "worker error: ValueError"
+    # The label is the reason code itself, whatever the text around it.
+    assert dead_count(metrics, "worker_error") == 1
+    assert sum(dead_count(metrics, code) for code in DeadReason) == 1
     assert deliverer.attempts == 3  # retried inside the policy, not replayed by lease expiry
     assert await queue.list("running", 5) == []
     assert len(deliverer.failures) == 1
     await worker.stop()
+    await queue.close()
+
+
+def test_dead_letter_codes_are_the_metric_labels_and_the_reason_words() -> None:
+    metrics = Metrics()
+    assert all(dead_count(metrics, code) == 0 for code in DeadReason)  # present from 0
+    assert DeadReason.TOKEN_EXPIRED.text() == "token expired"
+    assert DeadReason.HANDLER_FAILED.text("KeyError after 5 attempts") == (
+        "handler failed: KeyError after 5 attempts"
+    )
+
+
+class FlakyQueue(SqliteJobQueue):
+    """A real SQLite queue whose chosen calls fail as an unreachable backend's would."""
+
+    failing: frozenset[str] = frozenset()
+
+    async def retry(self, claimed: Any, delay_s: float, error: str) -> None:
+        if "retry" in self.failing:
+            raise QueueUnavailable("sqlite queue queue.db: database is locked")
+        await super().retry(claimed, delay_s, error)
+
+    async def depth(self) -> int:
+        if "depth" in self.failing:
+            raise QueueUnavailable("sqlite queue queue.db: database is locked")
+        return await super().depth()
+
+
+async def test_a_job_the_queue_cannot_take_back_at_stop_is_logged_not_swallowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = Blocker()
+    queue = FlakyQueue(tmp_path / "queue.db")
+    worker = Worker(queue, Dispatcher(registry(blocker)), RecordingDeliverer(), metrics=Metrics())  # type: ignore[arg-type]
+    worker.start()
+    queued = job(int(time.time() * 1000))
+    assert await queue.enqueue(queued)
+    await asyncio.wait_for(blocker.started.wait(), 5)
+    queue.failing = frozenset({"retry"})
+    with caplog.at_level(logging.WARNING, "catalyst_interactions.worker"):
+        await worker.stop(grace_s=0.1)
+    [record] = [r for r in caplog.records if "could not release" in r.getMessage()]
+    assert record.interaction_id == queued.id  # type: ignore[attr-defined]
+    assert record.error == "QueueUnavailable: sqlite queue queue.db: database is locked"  # type: ignore[attr-defined]
+    assert SECRET_TOKEN not in caplog.text
+    # Still claimed: its lease hands it out again later.
+    assert [r.id for r in await queue.list("running", 5)] == [queued.id]
+    await queue.close()
+
+
+async def test_gauges_that_cannot_be_read_are_logged_when_it_starts_and_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = FlakyQueue(tmp_path / "queue.db")
+    queue.failing = frozenset({"depth"})
+    ticks = itertools.count(step=3.0)  # every loop turn is past the 2 s between reads
+    worker = Worker(
+        queue,
+        Dispatcher(registry(Blocker())),
+        RecordingDeliverer(),  # type: ignore[arg-type]
+        metrics=Metrics(),
+        clock=lambda: next(ticks),
+    )
+    with caplog.at_level(logging.INFO, "catalyst_interactions.worker"):
+        worker.start()
+        await asyncio.sleep(1.2)  # several claim timeouts, so several failed reads
+        queue.failing = frozenset()
+        await asyncio.sleep(0.8)
+        await worker.stop()
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("queue gauges not updated: the queue did not answer") == 1
+    assert messages.count("queue gauges updated again") == 1
     await queue.close()

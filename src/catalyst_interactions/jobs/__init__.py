@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
+from catalyst_interactions.jobs.job import ClaimedJob, DeadReason, Job, JobInfo, JobState
 from catalyst_interactions.jobs.queue import (
     TOKEN_EXPIRED,
     InvalidQueueUrl,
@@ -29,6 +29,7 @@ from catalyst_interactions.jobs.sqlite_queue import SqliteJobQueue
 __all__ = [
     "TOKEN_EXPIRED",
     "ClaimedJob",
+    "DeadReason",
     "InvalidQueueUrl",
     "Job",
     "JobInfo",

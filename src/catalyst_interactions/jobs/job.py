@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from typing import Literal
 
@@ -10,6 +11,25 @@ import msgspec
 from catalyst_interactions.discord.snowflake import token_expires_at_s
 
 JobState = Literal["pending", "running", "dead"]
+
+
+class DeadReason(enum.StrEnum):
+    """Why a worker gave a job up. The value is the ``reason`` label of
+    ``catalyst_jobs_dead_lettered_total``; :meth:`text` is the reason the dead letter keeps
+    for operators (``jobs list --state dead``), with any detail after a colon."""
+
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason code, not a secret)
+    TIMED_OUT = "timed_out"
+    HANDLER_FAILED = "handler_failed"
+    DELIVERY_FAILED = "delivery_failed"
+    MALFORMED_INTERACTION = "malformed_interaction"
+    WORKER_ERROR = "worker_error"
+
+    def text(self, detail: str = "") -> str:
+        """``"handler failed: ValueError after 5 attempts"``; just the words without detail."""
+        words = self.value.replace("_", " ")
+        return f"{words}: {detail}" if detail else words
+
 
 #: The acknowledgements after which an interaction is finished by a job.
 DEFERRED_ACK_TYPES = frozenset({5, 6})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
+from catalyst_interactions.jobs.job import ClaimedJob, DeadReason, Job, JobInfo, JobState
 
 #: Reason recorded by workers for jobs whose interaction token died first.
-TOKEN_EXPIRED = "token expired"  # noqa: S105 (a dead-letter reason, not a secret)
+TOKEN_EXPIRED = DeadReason.TOKEN_EXPIRED.text()
 
 
 class QueueError(Exception):

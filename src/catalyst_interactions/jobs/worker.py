@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.rest import DiscordError, InvalidToken, UnknownInteraction
 from ..framework.dispatch import Delivery, Dispatcher
-from ..metrics import Metrics, dead_letter_reason
+from ..metrics import Metrics
 from .delivery import Deliverer
-from .job import ClaimedJob, Job
+from .job import ClaimedJob, DeadReason, Job
 from .live import RestLiveMessage
-from .queue import TOKEN_EXPIRED, JobQueue, LeaseLost, QueueError
+from .queue import JobQueue, LeaseLost, QueueError
 
 log = logging.getLogger("catalyst_interactions.worker")
 
@@ -70,6 +70,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._inflight: dict[asyncio.Task[None], ClaimedJob] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._gauges_failing = False  # logged once when the gauges' reads start failing
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -96,23 +97,53 @@ class Worker:
             elif self._stopping.is_set():
                 # Claimed while stopping: hand it straight back rather than hold it for a lease.
                 self._slots.release()
-                with contextlib.suppress(QueueError):
-                    await self._queue.retry(claimed, 0.0, "released at shutdown")
+                await self._release(claimed)
             else:
                 task = asyncio.create_task(self._process(claimed))
                 self._inflight[task] = claimed
                 task.add_done_callback(self._finished)
             if self._clock() - depth_updated > 2.0:
                 depth_updated = self._clock()
-                with contextlib.suppress(QueueError):
-                    await self._observe_queue()
+                await self._observe_queue()
 
     async def _observe_queue(self) -> None:
-        """Depth and head-of-queue age for the gauges (two cheap reads every 2 s)."""
-        self._metrics.queue_pending.set(await self._queue.depth())
-        head = await self._queue.list("pending", 1)
+        """Depth and head-of-queue age for the gauges (two cheap reads every 2 s). A queue
+        that cannot answer leaves the gauges as they were; that is logged when it starts and
+        when it ends, not every 2 s."""
+        try:
+            depth = await self._queue.depth()
+            head = await self._queue.list("pending", 1)
+        except QueueError as exc:
+            if not self._gauges_failing:
+                self._gauges_failing = True
+                log.warning(
+                    "queue gauges not updated: the queue did not answer",
+                    extra={"consumer": self.consumer, "error": _describe(exc)},
+                )
+            return
+        if self._gauges_failing:
+            self._gauges_failing = False
+            log.info("queue gauges updated again", extra={"consumer": self.consumer})
+        self._metrics.queue_pending.set(depth)
         age = self._clock() - head[0].enqueued_at if head else 0.0
         self._metrics.queue_oldest_age.set(max(0.0, age))
+
+    async def _release(self, claimed: ClaimedJob) -> None:
+        """Hand a claimed job back to pending at once, so another worker picks it up without
+        waiting for the lease to run out. If the queue cannot take it back, the lease still
+        expires and the job is claimed again then: slower, not lost."""
+        try:
+            await self._queue.retry(claimed, 0.0, "released at shutdown")
+        except QueueError as exc:
+            log.warning(
+                "could not release the job at shutdown; it is claimed again when its lease ends",
+                extra={
+                    "interaction_id": claimed.job.id,
+                    "handler": claimed.job.handler,
+                    "consumer": self.consumer,
+                    "error": _describe(exc),
+                },
+            )
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
@@ -135,10 +166,7 @@ class Worker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            with contextlib.suppress(QueueError):
-                # Back to pending at once: another worker picks it up without waiting
-                # for the lease to run out.
-                await self._queue.retry(claimed, 0.0, "released at shutdown")
+            await self._release(claimed)
         log.info("worker stopped", extra={"consumer": self.consumer})
 
     # -- one job --------------------------------------------------------------------------
@@ -149,12 +177,12 @@ class Worker:
             self._metrics.job_wait.observe(max(0.0, started - job.enqueued_at))
         extra = {"interaction_id": job.id, "handler": job.handler, "attempt": job.attempts + 1}
         if job.expired(started):
-            await self._dead(claimed, TOKEN_EXPIRED, extra)
+            await self._dead(claimed, DeadReason.TOKEN_EXPIRED, extra)
             return
         try:
             interaction = decode_interaction(job.interaction)
         except PayloadError:
-            await self._dead(claimed, "malformed interaction", extra)
+            await self._dead(claimed, DeadReason.MALFORMED_INTERACTION, extra)
             return
         renewer = asyncio.create_task(self._renew(claimed))
         try:
@@ -166,7 +194,7 @@ class Worker:
             # account for it now, as a retry or a dead letter with the user told.
             log.exception("job failed outside the handler", extra=extra)
             await self._give_up_or_retry(
-                claimed, interaction, f"worker error: {type(exc).__name__}", extra
+                claimed, interaction, DeadReason.WORKER_ERROR, type(exc).__name__, extra
             )
         finally:
             renewer.cancel()
@@ -194,28 +222,34 @@ class Worker:
                 "Sorry, this is taking too long. Please try again in a few minutes.",
                 extra,
             )
-            await self._dead(claimed, "timed out", extra)
+            await self._dead(claimed, DeadReason.TIMED_OUT, extra)
             return
         except Exception as exc:  # a handler bug: retried, then dead-lettered with its type
-            reason = f"handler failed: {type(exc).__name__}"
+            error = type(exc).__name__
             log.exception("handler failed", extra=extra)
-            if not await self._retry(claimed, reason, extra):
+            if not await self._retry(claimed, DeadReason.HANDLER_FAILED.text(error), extra):
                 await self._tell(
                     job,
                     interaction,
                     f"Sorry, something went wrong on our side. Reference: `{job.id}`.",
                     extra,
                 )
-                await self._dead(claimed, f"{reason} after {job.attempts + 1} attempts", extra)
+                await self._dead(
+                    claimed,
+                    DeadReason.HANDLER_FAILED,
+                    extra,
+                    f"{error} after {job.attempts + 1} attempts",
+                )
             return
         try:
             await self._deliverer.deliver(job, interaction, delivery)
         except (InvalidToken, UnknownInteraction):
-            await self._dead(claimed, TOKEN_EXPIRED, extra)
+            await self._dead(claimed, DeadReason.TOKEN_EXPIRED, extra)
             return
         except DiscordError as exc:
-            reason = f"delivery failed: {exc!r}"
-            if exc.permanent or not await self._retry(claimed, reason, extra):
+            if exc.permanent or not await self._retry(
+                claimed, DeadReason.DELIVERY_FAILED.text(repr(exc)), extra
+            ):
                 # Discord refused the answer (too large, invalid ...): the user still gets one.
                 await self._tell(
                     job,
@@ -223,7 +257,7 @@ class Worker:
                     f"Sorry, the answer could not be shown. Reference: `{job.id}`.",
                     extra,
                 )
-                await self._dead(claimed, reason, extra)
+                await self._dead(claimed, DeadReason.DELIVERY_FAILED, extra, repr(exc))
             return
         await self._queue.ack(claimed)
         self._metrics.jobs_delivered.inc()
@@ -241,11 +275,12 @@ class Worker:
         self,
         claimed: ClaimedJob,
         interaction: Interaction,
-        reason: str,
+        code: DeadReason,
+        detail: str,
         extra: dict[str, object],
     ) -> None:
-        with contextlib.suppress(QueueError):
-            if await self._retry(claimed, reason, extra):
+        try:
+            if await self._retry(claimed, code.text(detail), extra):
                 return
             await self._tell(
                 claimed.job,
@@ -253,7 +288,14 @@ class Worker:
                 f"Sorry, something went wrong on our side. Reference: `{claimed.job.id}`.",
                 extra,
             )
-            await self._dead(claimed, reason, extra)
+            await self._dead(claimed, code, extra, detail)
+        except QueueError as exc:
+            # The job stays claimed: when its lease ends it is claimed again (and retried or
+            # dead-lettered then), so this is delayed, not lost.
+            log.warning(
+                "could not retry or dead-letter the job; its lease will hand it out again",
+                extra=extra | {"reason": code.text(detail), "error": _describe(exc)},
+            )
 
     async def _retry(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> bool:
         """Schedule another attempt if one fits before the token's end; False otherwise."""
@@ -268,9 +310,12 @@ class Worker:
         log.warning("job retried", extra=extra | {"reason": reason, "delay_s": round(delay, 2)})
         return True
 
-    async def _dead(self, claimed: ClaimedJob, reason: str, extra: dict[str, object]) -> None:
+    async def _dead(
+        self, claimed: ClaimedJob, code: DeadReason, extra: dict[str, object], detail: str = ""
+    ) -> None:
+        reason = code.text(detail)
         await self._queue.dead(claimed, reason)
-        self._metrics.jobs_dead.labels(dead_letter_reason(reason)).inc()
+        self._metrics.jobs_dead.labels(code.value).inc()
         log.error("job dead-lettered", extra=extra | {"reason": reason})
 
     async def _tell(
@@ -299,3 +344,9 @@ class Worker:
                     "lease renewal failed; retrying", extra={"interaction_id": claimed.job.id}
                 )
                 delay = max(0.05, self._lease_s / 10)
+
+
+def _describe(error: QueueError) -> str:
+    """A queue error for a log line: its class and message. Queue messages name the backend
+    and what failed, never a URL with its password (see redis_queue and sqlite_queue)."""
+    return f"{type(error).__name__}: {error}"
