@@ -87,6 +87,18 @@ def test_only_runtime_dependencies_are_installed(installed: Path) -> None:
     assert names.isdisjoint(DEV_ONLY), names & set(DEV_ONLY)
 
 
+def test_the_installed_emulator_reads_discords_spec_from_the_wheel(installed: Path) -> None:
+    """`make run` validates with the spec extract shipped in the package (emulator/spec.py);
+    a wheel without it would fail at the first request, not at build time."""
+    probe = (
+        "from catalyst_interactions.emulator.spec import spec; s = spec(); "
+        "print(len(s.operations), s.problems('execute_webhook', {'content': 'x' * 2001})[0].code)"
+    )
+    done = _run([str(installed / "python"), "-c", probe], cwd=installed)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["18", "BASE_TYPE_MAX_LENGTH"]
+
+
 def test_a_missing_extra_is_a_one_line_start_up_error(installed: Path, tmp_path: Path) -> None:
     env = _clean_env(
         DISCORD_PUBLIC_KEY=SigningKey.generate().verify_key.encode().hex(),
