@@ -62,6 +62,7 @@ ENUMS = (
     "InteractionContextType",
     "InteractionTypes",
     "MessageComponentTypes",
+    "MessageType",
     "TextInputStyleTypes",
 )
 

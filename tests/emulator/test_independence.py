@@ -50,7 +50,7 @@ def test_no_emulator_module_imports_the_bot() -> None:
 
 def test_the_check_sees_relative_imports(tmp_path: Path) -> None:
     """Guards the test above: a relative import of the bot would be caught."""
-    assert "catalyst_interactions.emulator.spec.spec" in _imports(EMULATOR / "rules.py")
+    assert "catalyst_interactions.emulator.spec.spec" in _imports(EMULATOR / "enums.py")
     probe = tmp_path / "probe.py"
     probe.write_text(
         "from ..discord.validation import EPHEMERAL\nimport catalyst_interactions.bot\n"

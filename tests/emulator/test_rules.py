@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from catalyst_interactions.emulator.enums import IS_COMPONENTS_V2
 from catalyst_interactions.emulator.rules import (
     EDIT_FLAGS,
-    IS_COMPONENTS_V2,
     RESPONSE_FLAGS,
     callback_problems,
     command_list_problems,

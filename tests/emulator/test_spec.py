@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from catalyst_interactions.emulator import rules
+from catalyst_interactions.emulator import enums
 from catalyst_interactions.emulator.http import Router
 from catalyst_interactions.emulator.rest import route_pattern
 from catalyst_interactions.emulator.spec import Spec, spec
@@ -81,12 +81,14 @@ def test_enums_are_the_specs() -> None:
     def members(name: str) -> dict[str, int]:
         return {b["title"]: b["const"] for b in full[name]["oneOf"]}
 
-    assert members("MessageComponentTypes") == rules.COMPONENT
-    assert members("InteractionCallbackTypes") == rules.CALLBACK
-    assert members("ButtonStyleTypes") == rules.BUTTON_STYLE
-    assert members("ApplicationCommandOptionType") == rules.OPTION_TYPE
+    assert members("MessageComponentTypes") == enums.COMPONENT
+    assert members("InteractionCallbackTypes") == enums.CALLBACK
+    assert members("ButtonStyleTypes") == enums.BUTTON_STYLE
+    assert members("ApplicationCommandOptionType") == enums.OPTION_TYPE
+    assert members("InteractionTypes") == enums.INTERACTION
+    assert members("MessageType") == enums.MESSAGE_TYPE
     # Spot values from Discord's documentation (docs/discord-facts.md §3, §7).
-    assert (rules.CALLBACK["MODAL"], rules.COMPONENT["CONTAINER"], rules.BUTTON_STYLE["LINK"]) == (
+    assert (enums.CALLBACK["MODAL"], enums.COMPONENT["CONTAINER"], enums.BUTTON_STYLE["LINK"]) == (
         9,
         17,
         5,

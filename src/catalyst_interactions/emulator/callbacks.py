@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .bodies import Upload
+from .enums import CALLBACK, EPHEMERAL, LOADING
 from .errors import ApiError
 from .messages import (
     apply_fields,
@@ -20,7 +21,6 @@ from .messages import (
     new_message,
     number_components,
 )
-from .rules import EPHEMERAL, LOADING
 from .rules import callback_problems as callback_rules
 from .spec import Problem, spec
 from .store import JSON, InteractionRecord, Store
@@ -49,32 +49,32 @@ def apply_callback(
     kind = int(body["type"])
     data: Mapping[str, Any] = body.get("data") or {}
     resource: JSON = {"type": kind}
-    if kind == 4:
+    if kind == CALLBACK["CHANNEL_MESSAGE_WITH_SOURCE"]:
         message = new_message(store, channel_id=record.channel_id, record=record)
         apply_fields(store, message, data, uploads, edit=False)
         record.original_id = message["id"]
         store.put_message(message, created=True)
         resource["message"] = message
-    elif kind == 5:
+    elif kind == CALLBACK["DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE"]:
         flags = LOADING | (int(data.get("flags", 0)) & EPHEMERAL)
         message = new_message(store, channel_id=record.channel_id, record=record, flags=flags)
         record.original_id = message["id"]
         store.put_message(message, created=True)
         resource["message"] = message
-    elif kind in (6, 7):
+    elif kind in (CALLBACK["DEFERRED_UPDATE_MESSAGE"], CALLBACK["UPDATE_MESSAGE"]):
         source = store.messages.get(record.source_message_id or "")
         if source is None:
             raise ApiError.unknown_message()
         record.original_id = source["id"]
-        if kind == 7:
+        if kind == CALLBACK["UPDATE_MESSAGE"]:
             before = {"attachments": list(source.get("attachments", []))}
             apply_fields(store, source, data, uploads, edit=True)
             forget_unused_files(store, before, source)
             store.put_message(source, created=False)
             resource["message"] = source
-    elif kind == 8:
+    elif kind == CALLBACK["APPLICATION_COMMAND_AUTOCOMPLETE_RESULT"]:
         record.choices = list(data.get("choices") or [])
-    elif kind == 9:
+    elif kind == CALLBACK["MODAL"]:
         modal = dict(data)
         number_components(modal.get("components"))
         record.modal = modal

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .bodies import Upload
+from .enums import BUTTON_STYLE, COMPONENT, CONTEXT, INTERACTION, OPTION_TYPE, SELECTS
 from .messages import MAX_FILE_BYTES, is_ephemeral
 from .store import JSON, InteractionRecord, Store, StoredFile
 from .world import ADMINISTRATOR, BOT_PERMISSIONS, LOCALE, Persona
@@ -31,10 +32,23 @@ __all__ = [
     "modal_interaction",
 ]
 
-APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
-SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = range(3, 12)
-SELECTS = frozenset({3, 5, 6, 7, 8})
+APPLICATION_COMMAND = INTERACTION["APPLICATION_COMMAND"]
+MESSAGE_COMPONENT = INTERACTION["MESSAGE_COMPONENT"]
+AUTOCOMPLETE = INTERACTION["APPLICATION_COMMAND_AUTOCOMPLETE"]
+MODAL_SUBMIT = INTERACTION["MODAL_SUBMIT"]
+SUB_COMMAND, SUB_COMMAND_GROUP = OPTION_TYPE["SUB_COMMAND"], OPTION_TYPE["SUB_COMMAND_GROUP"]
+STRING, INTEGER, BOOLEAN = OPTION_TYPE["STRING"], OPTION_TYPE["INTEGER"], OPTION_TYPE["BOOLEAN"]
+USER, CHANNEL, ROLE = OPTION_TYPE["USER"], OPTION_TYPE["CHANNEL"], OPTION_TYPE["ROLE"]
+MENTIONABLE, NUMBER = OPTION_TYPE["MENTIONABLE"], OPTION_TYPE["NUMBER"]
+ATTACHMENT = OPTION_TYPE["ATTACHMENT"]
+BUTTON, LINK = COMPONENT["BUTTON"], BUTTON_STYLE["LINK"]
+# What a select's values resolve to, as the option type of the same kind.
+_SELECT_RESOLVES = {
+    COMPONENT["USER_SELECT"]: USER,
+    COMPONENT["ROLE_SELECT"]: ROLE,
+    COMPONENT["MENTIONABLE_SELECT"]: MENTIONABLE,
+    COMPONENT["CHANNEL_SELECT"]: CHANNEL,
+}
 
 
 class ClientRefusal(ValueError):
@@ -75,7 +89,7 @@ def new_interaction(
         "guild_locale": LOCALE,
         "entitlements": [],
         "authorizing_integration_owners": {"0": world.guild_id},
-        "context": 0,
+        "context": CONTEXT["GUILD"],
         "attachment_size_limit": MAX_FILE_BYTES,
     }
     if message is not None:
@@ -340,7 +354,7 @@ def find_component(message: Mapping[str, Any], custom_id: str) -> JSON | None:
         (
             c
             for c in walk_components(message.get("components"))
-            if c.get("custom_id") == custom_id and c.get("type") in SELECTS | {2}
+            if c.get("custom_id") == custom_id and c.get("type") in SELECTS | {BUTTON}
         ),
         None,
     )
@@ -359,8 +373,8 @@ def component_interaction(
         raise ClientRefusal("That component is disabled")
     kind = int(component["type"])
     data: JSON = {"custom_id": custom_id, "component_type": kind}
-    if kind == 2:
-        if component.get("style") == 5:
+    if kind == BUTTON:
+        if component.get("style") == LINK:
             raise ClientRefusal("Link buttons open their URL; they send no interaction")
     else:
         chosen = [str(v) for v in (values or [])]
@@ -384,12 +398,12 @@ def _select_values(
         raise ClientRefusal(f"An option was chosen twice in the {what}")
     kind = int(select["type"])
     resolved: dict[str, dict[str, Any]] = {}
-    if kind == 3:
+    if kind == COMPONENT["STRING_SELECT"]:
         allowed = {o["value"] for o in select.get("options", [])}
         if set(chosen) - allowed:
             raise ClientRefusal(f"That is not an option of the {what}")
         return resolved
-    option_kind = {5: USER, 6: ROLE, 7: MENTIONABLE, 8: CHANNEL}[kind]
+    option_kind = _SELECT_RESOLVES[kind]
     for value in chosen:
         if not _resolve(store, option_kind, value, resolved, select.get("channel_types")):
             raise ClientRefusal(f"No such {_KIND_NAMES[option_kind]} in the {what}")
@@ -415,18 +429,18 @@ def modal_interaction(
     submitted: list[JSON] = []
     for top in modal.get("components") or []:
         kind = top.get("type")
-        if kind == 18:
+        if kind == COMPONENT["LABEL"]:
             child = top.get("component") or {}
             out = _modal_field(store, child, values, resolved, str(top.get("label", "")))
-            submitted.append({"type": 18, "id": top.get("id"), "component": out})
-        elif kind == 1:
+            submitted.append({"type": kind, "id": top.get("id"), "component": out})
+        elif kind == COMPONENT["ACTION_ROW"]:
             row = [
                 _modal_field(store, c, values, resolved, str(c.get("label", "")))
                 for c in top.get("components") or []
             ]
-            submitted.append({"type": 1, "id": top.get("id"), "components": row})
-        elif kind == 10:
-            submitted.append({"type": 10, "id": top.get("id")})
+            submitted.append({"type": kind, "id": top.get("id"), "components": row})
+        elif kind == COMPONENT["TEXT_DISPLAY"]:
+            submitted.append({"type": kind, "id": top.get("id")})
     data: JSON = {"custom_id": modal["custom_id"], "components": submitted}
     if resolved:
         data["resolved"] = resolved
@@ -445,7 +459,7 @@ def _modal_field(
     custom_id = str(field.get("custom_id", ""))
     raw = values.get(custom_id)
     out: JSON = {"type": kind, "id": field.get("id"), "custom_id": custom_id}
-    if kind == 4:
+    if kind == COMPONENT["TEXT_INPUT"]:
         text = "" if raw is None else str(raw)
         if field.get("required", True) and not text:
             raise ClientRefusal(f"{label or custom_id} is required")
@@ -466,11 +480,11 @@ def _modal_field(
             return out
         resolved.update(_select_values(store, field, chosen, label or "menu"))
         out["values"] = chosen
-    elif kind == 23:  # Checkbox
+    elif kind == COMPONENT["CHECKBOX"]:
         out["value"] = bool(raw)
-    elif kind == 22:  # Checkbox group
+    elif kind == COMPONENT["CHECKBOX_GROUP"]:
         out["values"] = [str(v) for v in raw] if isinstance(raw, list) else []
-    elif kind == 21:  # Radio group
+    elif kind == COMPONENT["RADIO_GROUP"]:
         out["value"] = None if raw in (None, "") else str(raw)
     else:
         raise ClientRefusal(f"The emulator cannot fill a component of type {kind} yet")

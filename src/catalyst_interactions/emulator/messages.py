@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .bodies import Upload
+from .enums import EPHEMERAL, IS_COMPONENTS_V2, MESSAGE_TYPE, SUPPRESS_EMBEDS
 from .errors import REQUEST_TOO_LARGE, ApiError, invalid_form_body
-from .rules import EPHEMERAL, IS_COMPONENTS_V2, SUPPRESS_EMBEDS
 from .spec import Problem
 from .store import JSON, InteractionRecord, Store, StoredFile
 
@@ -27,7 +27,6 @@ __all__ = ["apply_fields", "forget_unused_files", "iso_time", "new_message"]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Per attachment, for webhooks and interaction responses (docs/discord-facts.md §9)."""
 _REPLACED = ("content", "embeds", "components", "poll", "tts", "sticker_ids")
-DEFAULT, CHAT_INPUT_COMMAND, CONTEXT_MENU_COMMAND = 0, 20, 23
 
 
 def iso_time(unix_s: float) -> str:
@@ -46,7 +45,7 @@ def new_message(
     app_id = store.world.application_id
     message: JSON = {
         "id": store.new_id(),
-        "type": DEFAULT,
+        "type": MESSAGE_TYPE["DEFAULT"],
         "channel_id": channel_id,
         "author": dict(store.world.bot_user),
         "content": "",
@@ -72,7 +71,7 @@ def new_message(
             "authorizing_integration_owners": {"0": store.world.guild_id},
         }
         if record.command_name is not None:
-            message["type"] = CHAT_INPUT_COMMAND
+            message["type"] = MESSAGE_TYPE["CHAT_INPUT_COMMAND"]
             meta["name"] = record.command_name
             meta["command_type"] = 1
             # The deprecated `interaction` field, still sent and still read by clients.

@@ -20,6 +20,7 @@ from typing import Any
 from ..secret import Secret
 from .bodies import Upload, parse_body
 from .callbacks import apply_callback, callback_problems
+from .enums import CALLBACK, EPHEMERAL, LOADING
 from .errors import (
     ALREADY_ACKNOWLEDGED,
     INVALID_FORM_BODY,
@@ -36,15 +37,7 @@ from .errors import (
 from .http import Handler, Request, Response, Router
 from .messages import apply_fields, forget_unused_files, is_ephemeral, new_message
 from .ratelimit import BucketRule, RateLimiter
-from .rules import (
-    EDIT_FLAGS,
-    EPHEMERAL,
-    LOADING,
-    RESPONSE_FLAGS,
-    command_list_problems,
-    is_empty,
-    message_problems,
-)
+from .rules import EDIT_FLAGS, RESPONSE_FLAGS, command_list_problems, is_empty, message_problems
 from .spec import Problem, spec
 from .store import JSON, InteractionRecord, Store
 
@@ -53,6 +46,7 @@ __all__ = ["API_PREFIX", "RestApi"]
 log = logging.getLogger("catalyst_interactions.emulator.rest")
 
 API_PREFIX = "/api/v10"
+DEFERRED = CALLBACK["DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE"]
 _VERSIONS = r"/api/v(?:9|10)"
 
 
@@ -238,7 +232,11 @@ class RestApi:
         payload, uploads = self._body(request)
         _check_message(request.operation_id, payload, allowed_flags=RESPONSE_FLAGS, partial=False)
         original = self._store.messages.get(record.original_id or "")
-        if record.response_type == 5 and original is not None and original["flags"] & LOADING:
+        if (
+            record.response_type == DEFERRED
+            and original is not None
+            and original["flags"] & LOADING
+        ):
             # Right after a deferred ack the first followup edits the placeholder (RR).
             edit = {k: v for k, v in payload.items() if k != "flags"}
             return Response.json(self._commit_edit(original, edit, uploads))

@@ -5,8 +5,8 @@ the bot enforces the same rules in its reply builders, and the two are meant to 
 other's mistakes. These run after the schema (spec.py) has accepted a body, so types are
 known to be right. Each check returns :class:`Problem` objects at the JSON path they concern.
 
-The enumerations come from the spec; the message flags are not in it and are written here
-from §6.
+The enumerations and flags are the emulator's own (enums.py: read from the spec, the flags
+from §6).
 """
 
 from __future__ import annotations
@@ -15,43 +15,31 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .spec import Path, Problem, spec
+from .enums import (
+    BUTTON_STYLE,
+    CALLBACK,
+    COMMAND_TYPE,
+    COMPONENT,
+    EPHEMERAL,
+    FLAG_NAMES,
+    INTERACTION,
+    IS_COMPONENTS_V2,
+    IS_VOICE_MESSAGE,
+    OPTION_TYPE,
+    SELECTS,
+    SUPPRESS_EMBEDS,
+    SUPPRESS_NOTIFICATIONS,
+)
+from .spec import Path, Problem
 
 __all__ = [
     "EDIT_FLAGS",
-    "EPHEMERAL",
-    "IS_COMPONENTS_V2",
-    "LOADING",
     "RESPONSE_FLAGS",
-    "SUPPRESS_EMBEDS",
     "callback_problems",
     "command_list_problems",
     "message_problems",
 ]
 
-_SPEC = spec()
-CALLBACK = _SPEC.enum("InteractionCallbackTypes")
-INTERACTION = _SPEC.enum("InteractionTypes")
-COMPONENT = _SPEC.enum("MessageComponentTypes")
-BUTTON_STYLE = _SPEC.enum("ButtonStyleTypes")
-COMMAND_TYPE = _SPEC.enum("ApplicationCommandType")
-OPTION_TYPE = _SPEC.enum("ApplicationCommandOptionType")
-
-# Message flags (§6).
-SUPPRESS_EMBEDS = 1 << 2
-EPHEMERAL = 1 << 6
-LOADING = 1 << 7
-SUPPRESS_NOTIFICATIONS = 1 << 12
-IS_VOICE_MESSAGE = 1 << 13
-IS_COMPONENTS_V2 = 1 << 15
-FLAG_NAMES = {
-    SUPPRESS_EMBEDS: "SUPPRESS_EMBEDS",
-    EPHEMERAL: "EPHEMERAL",
-    LOADING: "LOADING",
-    SUPPRESS_NOTIFICATIONS: "SUPPRESS_NOTIFICATIONS",
-    IS_VOICE_MESSAGE: "IS_VOICE_MESSAGE",
-    IS_COMPONENTS_V2: "IS_COMPONENTS_V2",
-}
 # What a response or a new message may set (§3), what an edit may set (§5), and what a
 # deferred (type 5) response may set (§3).
 RESPONSE_FLAGS = (
@@ -98,18 +86,6 @@ _ANSWERS = {
 }
 _CALLBACK_NAMES = {value: name for name, value in CALLBACK.items()}
 _INTERACTION_NAMES = {value: name for name, value in INTERACTION.items()}
-_SELECTS = {
-    COMPONENT[name]
-    for name in (
-        "STRING_SELECT",
-        "USER_SELECT",
-        "ROLE_SELECT",
-        "MENTIONABLE_SELECT",
-        "CHANNEL_SELECT",
-    )
-}
-
-
 # -- messages -----------------------------------------------------------------------------
 
 
@@ -236,7 +212,7 @@ def _component_problems(components: list[Any], path: Path, *, v2: bool) -> list[
         kind = component.get("type")
         if kind == COMPONENT["ACTION_ROW"]:
             children = component.get("components") or []
-            if any(c.get("type") in _SELECTS for c in children) and len(children) > 1:
+            if any(c.get("type") in SELECTS for c in children) and len(children) > 1:
                 out.append(
                     Problem(
                         (*where, "components"),
