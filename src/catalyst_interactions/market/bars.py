@@ -151,3 +151,29 @@ class Quote:
     as_of: datetime
     source: str
     simulated: bool
+
+    @classmethod
+    def against_close(
+        cls,
+        *,
+        ticker: str,
+        last: float,
+        previous_close: float,
+        volume: float,
+        as_of: datetime,
+        source: str,
+        simulated: bool = False,
+    ) -> Quote:
+        """The quote of ``last`` with its change against ``previous_close`` (0 % when that
+        close is 0, as for a first day of trading)."""
+        change = last - previous_close
+        return cls(
+            ticker=ticker,
+            last=last,
+            change=change,
+            change_pct=change / previous_close * 100.0 if previous_close else 0.0,
+            volume=volume,
+            as_of=as_of,
+            source=source,
+            simulated=simulated,
+        )

@@ -219,11 +219,10 @@ class DemoProvider:
         if len(today.close) == 0:
             raise NoBarsYet("No trades yet today.")
         last = float(today.close[-1])
-        return Quote(
+        return Quote.against_close(
             ticker=symbol,
             last=last,
-            change=last - prev_close,
-            change_pct=(last - prev_close) / prev_close * 100.0,
+            previous_close=prev_close,
             volume=float(today.volume.sum()),
             as_of=utc_from_epoch(now),
             source=SOURCE,

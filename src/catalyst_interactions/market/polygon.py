@@ -10,19 +10,13 @@ as it answers a range with no trades, so an empty answer is disambiguated with
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import date, timedelta
-from types import TracebackType
-from typing import Any
+import msgspec
 
-import httpx
-
-from ..secret import Secret
-from ._http import finish_daily, finish_intraday, get_json, history_days
+from ._http import VendorProvider
 from ._time import utc_from_epoch
+from .assemble import BarsRequest
 from .bars import Bars, Quote, normalize_ticker
-from .errors import NoBarsYet, ProviderUnavailable, UnknownTicker
+from .errors import NoBarsYet, UnknownTicker
 from .sessions import market_date
 from .timeframe import Timeframe
 
@@ -30,133 +24,113 @@ NAME = "Polygon"
 _RANGE = {Timeframe.D1: (5, "minute"), Timeframe.D5: (30, "minute")}
 
 
-def _shape_error() -> ProviderUnavailable:
-    return ProviderUnavailable(f"{NAME} sent data in an unexpected shape.")
+# -- Polygon's payloads, as documented (fields we do not read are ignored) -------------------
+class _Agg(msgspec.Struct):
+    """One aggregate bar."""
+
+    start_ms: int = msgspec.field(name="t")  # epoch ms (daily bars: midnight New York)
+    open: float = msgspec.field(name="o")
+    high: float = msgspec.field(name="h")
+    low: float = msgspec.field(name="l")
+    close: float = msgspec.field(name="c")
+    volume: float | None = msgspec.field(default=None, name="v")
 
 
-class PolygonProvider:
+class _Aggs(msgspec.Struct):
+    """``/v2/aggs/...``: ``results`` is left out when nothing matched."""
+
+    status: str
+    results: list[_Agg] | None = None
+
+
+class _Trade(msgspec.Struct):
+    price: float | None = msgspec.field(default=None, name="p")
+
+
+class _Day(msgspec.Struct):
+    """Today's bar so far (``day``) or the previous session's (``prevDay``)."""
+
+    close: float | None = msgspec.field(default=None, name="c")
+    volume: float | None = msgspec.field(default=None, name="v")
+
+
+class _Snapshot(msgspec.Struct, rename="camel"):
+    last_trade: _Trade | None = None
+    day: _Day | None = None
+    prev_day: _Day | None = None
+    updated: int | None = None  # epoch nanoseconds
+
+
+class _SnapshotAnswer(msgspec.Struct):
+    """``/v2/snapshot/.../tickers/{T}``: no ``ticker`` object for a symbol Polygon lacks."""
+
+    ticker: _Snapshot | None = None
+
+
+class PolygonProvider(VendorProvider):
     """:class:`MarketDataProvider` backed by Polygon. Close it with :meth:`aclose`."""
 
     name = NAME
-
-    def __init__(
-        self,
-        api_key: Secret,
-        *,
-        base_url: str = "https://api.polygon.io",
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._clock = clock
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json"},
-        )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def __aenter__(self) -> PolygonProvider:
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
+    default_base_url = "https://api.polygon.io"
+    auth_scheme = "Bearer"
 
     async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         symbol = normalize_ticker(ticker)
-        now = self._clock()
-        today = market_date(now)
-        window_start = today - timedelta(days=timeframe.spec.lookback_days)
-        start = window_start - timedelta(days=history_days(timeframe, history))
+        asked = BarsRequest(symbol, timeframe, history, NAME, self._clock())
         multiplier, span = _RANGE.get(timeframe, (1, "day"))
-        path = f"/v2/aggs/ticker/{symbol}/range/{multiplier}/{span}/{start}/{today}"
+        path = (
+            f"/v2/aggs/ticker/{symbol}/range/{multiplier}/{span}/{asked.fetch_from}/{asked.today}"
+        )
         params = {"adjusted": "true", "sort": "asc", "limit": "50000"}
-        status, data = await get_json(self._client, path, params, provider=NAME)
-        if status == 404:
+        answer = await self.get(path, params, _Aggs)
+        if answer is None:
             raise UnknownTicker(symbol)
-        results = self._results(data)
+        if answer.status not in ("OK", "DELAYED"):
+            raise self.shape_error()
+        results = answer.results or []
         if not results:
             await self._raise_empty(symbol, timeframe)
-        as_of = utc_from_epoch(now)
-        try:
-            if timeframe.spec.intraday:
-                rows = [
-                    (int(r["t"]) // 1000, r["o"], r["h"], r["l"], r["c"], r.get("v", 0.0))
+        if timeframe.spec.intraday:
+            return asked.intraday(
+                [
+                    (r.start_ms // 1000, r.open, r.high, r.low, r.close, r.volume or 0.0)
                     for r in results
                 ]
-                return finish_intraday(
-                    ticker=symbol,
-                    timeframe=timeframe,
-                    rows=rows,
-                    source=NAME,
-                    as_of=as_of,
-                    history=history,
-                )
-            # Daily bars are stamped at midnight New York time of their session.
-            daily: list[tuple[date, float, float, float, float, float]] = [
-                (market_date(int(r["t"]) / 1000), r["o"], r["h"], r["l"], r["c"], r.get("v", 0.0))
+            )
+        # Daily bars are stamped at midnight New York time of their session.
+        return asked.daily(
+            [
+                (market_date(r.start_ms / 1000), r.open, r.high, r.low, r.close, r.volume or 0.0)
                 for r in results
             ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _shape_error() from exc
-        return finish_daily(
-            ticker=symbol,
-            timeframe=timeframe,
-            rows=daily,
-            source=NAME,
-            as_of=as_of,
-            window_start=window_start,
-            history=history,
         )
 
     async def quote(self, ticker: str) -> Quote:
         symbol = normalize_ticker(ticker)
         path = f"/v2/snapshot/locale/us/markets/stocks/tickers/{symbol}"
-        status, data = await get_json(self._client, path, {}, provider=NAME)
-        if status == 404 or (isinstance(data, dict) and "ticker" not in data):
+        answer = await self.get(path, {}, _SnapshotAnswer)
+        if answer is None or answer.ticker is None:
             raise UnknownTicker(symbol)
-        try:
-            snap: dict[str, Any] = data["ticker"]
-            trade = snap.get("lastTrade") or {}
-            day = snap.get("day") or {}
-            last = trade.get("p") or day.get("c")
-            if not last:
-                raise NoBarsYet("No trades yet today.")
-            prev = float(snap["prevDay"]["c"])
-            last = float(last)
-            updated_ns = int(snap.get("updated") or 0)
-            return Quote(
-                ticker=symbol,
-                last=last,
-                change=last - prev,
-                change_pct=(last - prev) / prev * 100.0 if prev else 0.0,
-                volume=float(day.get("v") or 0.0),
-                as_of=utc_from_epoch(updated_ns / 1e9 if updated_ns else self._clock()),
-                source=NAME,
-                simulated=False,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _shape_error() from exc
-
-    @staticmethod
-    def _results(data: Any) -> list[dict[str, Any]]:
-        if not isinstance(data, dict) or data.get("status") not in ("OK", "DELAYED"):
-            raise _shape_error()
-        results = data.get("results") or []
-        if not isinstance(results, list):
-            raise _shape_error()
-        return results
+        snap = answer.ticker
+        day = snap.day or _Day()
+        last = (snap.last_trade or _Trade()).price or day.close
+        if not last:
+            raise NoBarsYet("No trades yet today.")
+        if snap.prev_day is None or snap.prev_day.close is None:
+            raise self.shape_error()
+        return Quote.against_close(
+            ticker=symbol,
+            last=last,
+            previous_close=snap.prev_day.close,
+            volume=day.volume or 0.0,
+            as_of=utc_from_epoch(snap.updated / 1e9 if snap.updated else self._clock()),
+            source=NAME,
+        )
 
     async def _raise_empty(self, symbol: str, timeframe: Timeframe) -> None:
-        status, _ = await get_json(
-            self._client, f"/v3/reference/tickers/{symbol}", {}, provider=NAME
-        )
-        if status == 404:
+        """No aggregates: either no such symbol or nothing traded yet; the reference says."""
+        reference = await self.get(f"/v3/reference/tickers/{symbol}", {}, object)
+        if reference is None:
             raise UnknownTicker(symbol)
         if timeframe.spec.intraday:
             raise NoBarsYet()

@@ -7,71 +7,78 @@ the ``Authorization: Token ...`` header, never in the URL.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from types import TracebackType
-from typing import Any
+from datetime import UTC, datetime
 
-import httpx
+import msgspec
 
-from ..secret import Secret
-from ._http import finish_daily, finish_intraday, get_json, history_days
-from ._time import parse_iso, utc_from_epoch
+from ._http import VendorProvider
+from .assemble import BarsRequest
 from .bars import Bars, Quote, normalize_ticker
-from .errors import NoBarsYet, ProviderUnavailable, UnknownTicker
-from .sessions import market_date
+from .errors import NoBarsYet, UnknownTicker
 from .timeframe import Timeframe
 
 NAME = "Tiingo"
 _RESAMPLE = {Timeframe.D1: "5min", Timeframe.D5: "30min"}
 
 
-def _shape_error() -> ProviderUnavailable:
-    return ProviderUnavailable(f"{NAME} sent data in an unexpected shape.")
+# -- Tiingo's payloads, as documented (fields we do not read are ignored) --------------------
+class _IexBar(msgspec.Struct):
+    """One bar of ``/iex/{T}/prices`` (``columns`` asks for volume)."""
+
+    date: datetime  # start of the bar
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float | None = None
 
 
-class TiingoProvider:
+class _DailyBar(msgspec.Struct, rename="camel"):
+    """One bar of ``/tiingo/daily/{T}/prices``; the adjusted columns when Tiingo has them."""
+
+    date: datetime  # midnight UTC of the session's date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    adj_open: float | None = None
+    adj_high: float | None = None
+    adj_low: float | None = None
+    adj_close: float | None = None
+    adj_volume: float | None = None
+
+
+class _IexTop(msgspec.Struct, rename="camel"):
+    """``/iex/{T}`` top of book (a list of one; empty for a symbol IEX lacks)."""
+
+    timestamp: datetime
+    prev_close: float
+    tngo_last: float | None = None
+    last: float | None = None
+    volume: float | None = None
+
+
+def _utc(moment: datetime) -> datetime:
+    """Tiingo's times carry a zone; one without is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _or(adjusted: float | None, raw: float) -> float:
+    return raw if adjusted is None else adjusted
+
+
+class TiingoProvider(VendorProvider):
     """:class:`MarketDataProvider` backed by Tiingo. Close it with :meth:`aclose`."""
 
     name = NAME
-
-    def __init__(
-        self,
-        api_key: Secret,
-        *,
-        base_url: str = "https://api.tiingo.com",
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 10.0,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._clock = clock
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"Authorization": f"Token {api_key.reveal()}", "Accept": "application/json"},
-        )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def __aenter__(self) -> TiingoProvider:
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    def _window_start(self, timeframe: Timeframe) -> date:
-        return market_date(self._clock()) - timedelta(days=timeframe.spec.lookback_days)
+    default_base_url = "https://api.tiingo.com"
+    auth_scheme = "Token"
 
     async def bars(self, ticker: str, timeframe: Timeframe, *, history: int = 0) -> Bars:
         symbol = normalize_ticker(ticker)
-        as_of = utc_from_epoch(self._clock())
-        window_start = self._window_start(timeframe)
-        start = (window_start - timedelta(days=history_days(timeframe, history))).isoformat()
+        asked = BarsRequest(symbol, timeframe, history, NAME, self._clock())
+        start = asked.fetch_from.isoformat()
         if timeframe.spec.intraday:
             params = {
                 "startDate": start,
@@ -79,102 +86,57 @@ class TiingoProvider:
                 "columns": "open,high,low,close,volume",
                 "afterHours": "false",
             }
-            status, data = await get_json(
-                self._client, f"/iex/{symbol}/prices", params, provider=NAME
-            )
-            if status == 404:
+            bars = await self.get(f"/iex/{symbol}/prices", params, list[_IexBar])
+            if bars is None:
                 raise UnknownTicker(symbol)
-            rows = self._intraday_rows(data)
-            if not rows:
+            if not bars:
                 await self._raise_empty(symbol)
-            return finish_intraday(
-                ticker=symbol,
-                timeframe=timeframe,
-                rows=rows,
-                source=NAME,
-                as_of=as_of,
-                history=history,
+            return asked.intraday(
+                [
+                    (int(_utc(b.date).timestamp()), b.open, b.high, b.low, b.close, b.volume or 0.0)
+                    for b in bars
+                ]
             )
         params = {"startDate": start, "resampleFreq": "daily"}
-        status, data = await get_json(
-            self._client, f"/tiingo/daily/{symbol}/prices", params, provider=NAME
-        )
-        if status == 404:
+        daily = await self.get(f"/tiingo/daily/{symbol}/prices", params, list[_DailyBar])
+        if daily is None:
             raise UnknownTicker(symbol)
-        return finish_daily(
-            ticker=symbol,
-            timeframe=timeframe,
-            rows=self._daily_rows(data),
-            source=NAME,
-            as_of=as_of,
-            window_start=window_start,
-            history=history,
+        # Adjusted columns keep a split from showing as a cliff on 3M/1Y charts.
+        return asked.daily(
+            [
+                (
+                    b.date.date(),
+                    _or(b.adj_open, b.open),
+                    _or(b.adj_high, b.high),
+                    _or(b.adj_low, b.low),
+                    _or(b.adj_close, b.close),
+                    _or(b.adj_volume, b.volume),
+                )
+                for b in daily
+            ]
         )
 
     async def quote(self, ticker: str) -> Quote:
         symbol = normalize_ticker(ticker)
-        status, data = await get_json(self._client, f"/iex/{symbol}", {}, provider=NAME)
+        tops = await self.get(f"/iex/{symbol}", {}, list[_IexTop])
         # Tiingo answers an unknown IEX symbol with an empty list (or a 404 detail).
-        if status == 404 or data == []:
+        if not tops:
             raise UnknownTicker(symbol)
-        try:
-            top: dict[str, Any] = data[0]
-            last = top.get("tngoLast") or top.get("last")
-            prev = float(top["prevClose"])
-            if last is None:
-                raise NoBarsYet("No trades yet today.")
-            last = float(last)
-            return Quote(
-                ticker=symbol,
-                last=last,
-                change=last - prev,
-                change_pct=(last - prev) / prev * 100.0 if prev else 0.0,
-                volume=float(top.get("volume") or 0.0),
-                as_of=parse_iso(top["timestamp"]),
-                source=NAME,
-                simulated=False,
-            )
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise _shape_error() from exc
+        top = tops[0]
+        last = top.tngo_last or top.last
+        if last is None:
+            raise NoBarsYet("No trades yet today.")
+        return Quote.against_close(
+            ticker=symbol,
+            last=last,
+            previous_close=top.prev_close,
+            volume=top.volume or 0.0,
+            as_of=_utc(top.timestamp),
+            source=NAME,
+        )
 
     async def _raise_empty(self, symbol: str) -> None:
         """An empty intraday list means either "not open yet" or "no such symbol": ask meta."""
-        status, _ = await get_json(self._client, f"/tiingo/daily/{symbol}", {}, provider=NAME)
-        if status == 404:
+        if await self.get(f"/tiingo/daily/{symbol}", {}, object) is None:
             raise UnknownTicker(symbol)
         raise NoBarsYet()
-
-    @staticmethod
-    def _intraday_rows(data: Any) -> list[tuple[int, float, float, float, float, float]]:
-        try:
-            return [
-                (
-                    int(parse_iso(r["date"]).timestamp()),
-                    float(r["open"]),
-                    float(r["high"]),
-                    float(r["low"]),
-                    float(r["close"]),
-                    float(r.get("volume") or 0.0),
-                )
-                for r in data
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _shape_error() from exc
-
-    @staticmethod
-    def _daily_rows(data: Any) -> list[tuple[date, float, float, float, float, float]]:
-        # Adjusted columns keep a split from showing as a cliff on 3M/1Y charts.
-        try:
-            return [
-                (
-                    datetime.fromisoformat(r["date"][:10]).date(),
-                    float(r.get("adjOpen", r["open"])),
-                    float(r.get("adjHigh", r["high"])),
-                    float(r.get("adjLow", r["low"])),
-                    float(r.get("adjClose", r["close"])),
-                    float(r.get("adjVolume", r["volume"])),
-                )
-                for r in data
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _shape_error() from exc
