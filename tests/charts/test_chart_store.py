@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -209,6 +210,92 @@ async def test_render_cache_renders_once_and_survives_store_failures(tmp_path: P
     broken = RenderCache(LocalDiskStore(tmp_path / "broken"))
     assert await broken.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, False)
     assert calls == 2
+
+
+async def test_the_same_chart_asked_for_at_once_is_rendered_once(tmp_path: Path) -> None:
+    """Jobs that want the same chart while it is being drawn (a ticker's minute rolled over
+    for all of them at once) wait for that one render."""
+    calls = 0
+    release = asyncio.Event()
+
+    async def render() -> bytes:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return PNG
+
+    cache = RenderCache(LocalDiskStore(tmp_path))
+    waiting = [
+        asyncio.create_task(cache.get_or_render("charts/v1/A/1D/k.png", render)) for _ in range(10)
+    ]
+    other = asyncio.create_task(cache.get_or_render("charts/v1/B/1D/k.png", render))
+    await asyncio.sleep(0.05)
+    assert calls == 2  # one per key
+    release.set()
+    results = await asyncio.gather(*waiting)
+    assert [png for png, _ in results] == [PNG] * 10
+    assert sorted(hit for _, hit in results) == [False] + [True] * 9  # one drew it
+    assert await other == (PNG, False)
+    assert await cache.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, True)
+    assert calls == 2
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_render_others_wait_for(
+    tmp_path: Path,
+) -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def render() -> bytes:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return PNG
+
+    cache = RenderCache(LocalDiskStore(tmp_path))
+    first = asyncio.create_task(cache.get_or_render("charts/v1/A/1D/k.png", render))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(cache.get_or_render("charts/v1/A/1D/k.png", render))
+    await asyncio.sleep(0.01)
+    first.cancel()  # its job timed out
+    release.set()
+    assert await second == (PNG, True)
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert calls == 1
+    assert await LocalDiskStore(tmp_path).get("charts/v1/A/1D/k.png") == PNG  # stored
+
+
+async def test_a_failed_render_fails_every_waiter_and_the_next_call_tries_again(
+    tmp_path: Path,
+) -> None:
+    attempts = 0
+
+    async def render() -> bytes:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0.02)
+        if attempts == 1:
+            raise ValueError("no common bars")
+        return PNG
+
+    cache = RenderCache(LocalDiskStore(tmp_path))
+    results = await asyncio.gather(
+        *(cache.get_or_render("charts/v1/A/1D/k.png", render) for _ in range(3)),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [ValueError] * 3
+    assert await cache.get_or_render("charts/v1/A/1D/k.png", render) == (PNG, False)
+    assert attempts == 2
+
+
+@pytest.mark.parametrize("key", ["../x.png", "charts/../../x.png", "/etc/x", "a//b", "a\\b"])
+async def test_a_key_cannot_leave_the_store_root(tmp_path: Path, key: str) -> None:
+    store = LocalDiskStore(tmp_path / "store")
+    with pytest.raises(ChartStoreError, match="escapes"):
+        await store.put(key, PNG)
+    with pytest.raises(ChartStoreError, match="escapes"):
+        await store.get(key)
 
 
 # --------------------------------------------------------------------- S3 over loopback

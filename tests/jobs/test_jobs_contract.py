@@ -262,3 +262,55 @@ async def test_ping_and_list_arguments(queue: JobQueue) -> None:
         await queue.list("done", 10)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="limit"):
         await queue.list("pending", -1)
+
+
+async def test_claim_many_takes_up_to_its_limit_in_order(
+    queue: JobQueue, make_job: MakeJob
+) -> None:
+    jobs = [make_job() for _ in range(5)]
+    for job in jobs:
+        assert await queue.enqueue(job)
+    first = await queue.claim_many("w", 30, timeout_s=1, limit=3)
+    assert [c.job.id for c in first] == [job.id for job in jobs[:3]]
+    assert {c.consumer for c in first} == {"w"}
+    assert await queue.depth() == 2
+    # Fewer runnable than the limit: what there is, at once (no wait for the rest).
+    started = time.perf_counter()
+    rest = await queue.claim_many("w", 30, timeout_s=5, limit=10)
+    assert time.perf_counter() - started < 1
+    assert [c.job.id for c in rest] == [job.id for job in jobs[3:]]
+    for claimed in first + rest:  # every one is a real claim of its own
+        await queue.ack(claimed)
+    assert await queue.list("running", 10) == []
+    with pytest.raises(ValueError, match="limit"):
+        await queue.claim_many("w", 30, timeout_s=0, limit=0)
+
+
+async def test_claim_many_waits_for_the_first_job_only(queue: JobQueue, make_job: MakeJob) -> None:
+    started = time.perf_counter()
+    assert await queue.claim_many("w", 30, timeout_s=0.2, limit=4) == []
+    assert 0.2 <= time.perf_counter() - started < 2
+    claim = asyncio.create_task(queue.claim_many("w", 30, timeout_s=10, limit=4))
+    await until_waiting(queue)
+    job = make_job()
+    await queue.enqueue(job)
+    got = await asyncio.wait_for(claim, 5)
+    assert [c.job.id for c in got] == [job.id]
+    await queue.ack(got[0])
+
+
+async def test_claim_many_also_takes_expired_leases(
+    make_queue: MakeQueue, make_job: MakeJob
+) -> None:
+    crashed, healthy = make_queue(), make_queue()
+    old, new = make_job(), make_job()
+    assert await crashed.enqueue(old)
+    [lost] = await crashed.claim_many("crashed", lease_s=0.3, timeout_s=1, limit=1)
+    assert await crashed.enqueue(new)
+    await asyncio.sleep(0.5)  # the first lease runs out
+    got = await healthy.claim_many("healthy", lease_s=30, timeout_s=1, limit=5)
+    assert sorted(c.job.id for c in got) == sorted([old.id, new.id])
+    [again] = [c for c in got if c.job.id == old.id]
+    assert again.job.attempts == lost.job.attempts + 1
+    with pytest.raises(LeaseLost):
+        await crashed.ack(lost)

@@ -173,3 +173,52 @@ async def test_unusable_path_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(QueueUnavailable):
         await queue.ping()
     await queue.close()
+
+
+async def test_a_writer_gets_the_lock_soon_after_another_process_releases_it(
+    db: Path, make_job: MakeJob
+) -> None:
+    """Another connection (an edge process, say) holds the write lock for 60 ms at a time.
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries, so it
+    would take the lock about 18 ms after a 60 ms hold ends; the queue retries every
+    fraction of a millisecond and is in within a few."""
+    queue = SqliteJobQueue(db)
+    await queue.ping()
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    late_ms = []
+    for _ in range(7):
+        other.execute("BEGIN IMMEDIATE")
+        released_at = 0.0
+
+        def release_after_hold() -> None:
+            nonlocal released_at
+            time.sleep(0.06)
+            other.execute("COMMIT")
+            released_at = time.perf_counter()
+
+        holder = asyncio.create_task(asyncio.to_thread(release_after_hold))
+        assert await queue.enqueue(make_job())
+        done_at = time.perf_counter()
+        await holder
+        late_ms.append((done_at - released_at) * 1000)
+    other.close()
+    await queue.close()
+    late_ms.sort()
+    assert late_ms[len(late_ms) // 2] < 8, late_ms
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_unavailable(
+    db: Path, make_job: MakeJob
+) -> None:
+    queue = SqliteJobQueue(db, busy_timeout_s=0.2)
+    await queue.ping()
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    started = time.perf_counter()
+    with pytest.raises(QueueUnavailable, match="locked"):
+        await queue.enqueue(make_job())
+    assert 0.2 <= time.perf_counter() - started < 2
+    other.execute("ROLLBACK")
+    assert await queue.enqueue(make_job())  # and the connection still works afterwards
+    other.close()
+    await queue.close()

@@ -20,7 +20,12 @@ from catalyst_interactions.discord.snowflake import make_snowflake
 from catalyst_interactions.jobs import Job
 from catalyst_interactions.jobs.delivery import Deliverer
 from catalyst_interactions.jobs.ledger import SqliteLedger
-from catalyst_interactions.jobs.live import MIN_EDIT_INTERVAL_S, LiveMessageClosed, RestLiveMessage
+from catalyst_interactions.jobs.live import (
+    FIRST_EDIT_AFTER_S,
+    MIN_EDIT_INTERVAL_S,
+    LiveMessageClosed,
+    RestLiveMessage,
+)
 from fakes.fake_discord import FakeDiscord
 
 pytestmark = pytest.mark.loopback
@@ -44,7 +49,11 @@ async def no_followups(body: dict[str, Any], files: Any) -> None:
 
 
 def live_message(
-    rest: DiscordRest, *, stop_in: float = 60, clicked: bool = False
+    rest: DiscordRest,
+    *,
+    stop_in: float = 60,
+    clicked: bool = False,
+    first_after_s: float = FIRST_EDIT_AFTER_S,
 ) -> RestLiveMessage:
     return RestLiveMessage(
         rest,
@@ -52,6 +61,7 @@ def live_message(
         stop_at=time.time() + stop_in,
         updates_message=clicked,
         post_followup=no_followups,
+        first_after_s=first_after_s,
     )
 
 
@@ -74,27 +84,46 @@ async def test_a_burst_of_progress_is_coalesced_to_one_edit_a_second(discord: Fa
     async with rest_for(discord) as rest:
         live = live_message(rest)
         started = time.monotonic()
+        sent_at: dict[str, float] = {}
         for n in range(60):  # 60 updates over ~2.4 s, like a streamed answer
+            sent_at[f"step {n}"] = time.monotonic()
             await live.progress(f"step {n}")
             await asyncio.sleep(0.04)
         await asyncio.sleep(MIN_EDIT_INTERVAL_S)  # the newest one still goes out
         await live.close()
         elapsed = time.monotonic() - started
     edits = discord.requests_for("edit_original")
-    assert 2 <= len(edits) <= elapsed / MIN_EDIT_INTERVAL_S + 1
+    assert 2 <= len(edits) <= (elapsed - FIRST_EDIT_AFTER_S) / MIN_EDIT_INTERVAL_S + 1
     gaps = [b.at - a.at for a, b in itertools.pairwise(edits)]
     assert min(gaps) >= MIN_EDIT_INTERVAL_S * 0.95, gaps
     texts = [e.json["content"] for e in edits]
-    assert texts[0] == "step 0"  # the first update is shown at once
+    # The first edit goes once the job has run FIRST_EDIT_AFTER_S, with the newest state then.
+    first = sent_at[texts[0]] - started
+    assert FIRST_EDIT_AFTER_S - 0.1 <= first <= FIRST_EDIT_AFTER_S + 0.2, first
     assert texts[-1] == "step 59"  # and the newest wins
     assert live.edits_sent == len(edits)  # every request succeeded: none was a 429 retried
+
+
+async def test_an_answer_within_the_first_second_is_the_only_edit(discord: FakeDiscord) -> None:
+    """A job done before FIRST_EDIT_AFTER_S (a cached chart) sends no progress: Discord shows
+    "thinking" until the answer replaces it, and the token's requests are halved."""
+    async with rest_for(discord) as rest:
+        live = live_message(rest)
+        await live.progress("Fetching 1D of AAPL…")
+        await asyncio.sleep(0.05)
+        await live.progress("Drawing the 1D chart of AAPL…")
+        await asyncio.sleep(0.05)
+        await live.close()
+        await rest.edit_original(TOKEN, Message(content="the chart").to_dict(edit=True))
+        await asyncio.sleep(FIRST_EDIT_AFTER_S + 0.2)  # nothing pending goes out later either
+    assert [e.json["content"] for e in discord.requests_for("edit_original")] == ["the chart"]
 
 
 async def test_close_drops_pending_updates_so_nothing_lands_after_the_answer(
     discord: FakeDiscord,
 ) -> None:
     async with rest_for(discord) as rest:
-        live = live_message(rest)
+        live = live_message(rest, first_after_s=0)
         await live.progress("first")
         await asyncio.sleep(0.2)
         await live.edit(Message(content="half an answer"))  # waits for the interval
@@ -110,7 +139,7 @@ async def test_close_drops_pending_updates_so_nothing_lands_after_the_answer(
 async def test_close_waits_for_an_edit_already_on_the_wire(discord: FakeDiscord) -> None:
     discord.rate_limit("edit_original", limit=100, window_s=1.0)
     async with rest_for(discord) as rest:
-        live = live_message(rest)
+        live = live_message(rest, first_after_s=0)
         await live.progress("in flight")
         await asyncio.sleep(0)  # the flusher starts its request
         await live.close()  # must not return before that request is answered
@@ -125,11 +154,12 @@ async def test_no_update_near_the_token_expiry_and_followups_refused(
     ledger = SqliteLedger(tmp_path / "ledger.db")
     job, interaction = job_for()
     async with rest_for(discord) as rest:
+        # The first edit may go after FIRST_EDIT_AFTER_S; the stop comes 0.3 s later.
         live = Deliverer(rest, ledger).live_message(
-            job, interaction, stop_at=time.time() + 0.3, extra={}
+            job, interaction, stop_at=time.time() + FIRST_EDIT_AFTER_S + 0.3, extra={}
         )
         await live.progress("early")
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(FIRST_EDIT_AFTER_S + 0.5)
         await live.progress("after the stop")
         with pytest.raises(LiveMessageClosed, match="about to expire"):
             await live.followup(Message(content="late"))
@@ -162,7 +192,7 @@ async def test_followups_are_posted_at_once_and_once_per_job(
 
 async def test_a_clicked_message_keeps_its_content_but_accepts_edits(discord: FakeDiscord) -> None:
     async with rest_for(discord) as rest:
-        live = live_message(rest, clicked=True)
+        live = live_message(rest, clicked=True, first_after_s=0)
         await live.progress("Drawing…")  # not shown on someone's alert message
         await asyncio.sleep(0.1)
         await live.edit(Message(content="new state"))

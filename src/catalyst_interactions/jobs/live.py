@@ -6,9 +6,11 @@ often as it likes (every streamed token, say); at most one PATCH of ``@original`
 share the rate limits of normal webhooks, about 5 requests per 2 s per token (see
 docs/architecture.md, "Progress and streaming"): one edit a second leaves room in every
 window for the final answer and a followup, so progress never makes the answer wait for a
-429. :meth:`RestLiveMessage.close` runs before the final answer is delivered: it drops what
-is still pending and waits for an edit already on the wire, so no progress can land after
-the answer. Nothing is sent after ``stop_at`` (a margin before the 15-minute token expires).
+429. The first edit waits until the job has run :data:`FIRST_EDIT_AFTER_S`: a job done by
+then sends its answer only. :meth:`RestLiveMessage.close` runs before the final answer is
+delivered: it drops what is still pending and waits for an edit already on the wire, so no
+progress can land after the answer. Nothing is sent after ``stop_at`` (a margin before the
+15-minute token expires).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ PostFollowup = Callable[[dict[str, Any], Sequence[File]], Awaitable[None]]
 
 MIN_EDIT_INTERVAL_S = 1.0
 """Between two progress edits of one message: 2 per 2 s, under the webhook bucket's 5."""
+FIRST_EDIT_AFTER_S = 1.0
+"""No progress edit before the job has run this long. Discord already shows "… is
+thinking" for the acknowledgement; an answer that comes sooner (a cached chart takes tens of
+ms) replaces it directly, without a progress text that would flash for an instant and cost a
+REST call of the token's 5 per 2 s (half the requests of such a job)."""
 
 
 class LiveMessageClosed(RuntimeError):
@@ -49,6 +56,7 @@ class RestLiveMessage:
         updates_message: bool,
         post_followup: PostFollowup,
         interval_s: float = MIN_EDIT_INTERVAL_S,
+        first_after_s: float = FIRST_EDIT_AFTER_S,
         clock: Callable[[], float] = time.time,
         extra: dict[str, object] | None = None,
     ) -> None:
@@ -65,7 +73,7 @@ class RestLiveMessage:
         self._sending = False
         self._closed = False
         self._broken = False
-        self._next_at = 0.0  # the first update may go at once
+        self._next_at = clock() + first_after_s  # when the first update may go
         self.edits_sent = 0
         """How many intermediate edits reached Discord (for tests and metrics)."""
 
@@ -140,4 +148,10 @@ class RestLiveMessage:
                 self._next_at = self._clock() + self._interval_s
 
 
-__all__ = ["MIN_EDIT_INTERVAL_S", "LiveMessageClosed", "PostFollowup", "RestLiveMessage"]
+__all__ = [
+    "FIRST_EDIT_AFTER_S",
+    "MIN_EDIT_INTERVAL_S",
+    "LiveMessageClosed",
+    "PostFollowup",
+    "RestLiveMessage",
+]

@@ -385,7 +385,27 @@ class RedisJobQueue:
             result = await self._script("claim", *args)
         return result
 
+    def _claimed(self, result: Sequence[Any], consumer: str, lease_until: float) -> ClaimedJob:
+        _, _, blob, attempts, not_before, last_error, token = result
+        job = msgspec.structs.replace(
+            self._decoder.decode(blob),
+            attempts=int(attempts),
+            not_before=float(not_before),
+            last_error=_text(last_error),
+        )
+        return ClaimedJob(
+            job=job, consumer=consumer, lease_until=lease_until, token=_text(token) or ""
+        )
+
     async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
+        claimed = await self.claim_many(consumer, lease_s, timeout_s, 1)
+        return claimed[0] if claimed else None
+
+    async def claim_many(
+        self, consumer: str, lease_s: float, timeout_s: float, limit: int
+    ) -> list[ClaimedJob]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         await self._ensure_group()
         loop = asyncio.get_running_loop()
         end = loop.time() + max(timeout_s, 0.0)
@@ -394,22 +414,20 @@ class RedisJobQueue:
             lease_until = now + lease_s
             result = await self._claim_once(now, consumer, lease_until)
             if result[0] == 1:
-                _, _, blob, attempts, not_before, last_error, token = result
-                job = msgspec.structs.replace(
-                    self._decoder.decode(blob),
-                    attempts=int(attempts),
-                    not_before=float(not_before),
-                    last_error=_text(last_error),
-                )
-                return ClaimedJob(
-                    job=job,
-                    consumer=consumer,
-                    lease_until=lease_until,
-                    token=_text(token) or "",
-                )
+                # The first one came: take what else is runnable now, without waiting
+                # (each is one atomic script call; Redis has no write lock to share).
+                claimed = [self._claimed(result, consumer, lease_until)]
+                while len(claimed) < limit:
+                    now = time.time()
+                    lease_until = now + lease_s
+                    result = await self._claim_once(now, consumer, lease_until)
+                    if result[0] != 1:
+                        break
+                    claimed.append(self._claimed(result, consumer, lease_until))
+                return claimed
             remaining = end - loop.time()
             if remaining <= 0:
-                return None
+                return []
             wait_s = min(remaining, self._poll_interval_s)
             next_due = _text(result[1])
             if next_due:

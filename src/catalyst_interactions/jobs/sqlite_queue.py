@@ -4,7 +4,8 @@ Every SQLite call of a queue object runs on one dedicated thread that owns the
 connection (`_SqliteThread`), so the event loop never blocks on disk. That thread
 commits all the writes waiting for it in one transaction (group commit): under
 load one fsync covers many enqueues. Writes use BEGIN IMMEDIATE, so the write lock
-is taken up front and busy_timeout applies between processes.
+is taken up front; while another process holds it the thread retries every fraction of a
+millisecond (not SQLite's own 1, 2, 5, 10 ... ms sleeps) until busy_timeout.
 
 Durability: a batch holding an enqueue (or an operator's requeue/drop) commits with
 `synchronous=FULL`, so the job is on disk when enqueue returns and the edge may
@@ -157,6 +158,8 @@ def _token(claimed: ClaimedJob) -> int:
 
 _READ, _WRITE, _DURABLE = 0, 1, 2
 _MAX_BATCH = 128
+_LOCK_RETRY_S = (0.00005, 0.0001, 0.0002, 0.0005, 0.001)
+"""Pauses between tries for the write lock: short first (it is usually held for ~0.1 ms)."""
 _Outcome = tuple["_Op", Any, BaseException | None]
 
 
@@ -253,6 +256,33 @@ class _SqliteThread:
             self._conn = conn
         return self._conn
 
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock, retrying every fraction of a millisecond while another
+        process holds it, until the busy timeout.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10, 15 ... ms between tries. The edges and
+        the workers of one host share this file, and a write transaction holds the lock for
+        about 0.1 ms (plus the fsync of an enqueue): with those sleeps a worker that found
+        the lock taken waited 1 ms at best, and under a steady stream of enqueues its claims
+        starved for tens to hundreds of ms (docs/performance.md, "Process layouts").
+        """
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + self._busy_timeout_s
+            tries = 0
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                    if not busy or time.monotonic() >= deadline:
+                        raise
+                time.sleep(_LOCK_RETRY_S[min(tries, len(_LOCK_RETRY_S) - 1)])
+                tries += 1
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout_s * 1000)}")
+
     def _attempt(self, op: _Op, conn: sqlite3.Connection) -> _Outcome:
         try:
             return op, op.fn(conn), None
@@ -278,7 +308,7 @@ class _SqliteThread:
                     "PRAGMA synchronous=FULL" if full_sync else "PRAGMA synchronous=NORMAL"
                 )
                 self._full_sync = full_sync
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(conn)
             results = []
             for op in writes:
                 results.append(self._attempt(op, conn))
@@ -347,33 +377,43 @@ def _enqueue_op(conn: sqlite3.Connection, job: Job, max_per_owner: int) -> bool:
     return cur.rowcount == 1
 
 
-def _candidate(conn: sqlite3.Connection, now: float) -> int | None:
-    row = conn.execute(
-        "SELECT seq FROM jobs WHERE state = 'pending' AND not_before <= ? ORDER BY seq LIMIT 1",
-        (now,),
-    ).fetchone()
-    if row is None:
-        row = conn.execute(
-            "SELECT seq FROM jobs WHERE state = 'running' AND lease_until <= ? "
-            "ORDER BY lease_until LIMIT 1",
-            (now,),
-        ).fetchone()
-    return None if row is None else int(row[0])
+def _candidates(conn: sqlite3.Connection, now: float, limit: int) -> list[int]:
+    """Up to ``limit`` claimable rows: pending ones in enqueue order, then expired leases."""
+    seqs = [
+        int(row[0])
+        for row in conn.execute(
+            "SELECT seq FROM jobs WHERE state = 'pending' AND not_before <= ? ORDER BY seq LIMIT ?",
+            (now, limit),
+        )
+    ]
+    if len(seqs) < limit:
+        seqs += [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT seq FROM jobs WHERE state = 'running' AND lease_until <= ? "
+                "ORDER BY lease_until LIMIT ?",
+                (now, limit - len(seqs)),
+            )
+        ]
+    return seqs
 
 
 def _claim_op(
-    conn: sqlite3.Connection, consumer: str, lease_s: float
-) -> tuple[ClaimedJob | None, float | None, int]:
-    """(the claimed job, or None with when the next one is due; data_version)."""
+    conn: sqlite3.Connection, consumer: str, lease_s: float, limit: int
+) -> tuple[list[ClaimedJob], float | None, int]:
+    """(up to ``limit`` claimed jobs, or none with when the next one is due; data_version)."""
     # Read first, so any commit by another connection after this point moves it.
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
     now = time.time()
-    seq = _candidate(conn, now)
-    if seq is None:
+    seqs = _candidates(conn, now, limit)
+    if not seqs:
         # Nothing written: this transaction's commit does not touch the disk.
-        return None, conn.execute(_NEXT_DUE_SQL).fetchone()[0], version
-    row = conn.execute(_CLAIM_SQL, (consumer, now + lease_s, seq)).fetchone()
-    return _claimed_from_row(row), None, version
+        return [], conn.execute(_NEXT_DUE_SQL).fetchone()[0], version
+    claimed = [
+        _claimed_from_row(conn.execute(_CLAIM_SQL, (consumer, now + lease_s, seq)).fetchone())
+        for seq in seqs
+    ]
+    return claimed, None, version
 
 
 def _data_version_op(conn: sqlite3.Connection) -> int:
@@ -472,12 +512,20 @@ class SqliteJobQueue:
         return added
 
     async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
+        claimed = await self.claim_many(consumer, lease_s, timeout_s, 1)
+        return claimed[0] if claimed else None
+
+    async def claim_many(
+        self, consumer: str, lease_s: float, timeout_s: float, limit: int
+    ) -> list[ClaimedJob]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         loop = asyncio.get_running_loop()
         end = loop.time() + max(timeout_s, 0.0)
         while True:
             generation = self._generation
-            claimed, due, version = await self._call(_WRITE, _claim_op, consumer, lease_s)
-            if claimed is not None:
+            claimed, due, version = await self._call(_WRITE, _claim_op, consumer, lease_s, limit)
+            if claimed:
                 return claimed
             if time.time() - self._last_purge >= _PURGE_EVERY_S:
                 self._last_purge = time.time()
@@ -489,7 +537,7 @@ class SqliteJobQueue:
             while generation == self._generation:
                 remaining = end - loop.time()
                 if remaining <= 0:
-                    return None
+                    return []
                 wait_s = min(remaining, self._poll_interval_s)
                 due_in = None if due is None else due - time.time()
                 if due_in is not None and due_in <= wait_s:
