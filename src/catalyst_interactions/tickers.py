@@ -7,7 +7,7 @@ and stray spaces; :func:`parse` turns that into the stored form or says, in a se
 to show them, why it cannot.
 
 Index symbols in Yahoo's spelling (``^GSPC``) are refused everywhere, with the ETF that
-tracks the index when we know one: no provider we use serves them (docs/decisions.md D26).
+tracks the index when we know one: no provider we use serves them (docs/decisions.md D27).
 
 Pure standard library and no I/O, so the edge, the store and the workers can all import it.
 """

@@ -139,3 +139,28 @@ async def test_optional_fields_may_be_missing_or_null(upstream: FakeUpstream) ->
         from_last = await t.quote("AAPL")
     assert (from_last.last, from_last.change_pct, from_last.volume) == (3.0, 200.0, 0.0)
     assert from_last.as_of == datetime(2025, 12, 30, 15, 33, 38, tzinfo=UTC)
+
+
+def test_a_quote_against_a_zero_close_has_no_percentage() -> None:
+    """A first day of trading has no previous close to compare with: 0 %, not a division
+    by zero."""
+    from catalyst_interactions.market import Quote
+
+    first_day = Quote.against_close(
+        ticker="NEWCO",
+        last=12.0,
+        previous_close=0.0,
+        volume=5.0,
+        as_of=datetime(2025, 12, 30, tzinfo=UTC),
+        source="Polygon",
+    )
+    assert (first_day.change, first_day.change_pct, first_day.simulated) == (12.0, 0.0, False)
+    usual = Quote.against_close(
+        ticker="AAPL",
+        last=110.0,
+        previous_close=100.0,
+        volume=5.0,
+        as_of=datetime(2025, 12, 30, tzinfo=UTC),
+        source="Polygon",
+    )
+    assert (usual.change, usual.change_pct) == (10.0, 10.0)
