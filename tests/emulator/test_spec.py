@@ -352,6 +352,10 @@ def test_problems_sit_at_their_json_path_with_discords_codes() -> None:
         (("components", 0, "components", 0, "style"), "BASE_TYPE_CHOICES"),
         (("components", 1, "type"), "UNION_TYPE_CHOICES"),
     }
+    # A union without a discriminator: the string branch is meant, so its limit is reported.
+    choices = {"type": 8, "data": {"choices": [{"name": "Apple", "value": "A" * 101}]}}
+    found = {(p.path, p.code) for p in spec().problems("create_interaction_response", choices)}
+    assert found == {(("data", "choices", 0, "value"), "BASE_TYPE_MAX_LENGTH")}
     missing = spec().problems("create_interaction_response", {"type": 9, "data": {"title": "t"}})
     assert {(p.path, p.code) for p in missing} == {
         (("data", "custom_id"), "BASE_TYPE_REQUIRED"),

@@ -223,13 +223,19 @@ class Spec:
         unknown = set(schema) - _ASSERTIONS - _ANNOTATIONS
         if unknown:
             raise ValueError(f"{where} uses JSON Schema keywords the walker lacks: {unknown}")
-        node = _Node()
-        self._compiled[id(schema)] = node  # before the children: a schema may contain itself
         ref = schema.get("$ref")
         if ref is not None:
             name = ref[len(_REF_PREFIX) :]
             if not ref.startswith(_REF_PREFIX) or name not in self._schemas:
                 raise ValueError(f"{where} refers to {ref}, which is not in the extract")
+            if not set(schema) & _ASSERTIONS - {"$ref"}:
+                # A bare reference is its target: one walk instead of two.
+                target = self._compile(self._schemas[name], name)
+                self._compiled[id(schema)] = target
+                return target
+        node = _Node()
+        self._compiled[id(schema)] = node  # before the children: a schema may contain itself
+        if ref is not None:
             node.ref = self._compile(self._schemas[name], name)
         kinds = schema.get("type")
         if kinds is not None:
@@ -322,7 +328,12 @@ def _union(node: _Node, value: object, path: Path, out: list[Problem]) -> None:
     if node.by_tag is not None and isinstance(value, dict) and "type" in value:
         tag = value["type"]
         tried = node.by_tag.get(tag, node.untagged) if _hashable(tag) else branches
-    fitting = sum(1 for branch in tried if _fits(branch, value, path))
+    # A branch of another JSON type cannot fit: skip it without a trial walk.
+    fitting = sum(
+        1
+        for branch in tried
+        if (branch.kinds is None or _has_type(value, branch.kinds)) and _fits(branch, value, path)
+    )
     if fitting == 1 or (fitting > 1 and not node.union_exactly_one):
         return
     if fitting > 1:
@@ -341,13 +352,17 @@ def _union(node: _Node, value: object, path: Path, out: list[Problem]) -> None:
         kinds = next((b.kinds for b in branches if b.kinds not in (None, ("null",))), None)
         out.append(_type_problem(path, value, kinds or ("object",)))
         return
-    best: list[Problem] | None = None
+    # Without a discriminator, the meant branch is the one whose problems are fewest, a wrong
+    # type counting before anything else (a string choice value is not "not int").
+    best: tuple[int, int] | None = None
+    chosen: list[Problem] = []
     for branch in candidates:
         found: list[Problem] = []
         _walk(branch, value, path, found)
-        if best is None or len(found) < len(best):
-            best = found
-    out.extend(best or ())
+        rank = (sum(p.code in _TYPE_CODE_NAMES for p in found), len(found))
+        if best is None or rank < best:
+            best, chosen = rank, found
+    out.extend(chosen)
 
 
 def _tags(node: _Node) -> list[Any]:
@@ -458,6 +473,9 @@ _TYPE_CODES = {
     "boolean": ("BOOLEAN_TYPE_CONVERT", "Could not interpret {value} as boolean."),
     "null": ("BASE_TYPE_BAD_VALUE", "Value {value} must be null."),
 }
+
+
+_TYPE_CODE_NAMES = frozenset(code for code, _ in _TYPE_CODES.values())
 
 
 def _type_problem(path: Path, value: object, kinds: tuple[str, ...]) -> Problem:
