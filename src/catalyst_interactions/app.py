@@ -76,6 +76,7 @@ def _replay_guard(settings: Settings) -> ReplayGuard:
         settings.data_dir / REPLAY_TABLE,
         capacity_for(lifetime, MEASURED_PEAK_RATE * edges),  # sized for the host's edges
         shared=edges > 1,
+        lifetime_s=lifetime,
     )
 
 

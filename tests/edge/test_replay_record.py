@@ -241,3 +241,63 @@ def test_edge_processes_on_one_port_share_the_record(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _CountingWords:
+    """The table's slot words, counting the reads of a lookup."""
+
+    def __init__(self, words: memoryview) -> None:
+        self.words = words
+        self.reads = 0
+
+    def __getitem__(self, index: int) -> int:
+        self.reads += 1
+        return int(self.words[index])
+
+    def __setitem__(self, index: int, value: int) -> None:
+        self.words[index] = value
+
+
+def test_a_live_id_behind_recently_expired_ones_is_still_refused(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    table = SharedReplayTable(tmp_path / "t", 1024, lifetime_s=310, clock=lambda: now[0])
+    short_lived = [new_id() for _ in range(600)]  # signed 295 s ago: 5 s left each
+    for interaction_id in short_lived:
+        assert run(table.first_seen(interaction_id, now[0] + 5)) is True
+    # 300 fresh ids go in while those still live: many land beyond them in their probe run.
+    fresh = [new_id() for _ in range(300)]
+    for interaction_id in fresh:
+        assert run(table.first_seen(interaction_id, now[0] + 300)) is True
+    now[0] += 60  # the first 600 expired 55 s ago: not long enough to be skipped
+    for interaction_id in fresh:
+        assert run(table.first_seen(interaction_id, now[0] + 300)) is False
+    assert table.evicted == 0
+
+
+def test_a_lookup_stops_at_slots_that_expired_longer_ago_than_an_entry_can_live(
+    tmp_path: Path,
+) -> None:
+    now = [1_000_000.0]
+    tables = {
+        knows: SharedReplayTable(
+            tmp_path / str(knows), 1024, lifetime_s=310 if knows else None, clock=lambda: now[0]
+        )
+        for knows in (True, False)
+    }
+    for table in tables.values():
+        for _ in range(4 * 1024):  # every slot taken (and then some), by entries expiring in 5 s
+            run(table.first_seen(new_id(), now[0] + 5))
+        assert all(table._words[2 * slot] != 0 for slot in range(1024))
+    now[0] += 3600  # an hour later all of them are long dead; the table is never emptied
+    reads = {}
+    for knows, table in tables.items():
+        counting = _CountingWords(table._words)
+        table._words = counting  # type: ignore[assignment]
+        assert run(table.first_seen("4242", now[0] + 300)) is True
+        assert run(table.first_seen("4242", now[0] + 300)) is False
+        reads[knows] = counting.reads
+    # Without the lifetime the lookup of a new id walks the whole probe window (64 slots,
+    # 2 words each) past the dead entries; with it, the first dead slot ends the walk (and
+    # the replay is found where the id went in).
+    assert reads[False] >= 2 * 64
+    assert reads[True] <= 2 * 2 * 2

@@ -291,10 +291,12 @@ def _shape_problem(interaction: Interaction) -> str | None:
         return "interaction without a token"  # nothing could answer it later
     member = interaction.member
     user = member.user if member is not None and member.user is not None else interaction.user
-    if user is not None and not _is_snowflake_like(user.id):
-        return "user id must be a snowflake (1-20 digits)"
+    if user is not None:
+        uid = user.id
+        if not (0 < len(uid) <= 20 and uid.isascii() and uid.isdigit()):
+            return "user id must be a snowflake (1-20 digits)"
     perms = interaction.app_permissions
-    if perms is not None and not _is_snowflake_like(perms, 40):
+    if perms is not None and not (0 < len(perms) <= 40 and perms.isascii() and perms.isdigit()):
         return "app_permissions must be decimal digits"
     return None
 

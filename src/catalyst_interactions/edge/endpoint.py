@@ -31,6 +31,7 @@ JSON = b"application/json"
 _encode = msgspec.json.Encoder().encode
 _PONG = b'{"type":1}'
 _TYPE_LABELS = {int(t): t.name.lower() for t in InteractionType}
+_PREPARED_MAX = 64  # as many as the dispatcher caches answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ class InteractionEndpoint:
         self._counted: dict[tuple[str, str, str], Any] = {}
         self._timed: dict[str, Any] = {}
         self._ping_ok = metrics.requests.labels("ping", "", "ok")
+        # Answers the dispatcher hands out again and again (a cached /help) as HTTP results
+        # with their response start prepared: built once, like the answers themselves.
+        self._prepared: dict[int, tuple[Respond, EndpointResult]] = {}
 
     async def on_interaction(
         self, body: bytes, signature: bytes | None, timestamp: bytes | None
@@ -183,7 +187,15 @@ class InteractionEndpoint:
     ) -> tuple[EndpointResult, str, str]:
         outcome = await self._dispatcher.handle(interaction)
         if isinstance(outcome, Respond):
-            return _respond(outcome), outcome.handler, outcome.outcome
+            if outcome.encoded is None:
+                return _respond(outcome), outcome.handler, outcome.outcome
+            prepared = self._prepared.get(id(outcome))
+            if prepared is None or prepared[0] is not outcome:
+                if len(self._prepared) >= _PREPARED_MAX:
+                    self._prepared.pop(next(iter(self._prepared)))
+                # The answer is kept alive with its result, so its id is not reused meanwhile.
+                prepared = self._prepared[id(outcome)] = (outcome, _respond(outcome).prepared())
+            return prepared[1], outcome.handler, outcome.outcome
         assert isinstance(outcome, Defer)
         if self._jobs is None:
             log.error(

@@ -65,12 +65,15 @@ inline /help peak is ~7,500 req/s, docs/performance.md); the record is sized for
 MAX_LOAD = 0.6
 """Live entries per slot at which the table is full; probing stays short below it."""
 SLOT = struct.Struct("<qq")  # key (0 = empty), expiry in ms << 2 | state
+# (read and written as native 64-bit words: little-endian here, and the file never leaves
+# its host)
 _HEADER = struct.Struct("<8sqq")  # magic, slot count, reserved
 _MAGIC = b"CIREPLY1"
 _PROBES = 64
 _INLINE, _QUEUED = 1, 2
 _MASK64 = (1 << 64) - 1
 _FIB = 0x9E3779B97F4A7C15
+_NEVER = 1 << 62  # no lifetime given: an expired slot is never known to be dead
 
 
 def capacity_for(lifetime_s: float, peak_rate: float = MEASURED_PEAK_RATE) -> int:
@@ -109,16 +112,27 @@ class SharedReplayTable:
         slots: int,
         *,
         shared: bool = True,
+        lifetime_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``shared=False``: this process is the file's only user (one edge process per
-        data directory), so the per-request lock (two system calls) is skipped."""
+        data directory), so the per-request lock (two system calls) is skipped.
+
+        ``lifetime_s``: the longest an entry can live, from its insertion to its expiry (the
+        verifier's window plus the future skew it allows). A slot that expired longer ago
+        than that cannot lie between a live id and its home slot (every slot an id probes
+        past was live when the id went in), so a lookup stops there as at an empty slot.
+        Without it, a lookup walks past every expired slot, and once the table has been
+        filled (it is never emptied: entries expire in place) every lookup of a new id
+        walks the whole probe window."""
         if slots < 1024 or slots & (slots - 1):
             raise ValueError("slots must be a power of two of at least 1024")
         self.path = path
         self.slots = slots
         self._clock = clock
         self._shared = shared
+        # One second more: expiries are whole-second request timestamps plus the window.
+        self._dead_after_ms = _NEVER if lifetime_s is None else int(lifetime_s * 1000) + 1000
         self._shift = 64 - (slots.bit_length() - 1)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -135,6 +149,9 @@ class SharedReplayTable:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._map = mmap.mmap(self._fd, size)
+        # The slots as 64-bit words (key, expiry << 2 | state, key, ...): indexing them is
+        # cheaper than unpacking a struct per probe.
+        self._words = memoryview(self._map)[_HEADER.size :].cast("q")
         self.evicted = 0
         """Live entries overwritten early in this process (the sized-for rate was exceeded)."""
 
@@ -150,37 +167,40 @@ class SharedReplayTable:
         state overwrites (inline -> queued); everything else keeps the first record."""
         key = _key(interaction_id)
         now_ms = int(self._clock() * 1000)
+        dead_ms = now_ms - self._dead_after_ms
         meta = int(expires_at * 1000) << 2 | state
-        buf = self._map
+        words = self._words
         mask = self.slots - 1
-        home = ((key * _FIB) & _MASK64) >> self._shift
+        index = ((key * _FIB) & _MASK64) >> self._shift
         if self._shared:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             free = -1
             oldest, oldest_at = -1, 0
-            for i in range(_PROBES):
-                offset = _HEADER.size + ((home + i) & mask) * SLOT.size
-                slot_key, slot_meta = SLOT.unpack_from(buf, offset)
-                if slot_key == 0:
+            for _ in range(_PROBES):
+                slot_key = words[2 * index]
+                slot_meta = words[2 * index + 1]
+                expiry = slot_meta >> 2
+                if slot_key == 0 or expiry <= dead_ms:  # no live id lies beyond: stop here
                     if free < 0:
-                        free = offset
+                        free = index
                     break
-                if slot_meta >> 2 <= now_ms:  # expired: reusable, but keep looking for the key
+                if expiry <= now_ms:  # expired: reusable, but keep looking for the key
                     if free < 0:
-                        free = offset
-                    continue
-                if slot_key == key:
+                        free = index
+                elif slot_key == key:
                     before: int = slot_meta & 3
                     if state == _QUEUED and before == _INLINE:
-                        SLOT.pack_into(buf, offset, key, meta)
+                        words[2 * index + 1] = meta
                     return before
-                if oldest < 0 or slot_meta >> 2 < oldest_at:
-                    oldest, oldest_at = offset, slot_meta >> 2
+                elif oldest < 0 or expiry < oldest_at:
+                    oldest, oldest_at = index, expiry
+                index = (index + 1) & mask
             if free < 0:
                 free = oldest
                 self.evicted += 1
-            SLOT.pack_into(buf, free, key, meta)
+            words[2 * free + 1] = meta
+            words[2 * free] = key
             return 0
         finally:
             if self._shared:
@@ -188,6 +208,7 @@ class SharedReplayTable:
 
     async def aclose(self) -> None:
         if not self._map.closed:
+            self._words.release()  # the map cannot close while a view of it exists
             self._map.close()
             os.close(self._fd)
 
