@@ -44,16 +44,6 @@ DEFAULT_API_BASE = "https://discord.com/api/v10"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 JOBS_PER_CORE = 4
 """Default job slots per core: jobs mostly wait (REST, database, a render process)."""
-DEFAULT_COOLDOWNS = {
-    "chart": 3.0,
-    "compare": 5.0,
-    "backtest": 15.0,
-    "research": 30.0,
-    "ask": 30.0,
-    # Components have no command name: each click renders a chart, one a second is plenty.
-    "chart-buttons": 1.0,
-    "compare-buttons": 1.0,
-}
 DEFAULT_USER_RATE = (20, 60.0)
 """20 interactions per minute per member: a burst of 20, then one every 3 s."""
 DEFAULT_JOBS_PER_USER = 4
@@ -225,8 +215,10 @@ def _rate(raw: str) -> tuple[int, float] | None:
 
 
 def _cooldowns(raw: str) -> dict[str, float]:
-    """``chart=5,research=30``; unlisted commands keep their defaults, 0 disables one."""
-    out = dict(DEFAULT_COOLDOWNS)
+    """``chart=5,research=30``: overrides by name of the cooldowns the commands declare
+    (``@cooldown``); unlisted ones keep their declared seconds, 0 disables one, ``*`` names
+    every cooldown not listed on its own."""
+    out: dict[str, float] = {}
     for item in raw.split(","):
         name, sep, value = item.strip().partition("=")
         try:
@@ -589,13 +581,13 @@ class Settings:
     cooldowns: Mapping[str, float] = setting(
         "CATALYST_COOLDOWNS",
         {},
-        "Seconds between uses of a command by one member, by command name; unlisted commands "
-        "keep their defaults, 0 disables one.",
+        "Seconds between uses of a command (or a group of buttons) by one member, by name: "
+        "overrides the cooldown each one declares (listed in docs/security.md); 0 disables "
+        "one, * sets every one not listed.",
         example="chart=5,research=30",
         group=COMMANDS,
-        default_doc=",".join(f"{k}={v:g}" for k, v in DEFAULT_COOLDOWNS.items()),
+        default_doc="each command's declared cooldown",
         parse=_cooldowns,
-        unset=lambda: dict(DEFAULT_COOLDOWNS),
         factory=dict,
     )
     """Seconds between uses by one member: by top-level command name, and ``chart-buttons`` /

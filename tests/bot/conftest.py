@@ -44,7 +44,7 @@ def bot_settings(signer: Signer, fake_discord: FakeDiscord, tmp_path: Path) -> S
         admin_guild_ids=frozenset({HOME_GUILD}),
         job_retry_base_s=0.05,
         worker_concurrency=2,
-        cooldowns={},
+        cooldowns={"*": 0.0},  # none, unless a test sets one
     )
 
 

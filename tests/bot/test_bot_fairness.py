@@ -49,7 +49,7 @@ def chart(uid: str, ticker: str = "AAPL") -> dict[str, Any]:
 
 
 def test_chart_buttons_and_menu_have_a_cooldown(start_bot: Callable[..., Bot]) -> None:
-    bot = start_bot(cooldowns={"chart-buttons": 60.0}, process_pool_size=0)
+    bot = start_bot(cooldowns={"*": 0.0, "chart-buttons": 60.0}, process_pool_size=0)
     alice, bob = user(), user()
     assert bot.send(timeframe_click(alice)) == {"type": 6}  # deferred update: a render
     again = bot.send(timeframe_click(alice, "1M"))
@@ -196,7 +196,9 @@ def test_edges_of_one_host_share_cooldowns_and_rates_without_redis(
     from catalyst_interactions.framework.throttle import SqliteThrottleStore
 
     edges = [
-        start_bot(edge_processes=2, user_rate=(3, 600.0), cooldowns={"chart-buttons": 600.0})
+        start_bot(
+            edge_processes=2, user_rate=(3, 600.0), cooldowns={"*": 0.0, "chart-buttons": 600.0}
+        )
         for _ in range(2)
     ]
     assert all(isinstance(e.services.cooldowns.store, SqliteThrottleStore) for e in edges)

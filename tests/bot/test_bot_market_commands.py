@@ -231,7 +231,7 @@ def test_sentiment_without_alerts(market_bot: Bot) -> None:
 def test_cooldown_refuses_a_second_use_per_user_and_command(
     start_bot: Callable[..., Bot],
 ) -> None:
-    bot = start_bot(cooldowns={"check": 60.0})
+    bot = start_bot(cooldowns={"*": 0.0, "check": 60.0})
     bot.services.market = FixedProvider({"ACME": CLOSES})
     first = bot.send(command("check", [ticker_option("ACME")], user=member("1")))
     assert first["type"] == 4 and not is_ephemeral(first)

@@ -139,7 +139,7 @@ def test_without_an_llm_research_is_refused_at_once_and_ephemerally(bot: Bot) ->
 
 def test_research_cooldown(start_bot: Callable[..., Bot], llm: tuple[FakeLLM, str]) -> None:
     _, base_url = llm
-    bot = start_bot(llm_base_url=base_url, llm_model="m", cooldowns={"research": 30.0})
+    bot = start_bot(llm_base_url=base_url, llm_model="m", cooldowns={"*": 0.0, "research": 30.0})
     bot.services.market = FixedProvider({"ACME": [1.0, 2.0]})
     bot.deferred(research())
     again = bot.send(research())

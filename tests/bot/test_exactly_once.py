@@ -285,7 +285,9 @@ def test_a_cooldown_does_not_refuse_the_interaction_that_started_it(
     """/check answered inline, then handed over (the Worker never got the answer): the
     cooldown that run started must not refuse the same interaction; a new one is refused."""
     bot = start_bot(
-        handover_secret=Secret(HANDOVER_SECRET), cooldowns={"check": 60}, redis_url=redis_url
+        handover_secret=Secret(HANDOVER_SECRET),
+        cooldowns={"*": 0, "check": 60},
+        redis_url=redis_url,
     )
     user = member(f"7{time.time_ns() % 10**9}")  # a cooldown of its own, also in Redis
     payload = command("check", [{"name": "ticker", "type": 3, "value": "AAPL"}], user=user)

@@ -414,7 +414,7 @@ def test_bad_indicator_and_malformed_ticker_are_refused_at_once(chart_bot: Bot) 
 
 
 def test_chart_cooldown(chart_bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chart_bot.services, "cooldowns", Cooldowns({"chart": 60.0}))
+    monkeypatch.setattr(chart_bot.services, "cooldowns", Cooldowns({"*": 0.0, "chart": 60.0}))
     first = chart_bot.send(chart_command("META", timeframe="1Y"))
     assert first.json() == {"type": 5}
     second = chart_bot.send(chart_command("META", timeframe="1Y"))

@@ -40,7 +40,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def stack_with(tmp: Path, **settings: object) -> Iterator[DevStack]:
-    base = Settings(data_dir=tmp, process_pool_size=1, cooldowns={}, **settings)  # type: ignore[arg-type]
+    base = Settings(data_dir=tmp, process_pool_size=1, cooldowns={"*": 0.0}, **settings)  # type: ignore[arg-type]
     stack = build_dev(base, None, port=0, demo=True)
     with stack.background(timeout_s=90):
         yield stack

@@ -51,7 +51,7 @@ def start_bot(tmp: Path, **overrides: Any) -> Iterator[Local]:
         "job_retry_base_s": 0.05,
         "process_pool_size": 1,
         "worker_concurrency": 4,
-        "cooldowns": {},
+        "cooldowns": {"*": 0.0},
     }
     stack = build_dev(Settings(**(base | overrides)), None, port=0, clock=clock)
     with running(stack, clock) as local:

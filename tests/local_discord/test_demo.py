@@ -26,7 +26,9 @@ TIMEFRAMES = ["1D", "5D", "1M", "3M", "1Y"]
 
 def start(data: Path) -> Iterator[Local]:
     clock = Clock()
-    settings = Settings(data_dir=data, process_pool_size=1, cooldowns={}, job_retry_base_s=0.05)
+    settings = Settings(
+        data_dir=data, process_pool_size=1, cooldowns={"*": 0.0}, job_retry_base_s=0.05
+    )
     stack = build_dev(settings, None, port=0, clock=clock, demo=True)
     # The first start seeds the history and renders six charts: allow for a loaded machine.
     with running(stack, clock, timeout_s=120) as local:

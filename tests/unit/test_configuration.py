@@ -94,9 +94,12 @@ def test_settings_that_need_another_one_say_which(env: dict[str, str], problem: 
     assert str(info.value).startswith(problem)
 
 
-def test_unset_cooldowns_take_the_documented_defaults() -> None:
-    assert load().cooldowns["research"] == 30
-    assert load(CATALYST_COOLDOWNS="chart=0").cooldowns["chart"] == 0
+def test_cooldowns_are_overrides_by_name_of_the_declared_ones() -> None:
+    # Unset, every command keeps the cooldown it declares (tests/bot/test_declarations.py).
+    assert load().cooldowns == {}
+    assert load(CATALYST_COOLDOWNS="chart=0, *=5").cooldowns == {"chart": 0, "*": 5}
+    with pytest.raises(ConfigError, match="CATALYST_COOLDOWNS"):
+        load(CATALYST_COOLDOWNS="chart=-1")
 
 
 def test_every_attribute_is_declared_with_a_meaning_and_an_example() -> None:

@@ -1,4 +1,5 @@
-"""The Catalyst command set: one module per feature, each with ``register(registry)``."""
+"""The Catalyst command set: one module per feature, each declaring its handlers at import
+on a module-level ``commands`` (a :class:`~..framework.registry.Feature`)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ from .services import services, user_rate
 
 
 def build_registry() -> Registry:
+    """Every feature, in the order ``/help`` lists them; validated before anything starts."""
     registry = Registry()
-    for feature in (
-        help_feature,
-        watchlist,
-        check,
-        stats,
-        backtest,
-        sentiment,
-        research,
-        admin,
-        chart,
-    ):
-        feature.register(registry)
+    registry.include(
+        help_feature.commands,
+        watchlist.commands,
+        check.commands,
+        stats.commands,
+        backtest.commands,
+        sentiment.commands,
+        research.commands,
+    )
+    admin.register(registry)
+    registry.include(chart.commands)
     # Fair use: no member may flood the bot, whatever they click or type.
     registry.check_all(user_rate)
     registry.cooldowns_from(lambda ctx: services(ctx).cooldowns)

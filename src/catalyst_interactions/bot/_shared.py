@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from .. import tickers
 from ..discord.limits import CHOICE_NAME_MAX, CHOICES_MAX
 from ..discord.messages import Choice, EmbedField, Message, truncate
-from ..framework.context import Context
+from ..framework.context import AutocompleteContext, Context
 from ..framework.errors import CheckFailure, UserFacingError
+from ..framework.options import Param
 from .services import services
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def exactly_once(func: H) -> H:
     return run_once  # type: ignore[return-value]
 
 
-def ticker_choices(ctx: Context, typed: str) -> list[Choice]:
+async def suggest_tickers(ctx: AutocompleteContext, typed: str) -> list[Choice]:
     """Suggestions the configured provider can serve: ``AAPL — Apple Inc.``."""
     from ..market.symbols import search_tickers
 
@@ -87,6 +88,20 @@ def ticker_choices(ctx: Context, typed: str) -> list[Choice]:
         Choice(name=truncate(f"{symbol} — {name}", CHOICE_NAME_MAX), value=symbol)
         for symbol, name in search_tickers(typed, CHOICES_MAX, known=provider_symbols(ctx))
     ]
+
+
+Ticker = Annotated[
+    str,
+    Param(
+        "Ticker symbol, e.g. AAPL",
+        max_length=16,
+        convert=parse_ticker,
+        autocomplete=suggest_tickers,
+    ),
+]
+"""The ticker option of every command: the handler receives the normalised symbol (a bad
+one is refused before any check or job), and typing suggests what the provider serves.
+A command may refine it: ``Annotated[Ticker, Param(min_length=1)]``."""
 
 
 def provider_symbols(ctx: Context) -> dict[str, str] | None:

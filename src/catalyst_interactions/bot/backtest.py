@@ -17,24 +17,24 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from ..discord.limits import EMBED_FIELD_VALUE_MAX
-from ..discord.messages import Choice, Embed, EmbedField, Message
-from ..framework.context import AutocompleteContext, CommandContext
+from ..discord.messages import Embed, EmbedField, Message
+from ..framework.context import CommandContext
+from ..framework.cooldowns import cooldown
 from ..framework.errors import UserFacingError
 from ..framework.modes import Mode
 from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ._shared import (
     BRAND_COLOR,
     SIMULATED_NOTE,
+    Ticker,
     lines_within,
     money,
     open_store,
-    parse_ticker,
     signed_pct,
-    ticker_choices,
     ticker_options_check,
 )
-from .services import cooldown, services
+from .services import services
 
 if TYPE_CHECKING:
     from ..market.bars import Bars
@@ -237,33 +237,32 @@ async def daily_bars(ctx: CommandContext, symbol: str) -> Bars:
     return bars
 
 
-def register(registry: Registry) -> None:
-    @registry.command(
-        "backtest",
-        "Replay stored alerts for a ticker against real prices",
-        mode=Mode.DEFERRED,
-        checks=(ticker_options_check, cooldown),
-    )
-    async def backtest(
-        ctx: CommandContext,
-        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
-        days: Annotated[
-            int, Param("Sessions to hold each trade (default 5)", min_value=1, max_value=60)
-        ] = 5,
-    ) -> Message:
-        symbol = parse_ticker(ticker)
-        await ctx.progress(f"Loading the stored alerts for {symbol}…")
-        store = await open_store(ctx)
-        since = datetime.now(UTC) - timedelta(days=3650)
-        alerts = (await store.alerts.for_ticker(symbol, since))[:MAX_ALERTS]
-        if not alerts:
-            raise UserFacingError(f"There are no stored alerts for **{symbol}** to backtest.")
-        await ctx.progress(f"Fetching 1Y of daily prices for {symbol}…")
-        bars = await daily_bars(ctx, symbol)
-        await ctx.progress(f"Replaying {len(alerts)} alert(s), {days}-session holds…")
-        result = replay(alerts, bars.timestamps.tolist(), bars.close.tolist(), days)
-        return result_message(symbol, days, result, bars)
+commands = Feature()
 
-    @registry.autocomplete("backtest", "ticker")
-    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(ctx, typed)
+
+@commands.command(
+    "backtest",
+    "Replay stored alerts for a ticker against real prices",
+    mode=Mode.DEFERRED,
+    checks=(ticker_options_check,),
+)
+@cooldown(15)
+async def backtest(
+    ctx: CommandContext,
+    ticker: Ticker,
+    days: Annotated[
+        int, Param("Sessions to hold each trade (default 5)", min_value=1, max_value=60)
+    ] = 5,
+) -> Message:
+    symbol = ticker  # already normalised by the Ticker type
+    await ctx.progress(f"Loading the stored alerts for {symbol}…")
+    store = await open_store(ctx)
+    since = datetime.now(UTC) - timedelta(days=3650)
+    alerts = (await store.alerts.for_ticker(symbol, since))[:MAX_ALERTS]
+    if not alerts:
+        raise UserFacingError(f"There are no stored alerts for **{symbol}** to backtest.")
+    await ctx.progress(f"Fetching 1Y of daily prices for {symbol}…")
+    bars = await daily_bars(ctx, symbol)
+    await ctx.progress(f"Replaying {len(alerts)} alert(s), {days}-session holds…")
+    result = replay(alerts, bars.timestamps.tolist(), bars.close.tolist(), days)
+    return result_message(symbol, days, result, bars)

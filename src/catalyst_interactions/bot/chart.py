@@ -49,16 +49,17 @@ from ..discord.messages import (
 )
 from ..discord.payloads import Message as ClickedMessage
 from ..framework.context import AutocompleteContext, CommandContext, ComponentContext, Context
+from ..framework.cooldowns import cooldown
 from ..framework.errors import CheckFailure, UserFacingError
 from ..framework.modes import Mode
 from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ..market.errors import MarketDataError
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
-from ._shared import DOWN_COLOR, SIMULATED_NOTE, UP_COLOR, ticker_choices, ticker_options_check
+from ._shared import DOWN_COLOR, SIMULATED_NOTE, UP_COLOR, Ticker, ticker_options_check
 from .charting import ChartRenderError, chart_service
-from .services import BotServices, cooldown, cooldown_for, services
+from .services import BotServices, services
 
 if TYPE_CHECKING:
     from ..market.bars import Bars, FloatArray, Quote
@@ -493,98 +494,96 @@ def indicator_choices(typed: str) -> list[Choice]:
     return out[:CHOICES_MAX]
 
 
-# -- registration ----------------------------------------------------------------------------
-TickerOption = Annotated[
-    str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, min_length=1, max_length=16)
+async def suggest_indicators(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+    return indicator_choices(typed)
+
+
+# -- declaration -----------------------------------------------------------------------------
+TickerOption = Annotated[Ticker, Param(min_length=1)]
+Indicators = Annotated[
+    str | None,
+    Param(
+        "A preset (day, trend, momentum, volatility, all, none) or a list: vwap,rsi",
+        autocomplete=suggest_indicators,
+        max_length=100,
+    ),
 ]
 
+commands = Feature()
+# Each click renders: a chart's buttons and menu (and the old bot's buttons) share one
+# cooldown, /compare's buttons another; each is named for CATALYST_COOLDOWNS.
+chart_clicks = cooldown(1, name="chart-buttons")
+compare_clicks = cooldown(1, name="compare-buttons")
 
-def register(registry: Registry) -> None:
-    @registry.command(
-        "chart",
-        "Price chart with timeframe buttons and an indicator menu",
-        mode=Mode.DEFERRED,
-        checks=(chart_options_check, cooldown),
+
+@commands.command(
+    "chart",
+    "Price chart with timeframe buttons and an indicator menu",
+    mode=Mode.DEFERRED,
+    checks=(chart_options_check,),
+)
+@cooldown(3)
+async def chart(
+    ctx: CommandContext,
+    ticker: TickerOption,
+    timeframe: Annotated[Timeframe, Param("Range of the chart (default 1D)")] = Timeframe.D1,
+    indicators: Indicators = None,
+) -> Message:
+    chosen = parse_indicators(indicators, timeframe)
+    return await build_chart(services(ctx), ticker, timeframe, chosen, progress=ctx.progress)
+
+
+@commands.command(
+    "compare",
+    "Two tickers' % performance on one chart",
+    mode=Mode.DEFERRED,
+    checks=(chart_options_check,),
+)
+@cooldown(5)
+async def compare(
+    ctx: CommandContext,
+    ticker1: TickerOption,
+    ticker2: TickerOption,
+    timeframe: Annotated[Timeframe, Param("Range of the chart (default 1M)")] = Timeframe.M1,
+) -> Message:
+    return await build_compare(services(ctx), ticker1, ticker2, timeframe, progress=ctx.progress)
+
+
+@commands.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED)
+@chart_clicks
+async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:
+    return await build_chart(
+        services(ctx), ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
     )
-    async def chart(
-        ctx: CommandContext,
-        ticker: TickerOption,
-        timeframe: Annotated[Timeframe, Param("Range of the chart (default 1D)")] = Timeframe.D1,
-        indicators: Annotated[
-            str | None,
-            Param(
-                "A preset (day, trend, momentum, volatility, all, none) or a list: vwap,rsi",
-                autocomplete=True,
-                max_length=100,
-            ),
-        ] = None,
-    ) -> Message:
-        chosen = parse_indicators(indicators, timeframe)
-        return await build_chart(services(ctx), ticker, timeframe, chosen, progress=ctx.progress)
 
-    @registry.command(
-        "compare",
-        "Two tickers' % performance on one chart",
-        mode=Mode.DEFERRED,
-        checks=(chart_options_check, cooldown),
+
+@commands.component(INDICATOR_MENU, mode=Mode.DEFERRED)
+@chart_clicks
+async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+    chosen = frozenset(v for v in ctx.values if v in BY_NAME)
+    return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
+
+
+@commands.component(COMPARE_BUTTON, mode=Mode.DEFERRED)
+@compare_clicks
+async def compare_button(ctx: ComponentContext, a: str, b: str, tf: str) -> Message:
+    return await build_compare(services(ctx), a, b, Timeframe(tf))
+
+
+@commands.component(LEGACY_CHART, mode=Mode.DEFERRED)
+@chart_clicks
+async def legacy_chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+    # Like a new timeframe button with the indicators the message shows now.
+    return await build_chart(
+        services(ctx), ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
     )
-    async def compare(
-        ctx: CommandContext,
-        ticker1: TickerOption,
-        ticker2: TickerOption,
-        timeframe: Annotated[Timeframe, Param("Range of the chart (default 1M)")] = Timeframe.M1,
-    ) -> Message:
-        return await build_compare(
-            services(ctx), ticker1, ticker2, timeframe, progress=ctx.progress
-        )
 
-    # Each click renders: components have cooldowns of their own (no command path to key on).
-    chart_clicks = (cooldown_for("chart-buttons"),)
 
-    @registry.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED, checks=chart_clicks)
-    async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:
-        return await build_chart(
-            services(ctx), ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
-        )
-
-    @registry.component(INDICATOR_MENU, mode=Mode.DEFERRED, checks=chart_clicks)
-    async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
-        chosen = frozenset(v for v in ctx.values if v in BY_NAME)
-        return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
-
-    @registry.component(
-        COMPARE_BUTTON, mode=Mode.DEFERRED, checks=(cooldown_for("compare-buttons"),)
-    )
-    async def compare_button(ctx: ComponentContext, a: str, b: str, tf: str) -> Message:
-        return await build_compare(services(ctx), a, b, Timeframe(tf))
-
-    @registry.component(LEGACY_CHART, mode=Mode.DEFERRED, checks=chart_clicks)
-    async def legacy_chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
-        # Like a new timeframe button with the indicators the message shows now.
-        return await build_chart(
-            services(ctx), ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
-        )
-
-    @registry.component(LEGACY_TOGGLE, mode=Mode.DEFERRED, checks=chart_clicks)
-    async def legacy_toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
-        # The old bot switched between a plain and an indicator view: plain becomes the
-        # timeframe's default indicators, any indicators become plain.
-        timeframe = Timeframe(tf)
-        chosen = frozenset() if shown_indicators(ctx.message) else default_indicators(timeframe)
-        return await build_chart(services(ctx), ticker, timeframe, chosen, keep=ctx.message)
-
-    @registry.autocomplete("chart", "ticker")
-    async def chart_ticker(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(ctx, typed)
-
-    @registry.autocomplete("chart", "indicators")
-    async def chart_indicators(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return indicator_choices(typed)
-
-    @registry.autocomplete("compare", "ticker1")
-    async def compare_first(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(ctx, typed)
-
-    @registry.autocomplete("compare", "ticker2")
-    async def compare_second(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
-        return ticker_choices(ctx, typed)
+@commands.component(LEGACY_TOGGLE, mode=Mode.DEFERRED)
+@chart_clicks
+async def legacy_toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+    # The old bot switched between a plain and an indicator view: plain becomes the
+    # timeframe's default indicators, any indicators become plain.
+    timeframe = Timeframe(tf)
+    chosen = frozenset() if shown_indicators(ctx.message) else default_indicators(timeframe)
+    return await build_chart(services(ctx), ticker, timeframe, chosen, keep=ctx.message)

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 from ..discord.limits import EMBED_FIELD_VALUE_MAX
-from ..discord.messages import Choice, Embed, EmbedField, Message
-from ..framework.context import AutocompleteContext, CommandContext
+from ..discord.messages import Embed, EmbedField, Message
+from ..framework.context import CommandContext
+from ..framework.cooldowns import cooldown
 from ..framework.errors import UserFacingError
 from ..framework.modes import Mode
-from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ._shared import (
     BRAND_COLOR,
     DOWN_COLOR,
     SIMULATED_NOTE,
     UP_COLOR,
+    Ticker,
     alert_line,
     lines_within,
     money,
     open_store,
-    parse_ticker,
-    ticker_choices,
 )
-from .services import cooldown, services
+from .services import services
 
 if TYPE_CHECKING:
     from ..market.bars import Quote
 
 RECENT_ALERTS = 5
-Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)]
 
 
 def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
@@ -55,35 +53,31 @@ def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
     )
 
 
-def register(registry: Registry) -> None:
-    # AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.
-    @registry.command(
-        "check", "Quote and recent alerts for a ticker", mode=Mode.AUTO, checks=(cooldown,)
-    )
-    async def check(ctx: CommandContext, ticker: Ticker) -> Message:
-        from ..market.errors import MarketDataError, UnknownTicker
+commands = Feature()
 
-        symbol = parse_ticker(ticker)
-        store = await open_store(ctx)
-        alerts = await store.alerts.recent(symbol, limit=RECENT_ALERTS)
-        quote: Quote | None = None
-        problem: str | None = None
-        try:
-            quote = await services(ctx).market.quote(symbol)
-        except UnknownTicker as exc:
-            if not alerts:
-                raise UserFacingError(exc.user_message) from None
-            problem = exc.user_message
-        except MarketDataError as exc:
-            problem = exc.user_message
-        embed = quote_embed(symbol, quote, problem)
-        if alerts:
-            text = lines_within([alert_line(a) for a in alerts], EMBED_FIELD_VALUE_MAX)
-            embed = embed.with_fields(EmbedField(f"Recent alerts ({len(alerts)})", text))
-        else:
-            embed = embed.with_fields(EmbedField("Recent alerts", "No alerts for this ticker."))
-        return Message(embeds=[embed])
 
-    @registry.autocomplete("check", "ticker")
-    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(ctx, typed)
+# AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.
+@commands.command("check", "Quote and recent alerts for a ticker", mode=Mode.AUTO)
+@cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=check=10)
+async def check(ctx: CommandContext, ticker: Ticker) -> Message:
+    from ..market.errors import MarketDataError, UnknownTicker
+
+    store = await open_store(ctx)
+    alerts = await store.alerts.recent(ticker, limit=RECENT_ALERTS)
+    quote: Quote | None = None
+    problem: str | None = None
+    try:
+        quote = await services(ctx).market.quote(ticker)
+    except UnknownTicker as exc:
+        if not alerts:
+            raise UserFacingError(exc.user_message) from None
+        problem = exc.user_message
+    except MarketDataError as exc:
+        problem = exc.user_message
+    embed = quote_embed(ticker, quote, problem)
+    if alerts:
+        text = lines_within([alert_line(a) for a in alerts], EMBED_FIELD_VALUE_MAX)
+        embed = embed.with_fields(EmbedField(f"Recent alerts ({len(alerts)})", text))
+    else:
+        embed = embed.with_fields(EmbedField("Recent alerts", "No alerts for this ticker."))
+    return Message(embeds=[embed])

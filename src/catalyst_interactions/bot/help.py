@@ -8,10 +8,10 @@ from typing import Annotated
 from ..discord.enums import CommandType, OptionType
 from ..discord.limits import CHOICES_MAX, EMBED_FIELD_VALUE_MAX, EMBED_FIELDS_MAX
 from ..discord.messages import Choice, Embed, EmbedField, Message, quoted, truncate
-from ..framework.context import AutocompleteContext, CommandContext
+from ..framework.context import AutocompleteContext, CommandContext, Context
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
-from ..framework.registry import CommandSpec, Registry
+from ..framework.registry import CommandSpec, Feature, Registry
 from ._shared import BRAND_COLOR
 
 _TYPE_NAMES = {
@@ -73,23 +73,36 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
     return Message(embeds=embeds, ephemeral=True)
 
 
-def register(registry: Registry) -> None:
-    # The registry is complete before the first request and never changes afterwards, so
-    # each variant of the answer is built once (it is on the edge's hot path).
-    @functools.lru_cache(maxsize=256)
-    def cached_help(is_admin: bool, only: str | None) -> Message:
-        return help_message(registry, is_admin=is_admin, only=only)
+@functools.lru_cache(maxsize=256)
+def cached_help(registry: Registry, is_admin: bool, only: str | None) -> Message:
+    """:func:`help_message`, built once per variant: the registry is complete before the
+    first request and never changes afterwards (``/help`` is on the edge's hot path)."""
+    return help_message(registry, is_admin=is_admin, only=only)
 
-    @registry.command("help", "List the bot's commands and their options", ephemeral=True)
-    async def help_command(
-        ctx: CommandContext,
-        command: Annotated[str | None, Param("Show only this command", autocomplete=True)] = None,
-    ) -> Message:
-        return cached_help(ctx.is_admin, command)
 
-    @registry.autocomplete("help", "command")
-    async def help_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        names = sorted({s.path[0] for s in registry.commands() if s.kind is CommandType.CHAT_INPUT})
-        if not ctx.is_admin:
-            names = [n for n in names if n != "admin"]
-        return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:CHOICES_MAX]
+def declared(ctx: Context) -> Registry:
+    if ctx.registry is None:  # the dispatcher always sets it; a test building one by hand may not
+        raise TypeError("/help needs the dispatcher's registry in its context")
+    return ctx.registry
+
+
+async def command_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """Top-level command names starting with what was typed; admin ones only for admins."""
+    registry = declared(ctx)
+    names = sorted({s.path[0] for s in registry.commands() if s.kind is CommandType.CHAT_INPUT})
+    if not ctx.is_admin:
+        names = [n for n in names if n != "admin"]
+    return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:CHOICES_MAX]
+
+
+commands = Feature()
+
+
+@commands.command("help", "List the bot's commands and their options", ephemeral=True)
+async def help_command(
+    ctx: CommandContext,
+    command: Annotated[
+        str | None, Param("Show only this command", autocomplete=command_names)
+    ] = None,
+) -> Message:
+    return cached_help(declared(ctx), ctx.is_admin, command)

@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from ..discord.limits import ATTACHMENT_DESCRIPTION_MAX, EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX
-from ..discord.messages import Choice, Embed, EmbedField, File, Message, truncate
-from ..framework.context import AutocompleteContext, CommandContext, Context
+from ..discord.messages import Embed, EmbedField, File, Message, truncate
+from ..framework.context import CommandContext, Context
+from ..framework.cooldowns import cooldown
 from ..framework.errors import CheckFailure, UserFacingError
 from ..framework.modes import Mode
 from ..framework.options import Param
-from ..framework.registry import Registry
-from ._shared import BRAND_COLOR, SIMULATED_NOTE, money, open_store, parse_ticker, ticker_choices
-from .services import cooldown, services
+from ..framework.registry import Feature
+from ._shared import BRAND_COLOR, SIMULATED_NOTE, Ticker, money, open_store
+from .services import services
 
 if TYPE_CHECKING:
     from ..llm import ChatClient, ChatMessage, ChatResult
@@ -153,63 +154,59 @@ def answer_message(
     return Message(embeds=[embed], files=files)
 
 
-def register(registry: Registry) -> None:
-    checks = (research_configured, cooldown)
+commands = Feature(checks=(research_configured,))
+"""Both commands need the LLM: refused at once, before deferring, when it is not set up."""
 
-    @registry.command(
-        "research", "Ask the research assistant about a ticker", mode=Mode.DEFERRED, checks=checks
+
+@commands.command("research", "Ask the research assistant about a ticker", mode=Mode.DEFERRED)
+@cooldown(30)
+async def research(
+    ctx: CommandContext,
+    ticker: Ticker,
+    question: Annotated[
+        str | None, Param("What you want to know (optional)", max_length=1000)
+    ] = None,
+) -> Message:
+    from ..market.errors import MarketDataError
+
+    symbol = ticker  # already normalised by the Ticker type
+    await ctx.progress(f"Reading {symbol}'s quote and recent alerts…")
+    store = await open_store(ctx)
+    alerts = await store.alerts.recent(symbol, limit=CONTEXT_ALERTS)
+    notes: tuple[str, ...] = ()
+    try:
+        quote = await services(ctx).market.quote(symbol)
+        quote_line = (
+            f"Quote: {money(quote.last)}, {quote.change:+.2f} "
+            f"({quote.change_pct:+.2f}%) vs previous close, as of "
+            f"{quote.as_of:%Y-%m-%d %H:%M} UTC, source {quote.source}"
+            + (" (SIMULATED demo data, not real prices)" if quote.simulated else "")
+        )
+        if quote.simulated:
+            notes = (SIMULATED_NOTE,)
+    except MarketDataError as exc:
+        quote_line = f"Quote: unavailable ({exc.user_message})"
+    asked = (question or "").strip() or (
+        f"Summarise the recent catalysts for {symbol} and what they could mean."
     )
-    async def research(
-        ctx: CommandContext,
-        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
-        question: Annotated[
-            str | None, Param("What you want to know (optional)", max_length=1000)
-        ] = None,
-    ) -> Message:
-        from ..market.errors import MarketDataError
-
-        symbol = parse_ticker(ticker)
-        await ctx.progress(f"Reading {symbol}'s quote and recent alerts…")
-        store = await open_store(ctx)
-        alerts = await store.alerts.recent(symbol, limit=CONTEXT_ALERTS)
-        notes: tuple[str, ...] = ()
-        try:
-            quote = await services(ctx).market.quote(symbol)
-            quote_line = (
-                f"Quote: {money(quote.last)}, {quote.change:+.2f} "
-                f"({quote.change_pct:+.2f}%) vs previous close, as of "
-                f"{quote.as_of:%Y-%m-%d %H:%M} UTC, source {quote.source}"
-                + (" (SIMULATED demo data, not real prices)" if quote.simulated else "")
-            )
-            if quote.simulated:
-                notes = (SIMULATED_NOTE,)
-        except MarketDataError as exc:
-            quote_line = f"Quote: unavailable ({exc.user_message})"
-        asked = (question or "").strip() or (
-            f"Summarise the recent catalysts for {symbol} and what they could mean."
-        )
-        prompt = f"Ticker: {symbol}\n{quote_line}\n{_alerts_block(alerts)}\n\nQuestion: {asked}"
-        result = await _ask(ctx, prompt, f"Research: {symbol}", asked)
-        return answer_message(
-            f"Research: {symbol}", asked, result, filename=f"research-{symbol}.md", notes=notes
-        )
-
-    @registry.command(
-        "ask", "Ask the research assistant a question", mode=Mode.DEFERRED, checks=checks
+    prompt = f"Ticker: {symbol}\n{quote_line}\n{_alerts_block(alerts)}\n\nQuestion: {asked}"
+    result = await _ask(ctx, prompt, f"Research: {symbol}", asked)
+    return answer_message(
+        f"Research: {symbol}", asked, result, filename=f"research-{symbol}.md", notes=notes
     )
-    async def ask(
-        ctx: CommandContext,
-        question: Annotated[str, Param("Your question", min_length=3, max_length=1000)],
-    ) -> Message:
-        store = await open_store(ctx)
-        alerts = await store.alerts.recent(limit=CONTEXT_ALERTS)
-        prompt = (
-            f"{_alerts_block(alerts)}\n\nThe alerts above are the bot's newest "
-            f"catalysts across all tickers.\n\nQuestion: {question.strip()}"
-        )
-        result = await _ask(ctx, prompt, "Ask Catalyst", question.strip())
-        return answer_message("Ask Catalyst", question.strip(), result, filename="answer.md")
 
-    @registry.autocomplete("research", "ticker")
-    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(ctx, typed)
+
+@commands.command("ask", "Ask the research assistant a question", mode=Mode.DEFERRED)
+@cooldown(30)
+async def ask(
+    ctx: CommandContext,
+    question: Annotated[str, Param("Your question", min_length=3, max_length=1000)],
+) -> Message:
+    store = await open_store(ctx)
+    alerts = await store.alerts.recent(limit=CONTEXT_ALERTS)
+    prompt = (
+        f"{_alerts_block(alerts)}\n\nThe alerts above are the bot's newest "
+        f"catalysts across all tickers.\n\nQuestion: {question.strip()}"
+    )
+    result = await _ask(ctx, prompt, "Ask Catalyst", question.strip())
+    return answer_message("Ask Catalyst", question.strip(), result, filename="answer.md")

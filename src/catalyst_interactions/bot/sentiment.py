@@ -11,25 +11,23 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from ..discord.messages import Choice, Embed, EmbedField, File, Message
-from ..framework.context import AutocompleteContext, CommandContext
+from ..discord.messages import Embed, EmbedField, File, Message
+from ..framework.context import CommandContext
+from ..framework.cooldowns import cooldown
 from ..framework.errors import UserFacingError
 from ..framework.modes import Mode
-from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ._shared import (
     BRAND_COLOR,
     DOWN_COLOR,
     UP_COLOR,
+    Ticker,
     alert_line,
     lines_within,
     open_store,
-    parse_ticker,
-    ticker_choices,
 )
-from .services import cooldown
 
 if TYPE_CHECKING:
     from ..store import Alert
@@ -155,64 +153,57 @@ def _gauge_png(score: float) -> bytes:
     return render_gauge(score)
 
 
-def register(registry: Registry) -> None:
-    # DEFERRED: drawing the gauge imports and runs matplotlib, never on the edge.
-    @registry.command(
-        "sentiment",
-        "Aggregate sentiment of a ticker's alerts, with a gauge",
-        mode=Mode.DEFERRED,
-        checks=(cooldown,),
-    )
-    async def sentiment(
-        ctx: CommandContext,
-        ticker: Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)],
-    ) -> Message:
-        symbol = parse_ticker(ticker)
-        store = await open_store(ctx)
-        alerts = await store.alerts.recent(symbol, limit=NEWEST)
-        if not alerts:
-            raise UserFacingError(f"There are no stored alerts for **{symbol}** yet.")
-        result = aggregate(alerts)
-        headlines = EmbedField(
-            "Latest headlines", lines_within([alert_line(a) for a in alerts[:5]], 1024)
-        )
-        if result.score is None:
-            return Message(
-                embeds=[
-                    Embed(
-                        title=f"Sentiment: {symbol}",
-                        color=BRAND_COLOR,
-                        description=f"None of the {len(alerts)} alerts carries a sentiment "
-                        "score or a recognisable headline keyword.",
-                        fields=[headlines],
-                    )
-                ]
-            )
-        png = await asyncio.to_thread(_gauge_png, result.score)
-        verdict = label(result.score)
-        color = {"Bullish": UP_COLOR, "Bearish": DOWN_COLOR}.get(verdict, BRAND_COLOR)
-        basis = f"{result.stored} scored alert{'s' if result.stored != 1 else ''}"
-        if result.from_headlines:
-            plural = "s" if result.from_headlines != 1 else ""
-            basis += f" and {result.from_headlines} headline{plural}"
-        embed = Embed(
-            title=f"Sentiment: {symbol}",
-            color=color,
-            image_url="attachment://sentiment.png",
-            description=f"**{verdict}** ({result.score:+.2f} on a -1 … +1 scale), "
-            f"from {basis} of the newest {len(alerts)}.",
-            fields=[
-                EmbedField("Bullish", str(result.bullish), True),
-                EmbedField("Neutral", str(result.neutral), True),
-                EmbedField("Bearish", str(result.bearish), True),
-                headlines,
-            ],
-        )
-        return Message(
-            embeds=[embed],
-            files=[File("sentiment.png", png, description=f"{symbol} sentiment gauge")],
-        )
+commands = Feature()
 
-    @registry.autocomplete("sentiment", "ticker")
-    async def suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(ctx, typed)
+
+# DEFERRED: drawing the gauge imports and runs matplotlib, never on the edge.
+@commands.command(
+    "sentiment", "Aggregate sentiment of a ticker's alerts, with a gauge", mode=Mode.DEFERRED
+)
+@cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=sentiment=10)
+async def sentiment(ctx: CommandContext, ticker: Ticker) -> Message:
+    symbol = ticker  # already normalised by the Ticker type
+    store = await open_store(ctx)
+    alerts = await store.alerts.recent(symbol, limit=NEWEST)
+    if not alerts:
+        raise UserFacingError(f"There are no stored alerts for **{symbol}** yet.")
+    result = aggregate(alerts)
+    headlines = EmbedField(
+        "Latest headlines", lines_within([alert_line(a) for a in alerts[:5]], 1024)
+    )
+    if result.score is None:
+        return Message(
+            embeds=[
+                Embed(
+                    title=f"Sentiment: {symbol}",
+                    color=BRAND_COLOR,
+                    description=f"None of the {len(alerts)} alerts carries a sentiment "
+                    "score or a recognisable headline keyword.",
+                    fields=[headlines],
+                )
+            ]
+        )
+    png = await asyncio.to_thread(_gauge_png, result.score)
+    verdict = label(result.score)
+    color = {"Bullish": UP_COLOR, "Bearish": DOWN_COLOR}.get(verdict, BRAND_COLOR)
+    basis = f"{result.stored} scored alert{'s' if result.stored != 1 else ''}"
+    if result.from_headlines:
+        plural = "s" if result.from_headlines != 1 else ""
+        basis += f" and {result.from_headlines} headline{plural}"
+    embed = Embed(
+        title=f"Sentiment: {symbol}",
+        color=color,
+        image_url="attachment://sentiment.png",
+        description=f"**{verdict}** ({result.score:+.2f} on a -1 … +1 scale), "
+        f"from {basis} of the newest {len(alerts)}.",
+        fields=[
+            EmbedField("Bullish", str(result.bullish), True),
+            EmbedField("Neutral", str(result.neutral), True),
+            EmbedField("Bearish", str(result.bearish), True),
+            headlines,
+        ],
+    )
+    return Message(
+        embeds=[embed],
+        files=[File("sentiment.png", png, description=f"{symbol} sentiment gauge")],
+    )

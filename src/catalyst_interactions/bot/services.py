@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -21,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ..fileperms import write_private
 from ..framework.component_state import ComponentStateStore, StateBackend
 from ..framework.context import Context
-from ..framework.cooldowns import Cooldowns
+from ..framework.cooldowns import Cooldowns, wait_text
 from ..framework.errors import CheckFailure
-from ..framework.registry import Check
 from ..framework.throttle import (
     MemoryThrottleStore,
     RedisThrottleStore,
@@ -218,28 +216,6 @@ def build_services(settings: Settings) -> BotServices:
 
 
 # -- checks shared by features ------------------------------------------------------------
-async def cooldown(ctx: Context) -> None:
-    """Refuse a command used again by the same user within its configured cooldown."""
-    path = getattr(ctx, "path", ())
-    name = path[0] if path else ""
-    wait = await services(ctx).cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
-    if wait > 0:
-        raise CheckFailure(f"Slow down: try `/{name}` again in {_seconds(wait)}.")
-
-
-def cooldown_for(name: str) -> Check:
-    """A cooldown for components (buttons, menus), which have no command path: ``name`` is
-    its key in ``CATALYST_COOLDOWNS`` (e.g. ``chart-buttons``)."""
-
-    async def check(ctx: Context) -> None:
-        wait = await services(ctx).cooldowns.remaining(name, ctx.user.id, ctx.interaction.id)
-        if wait > 0:
-            raise CheckFailure(f"Slow down: try again in {_seconds(wait)}.")
-
-    check.__name__ = check.__qualname__ = f"cooldown_for_{name.replace('-', '_')}"
-    return check
-
-
 async def user_rate(ctx: Context) -> None:
     """Every user's interactions (commands, components, forms) within CATALYST_USER_RATE."""
     state = ctx.state
@@ -249,12 +225,8 @@ async def user_rate(ctx: Context) -> None:
     if wait > 0:
         raise CheckFailure(
             f"Slow down: you are sending requests faster than we can serve everyone; "
-            f"try again in {_seconds(wait)}."
+            f"try again in {wait_text(wait)}."
         )
-
-
-def _seconds(wait: float) -> str:
-    return f"{max(1, math.ceil(wait))} s"
 
 
 ADMIN_REFUSAL = "Only Catalyst admins can do that."

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from ..discord.messages import Embed, EmbedField, Message
 from ..framework.context import CommandContext
+from ..framework.cooldowns import cooldown
 from ..framework.modes import Mode
 from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ._shared import BRAND_COLOR, SIMULATED_NOTE, open_store
 from .backtest import entry_for
-from .services import cooldown, services
+from .services import services
 
 if TYPE_CHECKING:
     from ..market.bars import Bars
@@ -121,53 +122,51 @@ def _outcome_text(result: Outcomes) -> str:
     return text + ("\n" + ", ".join(extra) if extra else "")
 
 
-def register(registry: Registry) -> None:
-    # AUTO: usually quick (cached bars); a cold cache over many tickers becomes a deferred edit.
-    @registry.command(
-        "stats", "Alert statistics and outcomes for a period", mode=Mode.AUTO, checks=(cooldown,)
-    )
-    async def stats(
-        ctx: CommandContext,
-        period: Annotated[Period, Param("Time window (default 7d)")] = "7d",
-    ) -> Message:
-        store = await open_store(ctx)
-        since = period_start(period, datetime.now(UTC))
-        summary = await store.alerts.stats(since)
-        title = f"Catalyst stats — {_TITLES[period]}"
-        if summary.count == 0:
-            return Message(
-                embeds=[
-                    Embed(
-                        title=title,
-                        color=BRAND_COLOR,
-                        description="No alerts were posted in this period.",
-                    )
-                ]
-            )
-        sample = [
-            a for a in await store.alerts.recent(limit=OUTCOME_SAMPLE) if a.posted_at >= since
-        ]
-        counts = Counter(a.ticker for a in sample)
-        tickers = [t for t, _ in counts.most_common(OUTCOME_TICKERS)]
-        bars = await _bars_by_ticker(services(ctx).market, tickers)
-        evaluated = [a for a in sample if a.ticker in set(tickers)]
-        result = outcomes(evaluated, bars)
-        average = "n/a" if summary.average_score is None else f"{summary.average_score:.2f}"
-        fields = [
-            EmbedField("Alerts posted", str(summary.count), True),
-            EmbedField("Unique tickers", str(summary.unique_tickers), True),
-            EmbedField("Average score", average, True),
-            EmbedField("Outcomes", _outcome_text(result)),
-            EmbedField("Most alerted", ", ".join(f"{t} ({n})" for t, n in counts.most_common(5))),
-        ]
-        # Say exactly what was measured: the newest alerts of the period, for its most alerted
-        # tickers only (price data is fetched per ticker).
-        footer = f"Outcomes and most alerted: the newest {len(sample)} alerts of the period" + (
-            f"; outcomes for the {len(evaluated)} of them on the {len(tickers)} most "
-            "alerted tickers."
-            if len(evaluated) < len(sample)
-            else "."
+commands = Feature()
+
+
+# AUTO: usually quick (cached bars); a cold cache over many tickers becomes a deferred edit.
+@commands.command("stats", "Alert statistics and outcomes for a period", mode=Mode.AUTO)
+@cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=stats=10)
+async def stats(
+    ctx: CommandContext,
+    period: Annotated[Period, Param("Time window (default 7d)")] = "7d",
+) -> Message:
+    store = await open_store(ctx)
+    since = period_start(period, datetime.now(UTC))
+    summary = await store.alerts.stats(since)
+    title = f"Catalyst stats — {_TITLES[period]}"
+    if summary.count == 0:
+        return Message(
+            embeds=[
+                Embed(
+                    title=title,
+                    color=BRAND_COLOR,
+                    description="No alerts were posted in this period.",
+                )
+            ]
         )
-        if result.simulated:
-            footer += f"\n{SIMULATED_NOTE}"
-        return Message(embeds=[Embed(title=title, color=BRAND_COLOR, fields=fields, footer=footer)])
+    sample = [a for a in await store.alerts.recent(limit=OUTCOME_SAMPLE) if a.posted_at >= since]
+    counts = Counter(a.ticker for a in sample)
+    tickers = [t for t, _ in counts.most_common(OUTCOME_TICKERS)]
+    bars = await _bars_by_ticker(services(ctx).market, tickers)
+    evaluated = [a for a in sample if a.ticker in set(tickers)]
+    result = outcomes(evaluated, bars)
+    average = "n/a" if summary.average_score is None else f"{summary.average_score:.2f}"
+    fields = [
+        EmbedField("Alerts posted", str(summary.count), True),
+        EmbedField("Unique tickers", str(summary.unique_tickers), True),
+        EmbedField("Average score", average, True),
+        EmbedField("Outcomes", _outcome_text(result)),
+        EmbedField("Most alerted", ", ".join(f"{t} ({n})" for t, n in counts.most_common(5))),
+    ]
+    # Say exactly what was measured: the newest alerts of the period, for its most alerted
+    # tickers only (price data is fetched per ticker).
+    footer = f"Outcomes and most alerted: the newest {len(sample)} alerts of the period" + (
+        f"; outcomes for the {len(evaluated)} of them on the {len(tickers)} most alerted tickers."
+        if len(evaluated) < len(sample)
+        else "."
+    )
+    if result.simulated:
+        footer += f"\n{SIMULATED_NOTE}"
+    return Message(embeds=[Embed(title=title, color=BRAND_COLOR, fields=fields, footer=footer)])

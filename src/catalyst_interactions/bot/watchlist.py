@@ -10,15 +10,14 @@ from ..discord.messages import Choice, Embed, Message, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
-from ..framework.registry import Registry
+from ..framework.registry import Feature
 from ._shared import (
     BRAND_COLOR,
+    Ticker,
     again,
     exactly_once,
     once,
     open_store,
-    parse_ticker,
-    ticker_choices,
 )
 from .services import services
 
@@ -26,7 +25,17 @@ from .services import services
 # /watchlist miss Discord's 3-second deadline: after this, the symbol's format suffices.
 KNOWN_CHECK_S = 1.0
 
-Ticker = Annotated[str, Param("Ticker symbol, e.g. AAPL", autocomplete=True, max_length=16)]
+
+async def suggest_watched(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    """The member's own tickers that start with what they typed."""
+    store = await open_store(ctx)
+    prefix = tickers.prefix(typed)
+    mine = [e.ticker for e in await store.watchlists.list(ctx.user.id)]
+    return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:25]
+
+
+WatchedTicker = Annotated[Ticker, Param(autocomplete=suggest_watched)]
+"""A ticker on the member's watchlist: parsed like every ticker, suggested from their list."""
 
 
 async def _refuse_unknown(ctx: CommandContext, symbol: str) -> None:
@@ -42,92 +51,83 @@ async def _refuse_unknown(ctx: CommandContext, symbol: str) -> None:
         return
 
 
-def register(registry: Registry) -> None:
-    group = registry.group("watchlist", "Your personal watchlist of tickers")
+commands = Feature()
+watchlist = commands.group("watchlist", "Your personal watchlist of tickers")
 
-    @group.command("add", "Add a ticker to your watchlist", ephemeral=True)
-    async def add(ctx: CommandContext, ticker: Ticker) -> Message:
-        from ..store import AlreadyWatching, WatchlistFull
 
-        symbol = parse_ticker(ticker)
-        # Asked before the unit of work starts: a slow provider must not hold the database.
-        await _refuse_unknown(ctx, symbol)
-        limit = services(ctx).settings.watchlist_max
-        async with once(ctx, "watchlist add") as effect:
-            if effect.repeated:
-                return again(effect)
-            store = await open_store(ctx)
-            try:
-                await store.watchlists.add(ctx.user.id, symbol, limit)
-            except AlreadyWatching:
-                raise UserFacingError(f"**{symbol}** is already on your watchlist.") from None
-            except WatchlistFull as exc:
-                raise UserFacingError(
-                    f"Your watchlist is full ({exc.max_size} tickers). "
-                    "Remove one with `/watchlist remove` first."
-                ) from None
-            count = len(await store.watchlists.list(ctx.user.id))
-            reply = Message(
-                content=f"Added **{symbol}** to your watchlist ({count}/{limit}).", ephemeral=True
-            )
-            effect.outcome = reply.to_dict()
-            return reply
+@watchlist.command("add", "Add a ticker to your watchlist", ephemeral=True)
+async def add(ctx: CommandContext, ticker: Ticker) -> Message:
+    from ..store import AlreadyWatching, WatchlistFull
 
-    @group.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
-    @exactly_once
-    async def remove(ctx: CommandContext, ticker: Ticker) -> Message:
-        from ..store import NotWatching
-
-        symbol = parse_ticker(ticker)
+    symbol = ticker  # already normalised by the Ticker type
+    # Asked before the unit of work starts: a slow provider must not hold the database.
+    await _refuse_unknown(ctx, symbol)
+    limit = services(ctx).settings.watchlist_max
+    async with once(ctx, "watchlist add") as effect:
+        if effect.repeated:
+            return again(effect)
         store = await open_store(ctx)
         try:
-            await store.watchlists.remove(ctx.user.id, symbol)
-        except NotWatching:
-            raise UserFacingError(f"**{symbol}** is not on your watchlist.") from None
-        return Message(content=f"Removed **{symbol}** from your watchlist.", ephemeral=True)
+            await store.watchlists.add(ctx.user.id, symbol, limit)
+        except AlreadyWatching:
+            raise UserFacingError(f"**{symbol}** is already on your watchlist.") from None
+        except WatchlistFull as exc:
+            raise UserFacingError(
+                f"Your watchlist is full ({exc.max_size} tickers). "
+                "Remove one with `/watchlist remove` first."
+            ) from None
+        count = len(await store.watchlists.list(ctx.user.id))
+        reply = Message(
+            content=f"Added **{symbol}** to your watchlist ({count}/{limit}).", ephemeral=True
+        )
+        effect.outcome = reply.to_dict()
+        return reply
 
-    @group.command("list", "Show your watchlist", ephemeral=True)
-    async def list_(ctx: CommandContext) -> Message:
-        store = await open_store(ctx)
-        entries = await store.watchlists.list(ctx.user.id)
-        limit = services(ctx).settings.watchlist_max
-        if not entries:
-            return Message(
-                content="Your watchlist is empty. Add a ticker with `/watchlist add`.",
-                ephemeral=True,
-            )
-        body = ", ".join(f"**{e.ticker}**" for e in entries)
+
+@watchlist.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
+@exactly_once
+async def remove(ctx: CommandContext, ticker: WatchedTicker) -> Message:
+    from ..store import NotWatching
+
+    symbol = ticker  # already normalised by the Ticker type
+    store = await open_store(ctx)
+    try:
+        await store.watchlists.remove(ctx.user.id, symbol)
+    except NotWatching:
+        raise UserFacingError(f"**{symbol}** is not on your watchlist.") from None
+    return Message(content=f"Removed **{symbol}** from your watchlist.", ephemeral=True)
+
+
+@watchlist.command("list", "Show your watchlist", ephemeral=True)
+async def list_(ctx: CommandContext) -> Message:
+    store = await open_store(ctx)
+    entries = await store.watchlists.list(ctx.user.id)
+    limit = services(ctx).settings.watchlist_max
+    if not entries:
         return Message(
-            embeds=[
-                Embed(
-                    title="Your watchlist",
-                    color=BRAND_COLOR,
-                    description=truncate(body, 4096),
-                    footer=f"{len(entries)}/{limit} tickers",
-                )
-            ],
+            content="Your watchlist is empty. Add a ticker with `/watchlist add`.",
             ephemeral=True,
         )
+    body = ", ".join(f"**{e.ticker}**" for e in entries)
+    return Message(
+        embeds=[
+            Embed(
+                title="Your watchlist",
+                color=BRAND_COLOR,
+                description=truncate(body, 4096),
+                footer=f"{len(entries)}/{limit} tickers",
+            )
+        ],
+        ephemeral=True,
+    )
 
-    @group.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
-    @exactly_once
-    async def clear(ctx: CommandContext) -> Message:
-        store = await open_store(ctx)
-        removed = await store.watchlists.clear(ctx.user.id)
-        if removed == 0:
-            return Message(content="Your watchlist was already empty.", ephemeral=True)
-        noun = "ticker" if removed == 1 else "tickers"
-        return Message(
-            content=f"Cleared your watchlist ({removed} {noun} removed).", ephemeral=True
-        )
 
-    @registry.autocomplete("watchlist add", "ticker")
-    async def add_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        return ticker_choices(ctx, typed)
-
-    @registry.autocomplete("watchlist remove", "ticker")
-    async def remove_suggestions(ctx: AutocompleteContext, typed: str) -> list[Choice]:
-        store = await open_store(ctx)
-        prefix = tickers.prefix(typed)
-        mine = [e.ticker for e in await store.watchlists.list(ctx.user.id)]
-        return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:25]
+@watchlist.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
+@exactly_once
+async def clear(ctx: CommandContext) -> Message:
+    store = await open_store(ctx)
+    removed = await store.watchlists.clear(ctx.user.id)
+    if removed == 0:
+        return Message(content="Your watchlist was already empty.", ephemeral=True)
+    noun = "ticker" if removed == 1 else "tickers"
+    return Message(content=f"Cleared your watchlist ({removed} {noun} removed).", ephemeral=True)
