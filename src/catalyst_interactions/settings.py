@@ -588,7 +588,9 @@ class Settings:
         group=COMMANDS,
         default_doc="each command's declared cooldown",
         parse=_cooldowns,
-        factory=dict,
+        unset=dict,
+        # Settings built in code (tests) have none: a test opts in with its own overrides.
+        factory=lambda: {"*": 0.0},
     )
     """Seconds between uses by one member: by top-level command name, and ``chart-buttons`` /
     ``compare-buttons`` for the chart components (buttons and the indicator menu)."""
