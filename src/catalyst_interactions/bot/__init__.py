@@ -20,9 +20,9 @@ def build_registry() -> Registry:
         backtest.commands,
         sentiment.commands,
         research.commands,
+        admin.commands,
+        chart.commands,
     )
-    admin.register(registry)
-    registry.include(chart.commands)
     # Fair use: no member may flood the bot, whatever they click or type.
     registry.check_all(user_rate)
     registry.cooldowns_from(lambda ctx: services(ctx).cooldowns)
