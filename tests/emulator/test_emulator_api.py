@@ -703,3 +703,20 @@ def test_command_registration_discord_refuses_is_a_400_naming_the_command(local:
     assert name_error["code"] == "APPLICATION_COMMAND_INVALID_NAME"
     stored = local.api.get(f"/applications/{app_id}/commands", headers=local.bot_headers())
     assert "Chart" not in {c["name"] for c in stored.json()}
+
+
+def test_odd_but_valid_bodies_are_served_not_a_500(local: Local) -> None:
+    """The spec allows a null command type and JSON may spell 64 as 64.0."""
+    app_id = local.stack.emulator.world.application_id
+    url = f"/applications/{app_id}/guilds/{GUILD_ID}/commands"
+    null_type = [{"name": "oddity", "type": None, "description": "A null type is CHAT_INPUT"}]
+    stored = local.api.put(url, headers=local.bot_headers(), json=null_type)
+    try:
+        assert stored.status_code == 200, stored.text
+        assert stored.json()[0]["type"] == 1
+    finally:
+        assert local.api.put(url, headers=local.bot_headers(), json=[]).status_code == 200
+    result = local.command("echo", text="float flags")
+    hook = local.hook(result["interaction_id"])
+    followup = local.api.post(hook, json={"content": "quiet", "flags": 64.0})
+    assert followup.status_code == 200 and followup.json()["flags"] & EPHEMERAL

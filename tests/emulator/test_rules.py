@@ -6,9 +6,12 @@ what Discord's 50035 answer names (the rules module's own sections cite the fact
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalyst_interactions.emulator.enums import IS_COMPONENTS_V2
 from catalyst_interactions.emulator.rules import (
@@ -19,6 +22,8 @@ from catalyst_interactions.emulator.rules import (
     message_problems,
 )
 from catalyst_interactions.emulator.spec import spec
+
+from .test_spec import GOOD as GOOD_BODIES
 
 ROW = {"type": 1, "components": [{"type": 2, "style": 1, "label": "1D", "custom_id": "a"}]}
 SELECT = {"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]}
@@ -277,3 +282,88 @@ def test_command_rules() -> None:
     assert _commands([{**CHART, "options": wide}]) == {((0,), "APPLICATION_COMMAND_TOO_LARGE")}
     many = [{"name": f"m{i}", "type": 3} for i in range(16)]
     assert _commands(many) == {((), "BASE_TYPE_MAX_LENGTH")}
+
+
+# -- never a 500: any body gets a verdict -----------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*path, i))
+    return out
+
+
+@st.composite
+def near_valid(draw: st.DrawFn) -> tuple[str, Any]:
+    """A good body of some operation with one value replaced by arbitrary JSON: most pass the
+    schema's other checks, so the rules run on unusual but schema-valid shapes."""
+    op_id, body = draw(st.sampled_from(GOOD_BODIES))
+    path = draw(st.sampled_from(_paths(body)))
+    new = draw(json_values | st.sampled_from([64.0, 4.0, 32768.0, None, [], {}]))
+    if not path:
+        return op_id, new
+    body = copy.deepcopy(body)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return op_id, body
+
+
+def _verdict(op_id: str, body: Any, interaction_type: int, from_component: bool) -> list[Any]:
+    problems = spec().problems(op_id, body)
+    if problems:
+        return problems
+    if op_id == "create_interaction_response":
+        return callback_problems(
+            body, interaction_type=interaction_type, from_component=from_component
+        )
+    if op_id.startswith("bulk_set"):
+        return command_list_problems(body or [])
+    if op_id == "update_my_application":
+        return []
+    return message_problems(body, allowed_flags=RESPONSE_FLAGS, partial=False)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(near_valid(), st.integers(1, 5), st.booleans())
+def test_any_body_gets_a_list_of_problems_never_an_exception(
+    case: tuple[str, Any], interaction_type: int, from_component: bool
+) -> None:
+    op_id, body = case
+    problems = _verdict(op_id, body, interaction_type, from_component)
+    assert isinstance(problems, list)
+    assert all(isinstance(p.path, tuple) and p.code and p.message for p in problems)
+
+
+def test_integers_spelt_as_floats_and_null_flags_are_judged_not_raised() -> None:
+    """JSON has one number type: 64.0 is the integer 64 to the schema, so the rules that do
+    bit arithmetic on it must take it too (a TypeError here was a 500)."""
+    assert _verdict("execute_webhook", {"content": "x", "flags": 64.0}, 2, False) == []
+    refused = _verdict("execute_webhook", {"content": "x", "flags": 128.0}, 2, False)
+    assert _found(refused) == {(("flags",), "MESSAGE_FLAGS_INVALID")}
+    assert (
+        _verdict("create_interaction_response", {"type": 5, "data": {"flags": 64.0}}, 2, False)
+        == []
+    )
+    assert (
+        _verdict("create_interaction_response", {"type": 5, "data": {"flags": None}}, 2, False)
+        == []
+    )
+    assert (
+        _verdict("create_interaction_response", {"type": 4.0, "data": {"content": "x"}}, 2, False)
+        == []
+    )

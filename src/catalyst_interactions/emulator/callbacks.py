@@ -56,7 +56,7 @@ def apply_callback(
         store.put_message(message, created=True)
         resource["message"] = message
     elif kind == CALLBACK["DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE"]:
-        flags = LOADING | (int(data.get("flags", 0)) & EPHEMERAL)
+        flags = LOADING | (int(data.get("flags") or 0) & EPHEMERAL)
         message = new_message(store, channel_id=record.channel_id, record=record, flags=flags)
         record.original_id = message["id"]
         store.put_message(message, created=True)

@@ -111,7 +111,8 @@ def apply_fields(
     if "components" in payload:
         number_components(message["components"])
     flags = payload.get("flags")
-    if isinstance(flags, int):
+    if isinstance(flags, int | float) and not isinstance(flags, bool):
+        flags = int(flags)  # validated: an integer, which JSON may spell 64.0
         current = int(message.get("flags", 0))
         if edit:
             settable = SUPPRESS_EMBEDS | IS_COMPONENTS_V2

@@ -351,7 +351,7 @@ class RestApi:
         before = {(c["type"], c["name"]): c["id"] for c in store.commands.get(guild_id, [])}
         stored: list[JSON] = []
         for command in payload:
-            kind = int(command.get("type", 1))
+            kind = int(command.get("type") or 1)  # the spec allows null: CHAT_INPUT
             entry: JSON = {
                 "id": before.get((kind, command["name"])) or store.new_id(),
                 "application_id": store.world.application_id,

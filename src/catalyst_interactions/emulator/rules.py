@@ -98,7 +98,7 @@ def message_problems(
     allows a body that names no content (an edit changes only what it names).
     """
     out: list[Problem] = []
-    flags = message.get("flags") or 0
+    flags = int(message.get("flags") or 0)  # JSON may spell an integer 64.0
     if flags < 0:
         out.append(Problem((*path, "flags"), "BASE_TYPE_BAD_VALUE", "Flags cannot be negative."))
     elif flags & ~allowed_flags:
@@ -315,7 +315,7 @@ def callback_problems(
             )
             for key in extra
         ]
-        flags = (data or {}).get("flags") or 0
+        flags = int((data or {}).get("flags") or 0)
         if flags & ~DEFERRED_FLAGS:
             out.append(
                 Problem(
