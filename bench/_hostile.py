@@ -25,22 +25,27 @@ import itertools
 import json
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import nacl.signing
 
 from catalyst_interactions.discord.enums import CommandType, OptionType
 from catalyst_interactions.discord.snowflake import make_snowflake
-from catalyst_interactions.discord.validation import validate_callback
 from catalyst_interactions.framework.registry import (
     CommandSpec,
     ComponentSpec,
     ModalSpec,
     Registry,
 )
+
+# Replies are checked with the local Discord's own reading of Discord's rules (as the tests do).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from support.discord_rules import answer_problems
 
 OVERSIZED = 1024 * 1024
 """Bodies above the server's default cap (CATALYST_MAX_BODY_BYTES)."""
@@ -872,7 +877,12 @@ def check(case: Case, answer: Answer, tally: Tally, *, slow_s: float) -> None:
         except (ValueError, IndexError) as exc:
             tally.over_limit.append(f"unreadable reply ({exc}) to {what}")
             return
-        problems = validate_callback(reply)
+        try:
+            interaction = json.loads(case.body)  # the edge accepted it: an interaction
+        except ValueError:
+            tally.over_limit.append(f"a reply to a body that is not JSON: {what}")
+            return
+        problems = answer_problems(reply, interaction)
         if problems:
             tally.over_limit.append(f"{problems[:3]} in the reply to {what}")
 

@@ -31,10 +31,10 @@ from _hostile import Mutator, RawClient, Tally, check, seeds
 from _rss import MIB, Sampler, breakdown, load_average
 from _servers import HOST, ServerSpec, ours_executable, running
 from catalyst_interactions.bot import build_registry
-from catalyst_interactions.discord.validation import validate_message_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fakes.fake_discord import FakeDiscord
+from support.discord_rules import channel_message_problems, webhook_message_problems
 
 HANDOVER_SECRET = "bench-hand-over-secret-0123456789abcdef"
 BOT_TOKEN = "bench-bot-token"
@@ -98,7 +98,11 @@ def delivered_problems(fake: FakeDiscord) -> tuple[int, list[str]]:
         parts = {p.name: p for p in request.parts}
         body = json.loads(parts["payload_json"].data) if parts else request.json
         checked += 1
-        found = validate_message_payload(body, edit=request.method == "PATCH")
+        found = (
+            channel_message_problems(body)
+            if request.path.startswith("/channels/")
+            else webhook_message_problems(body, edit=request.method == "PATCH")
+        )
         if found:
             problems.append(f"{request.method} {request.route}: {found[:3]}")
     return checked, problems

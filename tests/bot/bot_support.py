@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 import httpx
 
 from catalyst_interactions.app import Runtime
-from catalyst_interactions.discord.validation import validate_callback, validate_message_payload
 from catalyst_interactions.market.bars import Bars, Quote
 from catalyst_interactions.market.errors import UnknownTicker
 from catalyst_interactions.market.timeframe import Timeframe
 from catalyst_interactions.store import Store, database_url
 from fakes.fake_discord import FakeDiscord, RecordedRequest
+from support.discord_rules import answer_problems, webhook_message_problems
 from support.llm_server import ChatServer
 from support.signing import Signer
 
@@ -117,7 +117,7 @@ class Bot:
         response = self.client.post("/interactions", content=body, headers=headers)
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
-        assert validate_callback(answer, interaction_type=payload["type"]) == []
+        assert answer_problems(answer, payload) == []
         return answer
 
     def jobs_finished(self) -> float:
@@ -148,7 +148,7 @@ class Bot:
         self.last_edits = self.fake.requests_for("edit_original")[before:]
         assert self.last_edits, "no edit of the original message"
         for edit in self.last_edits:
-            assert validate_message_payload(edit.json, edit=True) == []
+            assert webhook_message_problems(edit.json, edit=True) == []
         return ack, self.last_edits[-1]
 
     def refused_after_ack(self, payload: dict[str, Any]) -> str:
@@ -164,7 +164,7 @@ class Bot:
         assert order[-2:] == ["delete_original", "create_followup"], order
         notice = self.fake.requests_for("create_followup")[-1]
         assert notice.json["flags"] == 64
-        assert validate_message_payload(notice.json) == []
+        assert webhook_message_problems(notice.json) == []
         return str(notice.json["content"])
 
     def with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:

@@ -13,11 +13,11 @@ from bot_support import Bot, content, embed, field_value, is_ephemeral
 from click.testing import CliRunner, Result
 
 from catalyst_interactions.bot import build_registry
-from catalyst_interactions.discord.validation import validate_message_payload
 from catalyst_interactions.ops.admin_cli import admin_group
 from catalyst_interactions.store import ParameterChange, Store
 from conftest import ADMIN_ID, ADMIN_ROLE, BOT_TOKEN
 from fakes.fake_discord import FakeDiscord
+from support.discord_rules import channel_message_problems
 from support.signing import command, component, member, modal_submit
 
 pytestmark = pytest.mark.loopback
@@ -118,7 +118,7 @@ def test_post_report_approve_and_rollback(
     assert result.exit_code == 0, result.output
     [posted] = bot.fake.requests_for("create_channel_message")
     assert posted.headers["authorization"] == f"Bot {BOT_TOKEN}"
-    assert validate_message_payload(posted.json) == []
+    assert channel_message_problems(posted.json) == []
     message_id = next(iter(bot.fake.channel_messages))
     assert result.output.strip() == (
         f"posted report nightly-1 to channel 600 as message {message_id}"

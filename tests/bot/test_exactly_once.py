@@ -30,10 +30,10 @@ from test_admin_scope import HANDOVER_SECRET, handover
 from test_bot_admin import ADMIN, NIGHTLY, cli
 from test_bot_postgres import pg_url  # noqa: F401 - a fixture used by name below
 
-from catalyst_interactions.discord.validation import validate_callback
 from catalyst_interactions.secret import Secret
 from catalyst_interactions.store import ParameterType, Store
 from fakes.fake_discord import Reply
+from support.discord_rules import answer_problems
 from support.signing import command, component, member, modal_submit
 
 pytestmark = pytest.mark.loopback
@@ -177,7 +177,7 @@ def run_path(bot: Bot, path: str, case: Case) -> tuple[dict[str, Any], dict[str,
         body, headers = bot.signer.signed(payload)
         first = bot.client.post("/interactions", content=body, headers=headers)
         assert first.status_code == 200, first.text
-        assert validate_callback(first.json(), interaction_type=payload["type"]) == []
+        assert answer_problems(first.json(), payload) == []
         after_first = snapshot(bot)
         again = bot.client.post("/interactions", content=body, headers=headers)
         assert again.status_code == 409, again.text

@@ -21,7 +21,6 @@ from PIL import Image
 from bot_charts.harness import NY, TOKEN, Bot, Market, fixed_clock
 from catalyst_interactions.bot.services import Cooldowns
 from catalyst_interactions.charts.render import render_chart, render_compare
-from catalyst_interactions.discord.validation import validate_callback, validate_message_payload
 from catalyst_interactions.market import (
     Bars,
     DemoProvider,
@@ -32,6 +31,7 @@ from catalyst_interactions.market import (
     UnknownTicker,
 )
 from fakes.fake_discord import RecordedRequest
+from support.discord_rules import answer_problems, webhook_message_problems
 from support.signing import command, component
 
 pytestmark = pytest.mark.loopback
@@ -98,7 +98,7 @@ def png_of(request: RecordedRequest) -> bytes:
 
 
 def assert_valid_edit(payload: Any) -> None:
-    assert validate_message_payload(payload, edit=True) == []
+    assert webhook_message_problems(payload, edit=True) == []
 
 
 def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -316,7 +316,7 @@ def private_refusal(bot: Bot) -> str:
     assert set(routes[:-2]) <= {"edit_original"}, routes
     (notice,) = bot.discord.requests_for("create_followup")
     assert notice.json["flags"] == 64
-    assert validate_message_payload(notice.json) == []
+    assert webhook_message_problems(notice.json) == []
     return str(notice.json["content"])
 
 
@@ -351,7 +351,7 @@ def test_unknown_ticker_click_sends_a_private_notice_and_keeps_the_message(
     (notice,) = chart_bot.discord.requests_for("create_followup")
     assert notice.json["flags"] == 64
     assert "Unknown ticker: ZZZZ" in notice.json["content"]
-    assert validate_message_payload(notice.json) == []
+    assert webhook_message_problems(notice.json) == []
     assert chart_bot.discord.requests_for("edit_original") == []
 
 
@@ -404,7 +404,7 @@ def test_bad_indicator_and_malformed_ticker_are_refused_at_once(chart_bot: Bot) 
     assert body["type"] == 4 and body["data"]["flags"] == 64
     assert "Unknown indicator(s): fib" in body["data"]["content"]
     assert "vwap" in body["data"]["content"]  # lists the valid names
-    assert validate_callback(body, interaction_type=2) == []
+    assert answer_problems(body, 2) == []
 
     response = chart_bot.send(chart_command("$$$"))
     assert response.json()["type"] == 4
@@ -474,7 +474,7 @@ def autocomplete(bot: Bot, name: str, focused: str, typed: str) -> list[dict[str
     options = [{"name": focused, "type": 3, "value": typed, "focused": True}]
     body = bot.send(command(name, options, type_=4)).json()
     assert body["type"] == 8
-    assert validate_callback(body, interaction_type=4) == []
+    assert answer_problems(body, 4) == []
     return list(body["data"]["choices"])
 
 

@@ -28,11 +28,11 @@ from catalyst_interactions.charts.cache import LocalDiskStore, S3Store
 from catalyst_interactions.charts.render import render_chart, validate_indicators
 from catalyst_interactions.discord.limits import CUSTOM_ID_MAX
 from catalyst_interactions.discord.payloads import Message as Clicked
-from catalyst_interactions.discord.validation import validate_message_payload
 from catalyst_interactions.framework.errors import UserFacingError
 from catalyst_interactions.market import Bars, DemoProvider, Timeframe
 from catalyst_interactions.secret import Secret
 from catalyst_interactions.settings import ConfigError, Settings
+from support.discord_rules import webhook_message_problems
 
 # -- indicators -----------------------------------------------------------------------------
 INDICATORS = frozenset({"vwap", "sma20", "sma50", "ema9", "ema21", "bollinger", "rsi", "macd"})
@@ -119,7 +119,7 @@ def test_kept_fields_are_trimmed_to_discords_embed_limits(bars: Bars) -> None:
     clicked = Clicked(id="1", content="keep me", embeds=[{"title": "t", "fields": huge}])
     message = chart.chart_message(bars, None, frozenset(), b"png", keep=clicked)
     payload = message.to_dict(edit=True)
-    assert validate_message_payload(payload, edit=True) == []
+    assert webhook_message_problems(payload, edit=True) == []
     fields = payload["embeds"][0]["fields"]
     assert 0 < len(fields) < 6  # 6000 characters leave room for five 1007-character fields
     assert fields[0] == {"name": "field 0", "value": "x" * 1000}

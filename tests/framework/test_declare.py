@@ -12,7 +12,6 @@ import pytest
 from catalyst_interactions.discord.custom_id import CustomIdTemplate
 from catalyst_interactions.discord.messages import Choice, Message
 from catalyst_interactions.discord.payloads import decode_interaction
-from catalyst_interactions.discord.validation import validate_callback
 from catalyst_interactions.framework.context import (
     AutocompleteContext,
     CommandContext,
@@ -27,6 +26,7 @@ from catalyst_interactions.framework.options import Param
 from catalyst_interactions.framework.overlap import common_match
 from catalyst_interactions.framework.registry import Feature, Group, Registry
 from catalyst_interactions.framework.throttle import MemoryThrottleStore
+from support.discord_rules import answer_problems
 from support.signing import command, component, member, modal_submit
 
 # -- an option type, declared once -------------------------------------------------------------
@@ -123,7 +123,7 @@ def build(overrides: dict[str, float] | None = None, clock: Clock | None = None)
 async def respond(d: Dispatcher, payload: dict[str, Any]) -> dict[str, Any]:
     outcome = await d.handle(decode_interaction(json.dumps(payload).encode()))
     assert isinstance(outcome, Respond)
-    assert validate_callback(outcome.body) == []
+    assert answer_problems(outcome.body, payload) == []
     return outcome.body
 
 

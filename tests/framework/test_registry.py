@@ -10,11 +10,11 @@ import pytest
 from catalyst_interactions.discord.custom_id import CustomIdTemplate
 from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.discord.payloads import Attachment, Channel, Role, User
-from catalyst_interactions.discord.validation import validate_command
 from catalyst_interactions.framework.context import CommandContext, ComponentContext
 from catalyst_interactions.framework.errors import RegistrationError
 from catalyst_interactions.framework.options import Param
 from catalyst_interactions.framework.registry import Registry
+from support.discord_rules import command_problems
 
 
 class Period(enum.Enum):
@@ -99,8 +99,7 @@ def test_registration_json_matches_discords_shapes() -> None:
     assert admin["default_member_permissions"] == "8"
     assert admin["options"][0]["type"] == 2 and admin["options"][0]["options"][0]["name"] == "set"
     assert by_name["Show watchlist"] == {"name": "Show watchlist", "type": 2, "description": ""}
-    for cmd in commands:
-        assert validate_command(cmd) == [], cmd["name"]
+    assert command_problems(commands) == []
 
 
 def test_duplicates_are_refused() -> None:

@@ -2,9 +2,13 @@
 
 Each value is a fact restated in docs/discord-facts.md (the section is named above each
 group); when Discord changes one, change it there and here. The reply builders in
-:mod:`.messages` are where the bot enforces them; other modules only read a value to cut
-text to fit or to size an incoming field. The local Discord emulator keeps its own copy on
+:mod:`.messages` are the only place the bot enforces the reply limits (``LimitError`` when a
+reply is built); the framework checks command declarations against the command limits at
+start-up; other modules only read a value to cut text to fit or to size an incoming field
+(:mod:`.payloads`). The local Discord emulator keeps its own copy on
 purpose (an independent reading of the same documents), so do not import this module there.
+A flag or limit the bot does not use yet (IS_COMPONENTS_V2, the V2 component counts) is added
+here, with its section, when a builder starts to use it.
 
 Text limits are inclusive and counted after trimming leading and trailing whitespace
 (§8); identifiers (custom_id, url, filename) are counted as sent.
@@ -20,12 +24,6 @@ SUPPRESS_EMBEDS: Final = 1 << 2
 """The message shows no link previews; a response or an edit may set it."""
 EPHEMERAL: Final = 1 << 6
 """Only the member who invoked the interaction sees the message; set only when it is created."""
-LOADING: Final = 1 << 7
-"""Set by Discord on the "thinking…" placeholder of a deferred response; never sent by us."""
-SUPPRESS_NOTIFICATIONS: Final = 1 << 12
-"""The message does not notify anyone it mentions."""
-IS_COMPONENTS_V2: Final = 1 << 15
-"""The message is made only of components (no content, embeds or poll); cannot be unset."""
 
 # --- Message content and embeds (§8) -------------------------------------------------------------
 
