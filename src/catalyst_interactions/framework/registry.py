@@ -23,12 +23,13 @@ can match the same custom_id, a cooldown with nothing to keep it) and names ever
 
 from __future__ import annotations
 
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import CommandType, OptionType
@@ -43,6 +44,8 @@ Handler = Callable[..., Awaitable[Any]]
 Check = Callable[[Any], Awaitable[None]]
 """A check receives the context and raises CheckFailure to refuse the interaction."""
 F = TypeVar("F", bound=Handler)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -395,41 +398,35 @@ CommandGroup = Scope
 Step = Callable[[Scope], object]
 
 
+def _recorded(
+    method: Callable[Concatenate[Scope, P], Callable[[F], F]],
+) -> Callable[Concatenate[_Declarations, P], Callable[[F], F]]:
+    """A :class:`Scope` decorator, recorded now and run on the scope ``include`` gives."""
+
+    @functools.wraps(method)
+    def record(self: _Declarations, /, *args: P.args, **kwargs: P.kwargs) -> Callable[[F], F]:
+        def decorate(func: F) -> F:
+            self._steps.append(lambda scope: method(scope, *args, **kwargs)(func))
+            return func
+
+        return decorate
+
+    return record
+
+
 class _Declarations(ABC):
     """Handlers recorded where a module declares them, declared on a registry by
-    :meth:`Registry.include`. Each decorator returns the function unchanged."""
+    :meth:`Registry.include`. Each decorator takes what :class:`Scope`'s does and returns
+    the function unchanged."""
 
     def __init__(self, checks: tuple[Check, ...], cooldown: Cooldown | None) -> None:
         self.checks = tuple(checks)
         self.cooldown = cooldown
         self._steps: list[Step] = []
 
-    def command(
-        self,
-        name: str | None = None,
-        description: str | None = None,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-        default_member_permissions: str | None = None,
-    ) -> Callable[[F], F]:
-        """A slash command (see :meth:`Scope.command`)."""
-
-        def decorate(func: F) -> F:
-            self._steps.append(
-                lambda scope: scope.command(
-                    name,
-                    description,
-                    mode=mode,
-                    ephemeral=ephemeral,
-                    checks=checks,
-                    default_member_permissions=default_member_permissions,
-                )(func)
-            )
-            return func
-
-        return decorate
+    command = _recorded(Scope.command)
+    component = _recorded(Scope.component)
+    modal = _recorded(Scope.modal)
 
     def group(
         self,
@@ -453,58 +450,6 @@ class _Declarations(ABC):
         self._steps.append(group.declare_in)
         return group
 
-    def component(
-        self,
-        template: CustomIdTemplate | str,
-        *,
-        mode: Mode = Mode.INLINE,
-        updates_message: bool = True,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A button or select handler (see :meth:`Scope.component`)."""
-        tpl = _template(template)
-
-        def decorate(func: F) -> F:
-            self._steps.append(
-                lambda scope: scope.component(
-                    tpl,
-                    mode=mode,
-                    updates_message=updates_message,
-                    ephemeral=ephemeral,
-                    checks=checks,
-                )(func)
-            )
-            return func
-
-        return decorate
-
-    def modal(
-        self,
-        template: CustomIdTemplate | str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        updates_message: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A modal-submit handler (see :meth:`Scope.modal`)."""
-        tpl = _template(template)
-
-        def decorate(func: F) -> F:
-            self._steps.append(
-                lambda scope: scope.modal(
-                    tpl,
-                    mode=mode,
-                    ephemeral=ephemeral,
-                    updates_message=updates_message,
-                    checks=checks,
-                )(func)
-            )
-            return func
-
-        return decorate
-
     @abstractmethod
     def declare_in(self, scope: Scope) -> None:
         """Declare every recorded handler in ``scope`` (what ``include`` calls)."""
@@ -518,45 +463,8 @@ class Feature(_Declarations):
     def __init__(self, *, checks: tuple[Check, ...] = (), cooldown: Cooldown | None = None):
         super().__init__(checks, cooldown)
 
-    def user_command(
-        self,
-        name: str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A context-menu command on a user (see :meth:`Scope.user_command`)."""
-
-        def decorate(func: F) -> F:
-            self._steps.append(
-                lambda scope: scope.user_command(
-                    name, mode=mode, ephemeral=ephemeral, checks=checks
-                )(func)
-            )
-            return func
-
-        return decorate
-
-    def message_command(
-        self,
-        name: str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A context-menu command on a message (see :meth:`Scope.message_command`)."""
-
-        def decorate(func: F) -> F:
-            self._steps.append(
-                lambda scope: scope.message_command(
-                    name, mode=mode, ephemeral=ephemeral, checks=checks
-                )(func)
-            )
-            return func
-
-        return decorate
+    user_command = _recorded(Scope.user_command)
+    message_command = _recorded(Scope.message_command)
 
     def declare_in(self, scope: Scope) -> None:
         inner = scope.narrowed(self.checks, self.cooldown)
@@ -598,6 +506,18 @@ class Group(_Declarations):
             step(inner)
 
 
+def _on_top_level(
+    method: Callable[Concatenate[Scope, P], R],
+) -> Callable[Concatenate[Registry, P], R]:
+    """A :class:`Scope` method run on the registry's top-level scope."""
+
+    @functools.wraps(method)
+    def forward(self: Registry, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self._root, *args, **kwargs)
+
+    return forward
+
+
 class Registry:
     """Every handler of an application, by command path, custom_id template and modal id."""
 
@@ -633,94 +553,14 @@ class Registry:
         :class:`~.cooldowns.Cooldowns` (needed once any handler declares a cooldown)."""
         self._cooldown_source = source
 
-    def command(
-        self,
-        name: str | None = None,
-        description: str | None = None,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-        default_member_permissions: str | None = None,
-    ) -> Callable[[F], F]:
-        """Declare a slash command; options come from the handler's parameters."""
-        return self._root.command(
-            name,
-            description,
-            mode=mode,
-            ephemeral=ephemeral,
-            checks=checks,
-            default_member_permissions=default_member_permissions,
-        )
-
-    def group(
-        self,
-        name: str,
-        description: str,
-        *,
-        checks: tuple[Check, ...] = (),
-        cooldown: Cooldown | None = None,
-        default_member_permissions: str | None = None,
-        home_only: bool = False,
-    ) -> Scope:
-        return self._root.group(
-            name,
-            description,
-            checks=checks,
-            cooldown=cooldown,
-            default_member_permissions=default_member_permissions,
-            home_only=home_only,
-        )
-
-    def user_command(
-        self,
-        name: str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A context-menu command on a user; the handler gets ``(ctx, target: User)``."""
-        return self._root.user_command(name, mode=mode, ephemeral=ephemeral, checks=checks)
-
-    def message_command(
-        self,
-        name: str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A context-menu command on a message; the handler gets ``(ctx, target: Message)``."""
-        return self._root.message_command(name, mode=mode, ephemeral=ephemeral, checks=checks)
-
-    def component(
-        self,
-        template: CustomIdTemplate | str,
-        *,
-        mode: Mode = Mode.INLINE,
-        updates_message: bool = True,
-        ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A button or select handler; template fields arrive as keyword arguments."""
-        return self._root.component(
-            template, mode=mode, updates_message=updates_message, ephemeral=ephemeral, checks=checks
-        )
-
-    def modal(
-        self,
-        template: CustomIdTemplate | str,
-        *,
-        mode: Mode = Mode.INLINE,
-        ephemeral: bool = False,
-        updates_message: bool = False,
-        checks: tuple[Check, ...] = (),
-    ) -> Callable[[F], F]:
-        """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
-        return self._root.modal(
-            template, mode=mode, ephemeral=ephemeral, updates_message=updates_message, checks=checks
-        )
+    # Declared directly on the registry's top level (tests, small apps); feature modules use
+    # a Feature and include().
+    command = _on_top_level(Scope.command)
+    group = _on_top_level(Scope.group)
+    user_command = _on_top_level(Scope.user_command)
+    message_command = _on_top_level(Scope.message_command)
+    component = _on_top_level(Scope.component)
+    modal = _on_top_level(Scope.modal)
 
     def autocomplete(self, command: str, option: str) -> Callable[[F], F]:
         """Suggestions for ``option`` of ``command`` (``"watchlist remove"``), declared apart
