@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from abc import ABC, abstractmethod
+from typing import Protocol, get_args
+
+import msgspec
 
 from catalyst_interactions.jobs.job import ClaimedJob, DeadReason, Job, JobInfo, JobState
 
@@ -37,6 +40,28 @@ class OwnerQuotaExceeded(QueueError):
 
 class InvalidQueueUrl(QueueError, ValueError):
     """The queue URL is malformed or names an unknown backend."""
+
+
+#: The states `JobQueue.list` accepts.
+LISTABLE_STATES: frozenset[str] = frozenset(get_args(JobState))
+
+
+def lease_lost(claimed: ClaimedJob) -> LeaseLost:
+    """The error every backend raises when `claimed` is no longer the job's current claim."""
+    return LeaseLost(f"job {claimed.job.id}: claim is no longer current")
+
+
+def renewed(claimed: ClaimedJob, lease_until: float) -> ClaimedJob:
+    """`claimed` with its lease moved to `lease_until` (what `renew` returns)."""
+    return msgspec.structs.replace(claimed, lease_until=lease_until)
+
+
+def check_list_request(state: str, limit: int) -> None:
+    """Refuse a `JobQueue.list` call with an unknown state or a negative limit."""
+    if state not in LISTABLE_STATES:
+        raise ValueError(f"state must be one of {sorted(LISTABLE_STATES)}, not {state!r}")
+    if limit < 0:
+        raise ValueError("limit must not be negative")
 
 
 class JobQueue(Protocol):
@@ -127,3 +152,25 @@ class JobQueue(Protocol):
     def waiting(self) -> int:
         """Claims of this object currently blocked waiting for a job (idle consumers)."""
         ...
+
+
+class ClaimsInBatches(ABC):
+    """What the backends share of claiming: `claim` is the first of `claim_many` with a
+    limit of one, so each backend has a single claim path."""
+
+    async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
+        claimed = await self.claim_many(consumer, lease_s, timeout_s, 1)
+        return claimed[0] if claimed else None
+
+    async def claim_many(
+        self, consumer: str, lease_s: float, timeout_s: float, limit: int
+    ) -> list[ClaimedJob]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        return await self._claim_many(consumer, lease_s, timeout_s, limit)
+
+    @abstractmethod
+    async def _claim_many(
+        self, consumer: str, lease_s: float, timeout_s: float, limit: int
+    ) -> list[ClaimedJob]:
+        """`claim_many` with `limit` already checked to be at least 1."""

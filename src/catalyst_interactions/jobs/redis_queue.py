@@ -39,11 +39,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from catalyst_interactions.discord.snowflake import INTERACTION_TOKEN_LIFETIME_S
 from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
 from catalyst_interactions.jobs.queue import (
-    LeaseLost,
+    ClaimsInBatches,
     OwnerQuotaExceeded,
     QueueClosed,
     QueueError,
     QueueUnavailable,
+    check_list_request,
+    lease_lost,
+    renewed,
 )
 
 GROUP = "workers"
@@ -76,6 +79,19 @@ local function current_claim(id, token)
   local st = redis.call('HMGET', key, 'state', 'token')
   if st[1] ~= 'running' or st[2] ~= token then return nil end
   return key
+end
+-- Ends the claim (id, token): its stream entry and its lease go. nil if not current.
+local function end_claim(id, token)
+  local key = current_claim(id, token)
+  if not key then return nil end
+  drop_entry(key)
+  redis.call('ZREM', P .. ':leases', id)
+  redis.call('HDEL', key, 'consumer', 'lease_until')
+  return key
+end
+-- Lists the job under a state's sorted set ('pending', 'dead'), in enqueue order.
+local function file_under(state, id, key)
+  redis.call('ZADD', P .. ':' .. state, redis.call('HGET', key, 'seq'), id)
 end
 """
 
@@ -183,10 +199,8 @@ return 1
 _ACK = (
     _COMMON
     + """
-local key = current_claim(ARGV[2], ARGV[3])
+local key = end_claim(ARGV[2], ARGV[3])
 if not key then return 0 end
-drop_entry(key)
-redis.call('ZREM', P .. ':leases', ARGV[2])
 redis.call('DEL', key)
 return 1
 """
@@ -197,14 +211,11 @@ _RETRY = (
     _COMMON
     + """
 local id = ARGV[2]
-local key = current_claim(id, ARGV[3])
+local key = end_claim(id, ARGV[3])
 if not key then return 0 end
-drop_entry(key)
-redis.call('ZREM', P .. ':leases', id)
 redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'state', 'pending', 'not_before', ARGV[4], 'last_error', ARGV[5])
-redis.call('HDEL', key, 'consumer', 'lease_until')
-redis.call('ZADD', P .. ':pending', redis.call('HGET', key, 'seq'), id)
+file_under('pending', id, key)
 make_runnable(id, key, tonumber(ARGV[4]), tonumber(ARGV[6]))
 return 1
 """
@@ -215,13 +226,10 @@ _DEAD = (
     _COMMON
     + """
 local id = ARGV[2]
-local key = current_claim(id, ARGV[3])
+local key = end_claim(id, ARGV[3])
 if not key then return 0 end
-drop_entry(key)
-redis.call('ZREM', P .. ':leases', id)
 redis.call('HSET', key, 'state', 'dead', 'reason', ARGV[4])
-redis.call('HDEL', key, 'consumer', 'lease_until')
-redis.call('ZADD', P .. ':dead', redis.call('HGET', key, 'seq'), id)
+file_under('dead', id, key)
 return 1
 """
 )
@@ -236,7 +244,7 @@ if redis.call('HGET', key, 'state') ~= 'dead' then return 0 end
 redis.call('ZREM', P .. ':dead', id)
 redis.call('HSET', key, 'state', 'pending', 'attempts', 0, 'not_before', 0)
 redis.call('HDEL', key, 'reason')
-redis.call('ZADD', P .. ':pending', redis.call('HGET', key, 'seq'), id)
+file_under('pending', id, key)
 make_runnable(id, key, 0, tonumber(ARGV[3]))
 return 1
 """
@@ -268,7 +276,7 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-class RedisJobQueue:
+class RedisJobQueue(ClaimsInBatches):
     """`JobQueue` on Redis; any number of processes and hosts may share a prefix."""
 
     def __init__(
@@ -397,15 +405,9 @@ class RedisJobQueue:
             job=job, consumer=consumer, lease_until=lease_until, token=_text(token) or ""
         )
 
-    async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
-        claimed = await self.claim_many(consumer, lease_s, timeout_s, 1)
-        return claimed[0] if claimed else None
-
-    async def claim_many(
+    async def _claim_many(
         self, consumer: str, lease_s: float, timeout_s: float, limit: int
     ) -> list[ClaimedJob]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
         await self._ensure_group()
         loop = asyncio.get_running_loop()
         end = loop.time() + max(timeout_s, 0.0)
@@ -445,35 +447,30 @@ class RedisJobQueue:
     async def renew(self, claimed: ClaimedJob, lease_s: float) -> ClaimedJob:
         until = time.time() + lease_s
         if not await self._script("renew", claimed.job.id, claimed.token, repr(until)):
-            raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
-        return ClaimedJob(
-            job=claimed.job, consumer=claimed.consumer, lease_until=until, token=claimed.token
-        )
+            raise lease_lost(claimed)
+        return renewed(claimed, until)
 
     async def ack(self, claimed: ClaimedJob) -> None:
         if not await self._script("ack", claimed.job.id, claimed.token):
-            raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
+            raise lease_lost(claimed)
 
     async def retry(self, claimed: ClaimedJob, delay_s: float, error: str) -> None:
         now = time.time()
         not_before = now + max(delay_s, 0.0)
         args = (claimed.job.id, claimed.token, repr(not_before), error, repr(now))
         if not await self._script("retry", *args):
-            raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
+            raise lease_lost(claimed)
 
     async def dead(self, claimed: ClaimedJob, reason: str) -> None:
         if not await self._script("dead", claimed.job.id, claimed.token, reason):
-            raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
+            raise lease_lost(claimed)
 
     async def depth(self) -> int:
         async with self._translate():
             return int(await self._client.zcard(f"{self._prefix}:pending"))
 
     async def list(self, state: JobState, limit: int = 100) -> list[JobInfo]:
-        if state not in _STATE_SET:
-            raise ValueError(f"state must be one of {sorted(_STATE_SET)}, not {state!r}")
-        if limit < 0:
-            raise ValueError("limit must not be negative")
+        check_list_request(state, limit)
         if limit == 0:
             return []
         async with self._translate():

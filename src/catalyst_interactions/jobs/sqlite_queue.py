@@ -34,10 +34,14 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 from catalyst_interactions.fileperms import private_sqlite
 from catalyst_interactions.jobs.job import ClaimedJob, Job, JobInfo, JobState
 from catalyst_interactions.jobs.queue import (
+    ClaimsInBatches,
     LeaseLost,
     OwnerQuotaExceeded,
     QueueClosed,
     QueueUnavailable,
+    check_list_request,
+    lease_lost,
+    renewed,
 )
 
 _T = TypeVar("_T")
@@ -130,7 +134,6 @@ UPDATE jobs SET state = 'done', interaction = X'', consumer = NULL, lease_until 
 WHERE id = ? AND state IN ('pending', 'running', 'dead')
 """
 _PURGE_SQL = "DELETE FROM jobs WHERE state = 'done' AND deadline < ?"
-_STATES: frozenset[str] = frozenset({"pending", "running", "dead"})
 _PURGE_EVERY_S = 60.0
 
 
@@ -423,7 +426,7 @@ def _data_version_op(conn: sqlite3.Connection) -> int:
 def _finish_op(conn: sqlite3.Connection, sql: str, claimed: ClaimedJob, *args: Any) -> None:
     cur = conn.execute(sql, (*args, claimed.job.id, _token(claimed)))
     if cur.rowcount != 1:
-        raise LeaseLost(f"job {claimed.job.id}: claim is no longer current")
+        raise lease_lost(claimed)
 
 
 def _change_op(conn: sqlite3.Connection, sql: str, *args: Any) -> int:
@@ -437,7 +440,7 @@ def _fetch_op(conn: sqlite3.Connection, sql: str, *args: Any) -> list[tuple[Any,
 # -- the queue ----------------------------------------------------------------
 
 
-class SqliteJobQueue:
+class SqliteJobQueue(ClaimsInBatches):
     """`JobQueue` on a SQLite file; several objects and processes may share the file."""
 
     def __init__(
@@ -511,15 +514,9 @@ class SqliteJobQueue:
             self._notify()
         return added
 
-    async def claim(self, consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
-        claimed = await self.claim_many(consumer, lease_s, timeout_s, 1)
-        return claimed[0] if claimed else None
-
-    async def claim_many(
+    async def _claim_many(
         self, consumer: str, lease_s: float, timeout_s: float, limit: int
     ) -> list[ClaimedJob]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
         loop = asyncio.get_running_loop()
         end = loop.time() + max(timeout_s, 0.0)
         while True:
@@ -552,9 +549,7 @@ class SqliteJobQueue:
     async def renew(self, claimed: ClaimedJob, lease_s: float) -> ClaimedJob:
         until = time.time() + lease_s
         await self._call(_WRITE, _finish_op, _RENEW_SQL, claimed, until)
-        return ClaimedJob(
-            job=claimed.job, consumer=claimed.consumer, lease_until=until, token=claimed.token
-        )
+        return renewed(claimed, until)
 
     async def ack(self, claimed: ClaimedJob) -> None:
         await self._call(_WRITE, _finish_op, _ACK_SQL, claimed, time.time())
@@ -574,10 +569,7 @@ class SqliteJobQueue:
         return int(rows[0][0])
 
     async def list(self, state: JobState, limit: int = 100) -> list[JobInfo]:
-        if state not in _STATES:
-            raise ValueError(f"state must be one of {sorted(_STATES)}, not {state!r}")
-        if limit < 0:
-            raise ValueError("limit must not be negative")
+        check_list_request(state, limit)
         rows = await self._call(_READ, _fetch_op, _LIST_SQL, state, limit)
         return [
             JobInfo(
