@@ -43,18 +43,26 @@ def per_call_us(fn: Any, seconds: float = 1.0) -> float:
 
 def main() -> None:
     walker = spec()
-    document = json.loads((ROOT / "src/catalyst_interactions/emulator/discord_api.json").read_text())
+    document = json.loads(
+        (ROOT / "src/catalyst_interactions/emulator/discord_api.json").read_text()
+    )
     registry: Registry[Any] = Registry().with_resource(
         "urn:x", Resource.from_contents(document, default_specification=DRAFT202012)
     )
     cases = [
         ("create_interaction_response", {"type": 4, "data": MESSAGE}),
-        ("update_original_webhook_message", {k: v for k, v in MESSAGE.items() if k not in ("flags", "tts")}),
+        (
+            "update_original_webhook_message",
+            {k: v for k, v in MESSAGE.items() if k not in ("flags", "tts")},
+        ),
         ("bulk_set_application_commands", [COMMAND]),
     ]
     for op_id, body in cases:
-        reference = Draft202012Validator({"$ref": f"urn:x#/operations/{op_id}/body"}, registry=registry)
-        assert reference.is_valid(body) and walker.problems(op_id, body) == []
+        reference = Draft202012Validator(
+            {"$ref": f"urn:x#/operations/{op_id}/body"}, registry=registry
+        )
+        assert reference.is_valid(body)
+        assert walker.problems(op_id, body) == []
 
         def ours(op_id: str = op_id, body: Any = body) -> None:
             walker.problems(op_id, body)
@@ -66,7 +74,7 @@ def main() -> None:
                 message_problems(body, allowed_flags=EDIT_FLAGS, partial=True)
 
         them = per_call_us(lambda r=reference, b=body: list(r.iter_errors(b)), 2.0)
-        print(f"{op_id:34} walker+rules {per_call_us(ours):8.0f} µs   jsonschema {them:8.0f} µs")
+        print(f"{op_id:34} walker+rules {per_call_us(ours):8.0f} µs   jsonschema {them:8.0f} µs")  # noqa: T201
 
 
 if __name__ == "__main__":
