@@ -103,6 +103,8 @@ def build() -> Registry:
 
     @reg.autocomplete("echo", "text")
     async def suggest(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+        if typed == "mixed":  # a bug: Discord refuses strings and numbers in one list
+            return [Choice(name="a", value="a"), Choice(name="one", value=1)]
         return [Choice(name=typed + s, value=typed + s) for s in ("a", "b")]
 
     return reg
@@ -242,6 +244,14 @@ async def test_unknown_component_and_modal_get_clear_messages() -> None:
     assert "no longer works" in body["data"]["content"]
     body = await respond(dispatcher(), modal_submit("gone", {}))
     assert "no longer accepted" in body["data"]["content"]
+
+
+async def test_choices_the_builder_refuses_become_no_suggestions() -> None:
+    focused = [{"name": "text", "type": 3, "value": "mixed", "focused": True}]
+    payload = command("echo", focused, type_=4)
+    outcome = await dispatcher().handle(load(payload))
+    assert isinstance(outcome, Respond) and outcome.outcome == "error"
+    assert outcome.body == {"type": 8, "data": {"choices": []}}
 
 
 async def test_autocomplete_suggestions() -> None:

@@ -589,13 +589,17 @@ def test_modal_to_dict_wraps_inputs_in_labels() -> None:
 
 
 def test_choices() -> None:
-    assert autocomplete_choices(
-        [Choice("Apple", "AAPL"), Choice("Ten", 10), Choice("Half", 0.5)]
-    ) == [
+    assert autocomplete_choices([Choice("Apple", "AAPL"), Choice("Tesla", "TSLA")]) == [
         {"name": "Apple", "value": "AAPL"},
+        {"name": "Tesla", "value": "TSLA"},
+    ]
+    # A NUMBER option's choices may be whole or not; a string among them is another type.
+    assert autocomplete_choices([Choice("Ten", 10), Choice("Half", 0.5)]) == [
         {"name": "Ten", "value": 10},
         {"name": "Half", "value": 0.5},
     ]
+    with pytest.raises(LimitError, match="mixes string and number values"):
+        autocomplete_choices([Choice("Apple", "AAPL"), Choice("Ten", 10)])
     assert autocomplete_choices([]) == []
     Choice("max", 2**53 - 1)
     with pytest.raises(LimitError, match="2\\^53"):

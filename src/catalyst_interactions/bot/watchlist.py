@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated
 
 from .. import tickers
+from ..discord.limits import CHOICES_MAX
 from ..discord.messages import Choice, Embed, Message, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -31,7 +32,7 @@ async def suggest_watched(ctx: AutocompleteContext, typed: str) -> list[Choice]:
     store = await open_store(ctx)
     prefix = tickers.prefix(typed)
     mine = [e.ticker for e in await store.watchlists.list(ctx.user.id)]
-    return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:25]
+    return [Choice(name=t, value=t) for t in mine if t.startswith(prefix)][:CHOICES_MAX]
 
 
 WatchedTicker = Annotated[Ticker, Param(autocomplete=suggest_watched)]

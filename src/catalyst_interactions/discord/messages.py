@@ -582,8 +582,15 @@ class Choice:
 
 
 def autocomplete_choices(choices: Sequence[Choice]) -> list[dict[str, Any]]:
-    """The ``choices`` of an autocomplete result (callback type 8); at most 25."""
+    """The ``choices`` of an autocomplete result (callback type 8): at most 25, and all of the
+    focused option's type, so all strings or all numbers (docs/discord-facts.md §3)."""
     _check(count_problem("autocomplete.choices", len(choices), CHOICES_MAX, noun="choices"))
+    strings = sum(isinstance(c.value, str) for c in choices)
+    if 0 < strings < len(choices):
+        raise LimitError(
+            "autocomplete.choices mixes string and number values; "
+            "they must all have the option's type"
+        )
     return [c.to_dict() for c in choices]
 
 

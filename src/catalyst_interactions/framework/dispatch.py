@@ -409,11 +409,11 @@ class Dispatcher:
             options={o.name: o.value for o in options if not o.focused},
         )
         try:
-            choices = await spec.func(ctx, ctx.value)
+            # Built inside the try: choices the builder refuses (LimitError) are a bug too.
+            return result(list(await spec.func(ctx, ctx.value))[:CHOICES_MAX])
         except Exception:  # suggestions are best effort; the user can still type
             log.exception("autocomplete failed", extra={"interaction_id": interaction.id})
             return Respond(result([]).body, outcome="error", handler="autocomplete")
-        return result(list(choices)[:CHOICES_MAX])
 
 
 def _key_of(dispatcher: Dispatcher, interaction: Interaction) -> str:
