@@ -211,6 +211,25 @@ async def test_approve_button_applies_every_change_and_decides_the_report(
     assert late.value.message == f"Report `nightly-1` was already approved by <@{ADMIN_ID}>."
 
 
+async def test_approve_applies_what_it_can_and_records_what_it_could_not(
+    services: BotServices, store: Store
+) -> None:
+    # `ghost` is neither defined in the store nor given a type and value by the report.
+    await post(
+        store, NIGHTLY | {"changes": [*NIGHTLY["changes"], {"parameter": "ghost", "proposed": 1}]}
+    )
+
+    answer = await admin.decide(
+        button(services, "admin:v1:approve:nightly-1"), "approve", "nightly-1"
+    )
+
+    [status] = [f.value for f in answer.embeds[0].fields if f.name == "Status"]
+    assert status.endswith("Not applied: `ghost` is not a defined parameter")
+    assert (await store.reports.get("nightly-1")).status.value == "partially_applied"
+    [entry] = await store.audit.list(action="report.approve")
+    assert entry.detail == {"applied": [1, 2], "failed": ["`ghost` is not a defined parameter"]}
+
+
 async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
     services: BotServices, store: Store
 ) -> None:
@@ -227,6 +246,7 @@ async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
     assert (await store.parameters.get("max_alerts_per_hour")).value == 40
     [entry] = await store.audit.list(action="report.custom")
     assert entry.actor_id == ADMIN_ID and entry.target == "nightly-1"
+    assert entry.detail == {"applied": [1, 2], "failed": [], "not_in_form": []}
 
 
 async def test_parameter_names_suggest_to_admins_and_refuse_outsiders(

@@ -51,11 +51,12 @@ from ..framework.context import (
     AutocompleteContext,
     CommandContext,
     ComponentContext,
+    Context,
     ModalContext,
 )
 from ..framework.errors import UserFacingError
 from ..framework.options import Param
-from ..framework.registry import Feature, Registry
+from ..framework.registry import Feature
 from ._shared import BRAND_COLOR, exactly_once, fit_fields, lines_within, open_store
 from .admin_report import (
     CUSTOM,
@@ -76,6 +77,8 @@ from .services import ADMIN_REFUSAL, admin_only
 
 if TYPE_CHECKING:
     from ..store import Parameter, ParameterChange, Report, ReportStatus, Store
+    from ..store.records import JSONObject, JSONValue
+    from .admin_report import Value
 
 _INT = re.compile(r"[+-]?\d{1,18}")
 _TRUE = frozenset({"true", "yes", "on", "1"})
@@ -254,6 +257,57 @@ def _change_line(change: ParameterChange) -> str:
     return line
 
 
+async def _audit(
+    ctx: Context, store: Store, action: str, target: str, detail: JSONObject | None = None
+) -> None:
+    """Record an admin action by the interaction's user, keyed by its id: a second delivery
+    of the same interaction adds no second row."""
+    await store.audit.record(
+        ctx.user.id, action, target=target, detail=detail, interaction_id=ctx.interaction.id
+    )
+
+
+async def _approve(
+    ctx: Context,
+    store: Store,
+    parsed: TuningReport,
+    values: list[tuple[str, Value]],
+    *,
+    action: str,
+    reason: str,
+    not_applied: list[str],
+    current: dict[str, Value],
+    audit_failed: list[str] | None = None,
+    audit_detail: JSONObject | None = None,
+) -> Message:
+    """Decide the report, apply ``values``, audit ``action`` and show the outcome.
+
+    Approve and the Custom form share this. ``not_applied`` are the report's changes left
+    out before applying (invalid, or not in the form): the report is then only partially
+    applied. The decision comes first, so a second admin's click finds it taken; all of it
+    commits together (the caller is ``exactly_once``). ``current`` holds the values before;
+    the audit entry lists the changes applied, those that failed (``audit_failed`` first, as
+    they were found before applying) and ``audit_detail``.
+    """
+    actor = ctx.user.id
+    report_id = parsed.report_id
+    status = _decided_status(partial=bool(not_applied))
+    await _decide(store, report_id, status, actor)
+    applied = await _apply(store, actor, report_id, values, reason, ctx.interaction.id)
+    status = await _settle_status(store, report_id, status, applied)
+    failed: list[JSONValue] = [*applied.failed, *(audit_failed or [])]
+    await _audit(
+        ctx,
+        store,
+        action,
+        report_id,
+        {"applied": [c.id for c in applied.changes], "failed": failed, **(audit_detail or {})},
+    )
+    return report_message(
+        parsed, status=status, outcome=_outcome(actor, applied, not_applied), current=current
+    )
+
+
 def _outcome(actor: str, applied: _Applied, skipped: list[str]) -> str:
     lines = [f"Applied by <@{actor}> at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC:"]
     lines += [_change_line(c) for c in applied.changes] or ["nothing"]
@@ -398,12 +452,12 @@ async def set_parameter(
         )
     except InvalidParameterValue as exc:
         raise BadValue(str(exc)) from None
-    await store.audit.record(
-        ctx.user.id,
+    await _audit(
+        ctx,
+        store,
         "parameter.set",
-        target=param.name,
-        detail={"change": change.id, "old": change.old_value, "new": change.new_value},
-        interaction_id=ctx.interaction.id,
+        param.name,
+        {"change": change.id, "old": change.old_value, "new": change.new_value},
     )
     return Message(
         content=(
@@ -454,17 +508,17 @@ async def rollback(
         )
     except (ChangeNotFound, AlreadyRolledBack, ChangeSuperseded) as exc:
         raise UserFacingError(f"Cannot roll back: {exc}.") from None
-    await store.audit.record(
-        ctx.user.id,
+    await _audit(
+        ctx,
+        store,
         "parameter.rollback",
-        target=change.parameter,
-        detail={
+        change.parameter,
+        {
             "change": change.id,
             "rollback_of": change_id,
             "old": change.old_value,
             "new": change.new_value,
         },
-        interaction_id=ctx.interaction.id,
     )
     return Message(
         content=(
@@ -517,9 +571,7 @@ async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
         from ..store import ReportStatus
 
         await _decide(store, report_id, ReportStatus.REJECTED, actor)
-        await store.audit.record(
-            actor, "report.reject", target=report_id, interaction_id=ctx.interaction.id
-        )
+        await _audit(ctx, store, "report.reject", report_id)
         return report_message(
             parsed,
             status=ReportStatus.REJECTED,
@@ -529,24 +581,16 @@ async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
     values, problems = await _values_for(store, [(c, c.proposed) for c in parsed.changes])
     if not values:
         raise UserFacingError("Nothing can be applied:\n" + "\n".join(problems))
-    status = _decided_status(partial=bool(problems))
-    await _decide(store, report_id, status, actor)
-    applied = await _apply(
-        store, actor, report_id, values, f"report {report_id}", ctx.interaction.id
-    )
-    status = await _settle_status(store, report_id, status, applied)
-    await store.audit.record(
-        actor,
-        "report.approve",
-        target=report_id,
-        detail={
-            "applied": [c.id for c in applied.changes],
-            "failed": [*applied.failed, *problems],
-        },
-        interaction_id=ctx.interaction.id,
-    )
-    return report_message(
-        parsed, status=status, outcome=_outcome(actor, applied, problems), current=before
+    return await _approve(
+        ctx,
+        store,
+        parsed,
+        values,
+        action="report.approve",
+        reason=f"report {report_id}",
+        not_applied=problems,
+        current=before,
+        audit_failed=problems,
     )
 
 
@@ -667,40 +711,17 @@ async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
             + "\n".join(f"- {p}" for p in problems)
         )
     rest = [c.parameter for c in parsed.changes[MODAL_FIELDS_MAX:]]
-    status = _decided_status(partial=bool(rest))
-    actor = ctx.user.id
-    before = await current_values(store, parsed)
-    await _decide(store, report_id, status, actor)
-    applied = await _apply(
+    return await _approve(
+        ctx,
         store,
-        actor,
-        report_id,
+        parsed,
         values,
-        f"report {report_id} (custom values)",
-        ctx.interaction.id,
+        action="report.custom",
+        reason=f"report {report_id} (custom values)",
+        not_applied=[f"`{name}` (not in the form)" for name in rest],
+        current=await current_values(store, parsed),
+        audit_detail={"not_in_form": [*rest]},
     )
-    status = await _settle_status(store, report_id, status, applied)
-    skipped = [f"`{name}` (not in the form)" for name in rest]
-    await store.audit.record(
-        actor,
-        "report.custom",
-        target=report_id,
-        detail={
-            "applied": [c.id for c in applied.changes],
-            "failed": [*applied.failed],
-            "not_in_form": [*rest],
-        },
-        interaction_id=ctx.interaction.id,
-    )
-    return report_message(
-        parsed, status=status, outcome=_outcome(actor, applied, skipped), current=before
-    )
-
-
-def register(registry: Registry) -> None:
-    """Declare /admin on ``registry`` (what ``bot/__init__.py`` calls until it includes
-    ``commands`` with the other features)."""
-    registry.include(commands)
 
 
 __all__ = [
@@ -717,7 +738,6 @@ __all__ = [
     "for_admins",
     "history",
     "parameter_names",
-    "register",
     "report",
     "report_ids",
     "rollback",
