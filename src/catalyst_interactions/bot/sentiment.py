@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..discord.limits import EMBED_FIELD_VALUE_MAX
 from ..discord.messages import Embed, EmbedField, File, Message
 from ..framework.context import CommandContext
 from ..framework.cooldowns import cooldown
@@ -169,7 +170,7 @@ async def sentiment(ctx: CommandContext, ticker: Ticker) -> Message:
         raise UserFacingError(f"There are no stored alerts for **{symbol}** yet.")
     result = aggregate(alerts)
     headlines = EmbedField(
-        "Latest headlines", lines_within([alert_line(a) for a in alerts[:5]], 1024)
+        "Latest headlines", lines_within([alert_line(a) for a in alerts[:5]], EMBED_FIELD_VALUE_MAX)
     )
     if result.score is None:
         return Message(

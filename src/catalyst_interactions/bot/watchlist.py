@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated
 
 from .. import tickers
-from ..discord.limits import CHOICES_MAX
+from ..discord.limits import CHOICES_MAX, EMBED_DESCRIPTION_MAX
 from ..discord.messages import Choice, Embed, Message, truncate
 from ..framework.context import AutocompleteContext, CommandContext
 from ..framework.errors import UserFacingError
@@ -115,7 +115,7 @@ async def list_(ctx: CommandContext) -> Message:
             Embed(
                 title="Your watchlist",
                 color=BRAND_COLOR,
-                description=truncate(body, 4096),
+                description=truncate(body, EMBED_DESCRIPTION_MAX),
                 footer=f"{len(entries)}/{limit} tickers",
             )
         ],

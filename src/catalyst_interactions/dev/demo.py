@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..discord.enums import ButtonStyle
+from ..discord.limits import EMBED_TITLE_MAX
 from ..discord.messages import ActionRow, Button, Embed, EmbedField, File, Message, truncate
 from ..discord.rest import DiscordRest
 
@@ -207,7 +208,7 @@ def alert_message(alert: Alert, png: bytes, *, legacy: bool) -> Message:
         fields.append(EmbedField("Sentiment", f"{alert.sentiment:+.2f}", True))
     fields.append(EmbedField("Source", alert.source or "—", True))
     embed = Embed(
-        title=truncate(f"{alert.ticker} — {alert.title}", 256),
+        title=truncate(f"{alert.ticker} — {alert.title}", EMBED_TITLE_MAX),
         description=f"{alert.reason or ''}\n{SIMULATED_NOTE}".strip(),
         color=0xF0B232,
         fields=fields,
