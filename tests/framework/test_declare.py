@@ -419,3 +419,14 @@ def test_common_match_finds_the_shortest_id_both_templates_accept(
 def test_a_field_pattern_start_up_cannot_reason_about_is_refused() -> None:
     with pytest.raises(RegistrationError, match="cannot check for overlaps"):
         common_match(CustomIdTemplate("b:{n}", n=r"(?=a)a").regex, "b:a")
+
+
+def test_a_component_whose_parameters_are_not_its_templates_fields_is_refused() -> None:
+    registry = Registry()
+    with pytest.raises(RegistrationError) as info:
+
+        @registry.component("row:{ticker}:{tf}")
+        async def row(ctx: ComponentContext, ticker: str, timeframe: str) -> Message:
+            return Message(content=ticker)
+
+    assert "missing ['tf'], not in the template ['timeframe']" in str(info.value)

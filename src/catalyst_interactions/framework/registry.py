@@ -140,6 +140,23 @@ def _where(func: Callable[..., Any]) -> str:
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
 
+def _check_fields(func: Callable[..., Any], template: CustomIdTemplate, where: str) -> None:
+    """The handler takes exactly the template's fields (after ``ctx``), so a renamed field
+    is found at start instead of failing every click."""
+    params = list(inspect.signature(func).parameters.values())[1:]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    names = {p.name for p in params}
+    required = {p.name for p in params if p.default is inspect.Parameter.empty}
+    missing = [f for f in template.fields if f not in names]
+    unknown = sorted(required - set(template.fields))
+    if missing or unknown:
+        raise RegistrationError(
+            f"{where}: {_where(func)} must take the template's fields as parameters "
+            f"(missing {missing}, not in the template {unknown})"
+        )
+
+
 def _template(template: CustomIdTemplate | str) -> CustomIdTemplate:
     return template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
 
@@ -286,6 +303,7 @@ class Scope:
         tpl = _template(template)
 
         def decorate(func: F) -> F:
+            _check_fields(func, tpl, f"component {tpl.pattern!r}")
             cooldown = self._cooldown(func, None, f"component {tpl.pattern!r}")
             spec = ComponentSpec(
                 key=f"component:{tpl.pattern}",
@@ -315,6 +333,7 @@ class Scope:
         tpl = _template(template)
 
         def decorate(func: F) -> F:
+            _check_fields(func, tpl, f"form {tpl.pattern!r}")
             cooldown = self._cooldown(func, None, f"form {tpl.pattern!r}")
             spec = ModalSpec(
                 key=f"modal:{tpl.pattern}",
