@@ -188,13 +188,12 @@ def modals(draw: st.DrawFn) -> Modal | None:
         return None
 
 
-# One value type per list: an option has one type, and Discord's schema takes a list of
-# string, integer or number choices, never a mix (the builder does not refuse a mix).
+# Mostly one value type per list (an option has one type); sometimes strings and numbers
+# mixed, which Discord's schema refuses and so must the builder (it raises LimitError).
+choice_values = (text, st.integers(-(2**53), 2**53), st.floats())
 choice_lists = st.one_of(
-    *(
-        st.lists(st.tuples(text, values), max_size=27)
-        for values in (text, st.integers(-(2**53), 2**53), st.floats())
-    )
+    *(st.lists(st.tuples(text, values), max_size=27) for values in choice_values),
+    st.lists(st.tuples(short, st.one_of(*choice_values)), min_size=2, max_size=5),
 )
 
 
