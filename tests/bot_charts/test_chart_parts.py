@@ -291,6 +291,39 @@ async def test_the_render_pool_is_replaced_after_its_share_of_renders(
     assert not any(alive(pid) for pid in retired)
 
 
+_LIVE_FIGURES = "sum(type(o).__name__ == 'Figure' for o in __import__('gc').get_objects())"
+
+
+async def test_a_render_process_keeps_no_dead_chart_after_a_render(
+    tmp_path: Path, bars: Bars
+) -> None:
+    """A figure is freed only by the cyclic collector; the render process collects after
+    every render, so what it holds between renders does not depend on when the collector
+    last ran (the soak's render-process memory, docs/performance.md)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from catalyst_interactions.bot.charting import _spawn_pool
+
+    pools: list[ProcessPoolExecutor] = []
+
+    def spawn(size: int) -> ProcessPoolExecutor:
+        pool = _spawn_pool(size)
+        assert isinstance(pool, ProcessPoolExecutor)
+        pools.append(pool)
+        return pool
+
+    service = ChartService(LocalDiskStore(tmp_path), pool_size=1, executor_factory=spawn)
+    try:
+        for indicators in ({"sma20"}, {"rsi", "macd"}, {"bollinger"}):
+            png, hit = await service.chart(bars, indicators=frozenset(indicators), quote=None)
+            assert png.startswith(b"\x89PNG") and not hit
+            # Asked in the render process itself (eval is a builtin: it pickles by name).
+            live = await asyncio.wrap_future(pools[0].submit(eval, _LIVE_FIGURES))
+            assert live == 0
+    finally:
+        await service.aclose()
+
+
 # -- S3 over loopback -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:

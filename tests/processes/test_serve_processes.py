@@ -171,6 +171,48 @@ def test_two_edges_share_the_port_and_refuse_replays(
 
 
 @pytest.mark.timeout(300)
+def test_two_edges_answer_every_inline_request_under_concurrent_load(
+    serve: tuple[Serve, FakeDiscord], signer: Signer
+) -> None:
+    """Many inline commands at once, each delivered twice at the same moment on two
+    connections (Discord retrying while the first is in flight): whichever edges take them,
+    every request gets an answer, each id runs exactly once (one 200 with the help text, one
+    409) and nothing times out. This is the shared replay table under its lock with two
+    processes writing it concurrently (issue 12's "inline answers lost" with --processes 2:
+    not reproduced; this pins it down)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, _ = serve
+    server.start("--no-workers")
+    requests = []
+    for n in range(300):
+        # One member each: the per-member rate must not be what answers.
+        body, headers = signer.signed(command("help", user=member(str(7000 + n))))
+        requests += [(n, body, headers)] * 2  # the copies are next to each other
+
+    def send(item: tuple[int, bytes, dict[str, str]]) -> tuple[int, int, str]:
+        n, body, headers = item
+        with httpx.Client(timeout=30) as client:  # a connection of its own
+            answer = client.post(server.url, content=body, headers=headers)
+        return n, answer.status_code, answer.text
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = list(pool.map(send, requests))
+    by_id: dict[int, list[tuple[int, str]]] = {}
+    for n, status, text in results:
+        by_id.setdefault(n, []).append((status, text))
+    assert len(by_id) == 300
+    for n, answers in by_id.items():
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200, 409], (n, answers)
+        [ok] = [text for status, text in answers if status == 200]
+        assert '"type":4' in ok.replace(" ", "") and "/chart" in ok, ok[:300]
+    counts = [served_by(server.metrics_port + i) for i in range(2)]
+    assert all(n > 0 for n in counts), counts
+    assert server.stop() == 0
+
+
+@pytest.mark.timeout(300)
 def test_a_cooldown_holds_whichever_edge_receives_the_repeat(
     serve: tuple[Serve, FakeDiscord], signer: Signer
 ) -> None:
