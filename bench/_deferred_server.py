@@ -81,10 +81,10 @@ def record_claims(runtime: Runtime, records: Records) -> None:
     """Note ``(id, enqueued_at, claimed at)`` for every claim the in-process worker makes.
 
     The queue does not tell the handler when its job was enqueued, and the worker holds
-    the very queue object in ``extras["queue"]``: wrapping its ``claim`` on the instance
+    the very queue object in ``runtime.queue``: wrapping its ``claim`` on the instance
     measures on the worker's side only, never on the edge's enqueue path.
     """
-    queue: Any = runtime.extras["queue"]
+    queue: Any = runtime.queue
     claim = queue.claim
 
     async def claim_and_note(consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:

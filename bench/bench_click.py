@@ -143,7 +143,7 @@ def main() -> None:
             admin_guild_ids=frozenset({"500"}),  # the home server (admin tools)
         )
         runtime = build_runtime(settings)
-        services = runtime.extras["services"]
+        services = runtime.resources
         setattr(services, "market", WarmMarket(tfs))  # noqa: B010
         with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
             clicker = Clicker(client, signer, discord)

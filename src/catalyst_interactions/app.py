@@ -1,17 +1,31 @@
 """Composition root: builds the edge, queue, workers and their resources from Settings.
 
-Nothing here runs at import time; ``build_runtime`` is called by the CLI (and by tests) with
-explicit settings, so every resource can be swapped.
+Every resource of a process is built here, once: :func:`build_resources` makes the bot's
+:class:`~.bot.resources.Resources` (one Redis client, the store, market data, the chart
+service, the LLM client, the REST client) after the settings and the packages they need
+were checked, and closes them in the reverse order on shutdown. Handlers receive them typed
+as ``ctx.resources``. Nothing here runs at import time; ``build_runtime`` is called by the
+CLI (and by tests) with explicit settings, so every resource can be swapped.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .bot import build_registry
+from .bot.resources import (
+    Closing,
+    Lazy,
+    LazyMarket,
+    LazyStore,
+    Resources,
+    StoreStateBackend,
+    state_secret,
+)
 from .discord.verify import SignatureVerifier
 from .edge.asgi import EdgeApp, Hook, ReadinessCheck
 from .edge.endpoint import InteractionEndpoint, JobSink
@@ -24,12 +38,25 @@ from .edge.replay import (
     capacity_for,
 )
 from .fileperms import private_dir
+from .framework.component_state import ComponentStateStore
 from .framework.context import AccessPolicy
+from .framework.cooldowns import Cooldowns
 from .framework.dispatch import Dispatcher
 from .framework.registry import Registry
 from .metrics import Metrics, PrometheusRestMetrics
 from .preflight import ready_probes, require_installed
 from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from .bot.charting import ChartService
+    from .discord.rest import DiscordRest
+    from .framework.component_state import StateBackend
+    from .framework.throttle import ThrottleStore
+    from .jobs.queue import JobQueue
+    from .jobs.worker import Worker
+    from .llm import ChatClient
 
 log = logging.getLogger("catalyst_interactions.app")
 
@@ -44,9 +71,155 @@ class Runtime:
     app: EdgeApp
     settings: Settings
     registry: Registry
-    dispatcher: Dispatcher
+    dispatcher: Dispatcher[Resources | None]
     metrics: Metrics
-    extras: dict[str, Any] = field(default_factory=dict)
+    resources: Resources | None = None
+    """The handlers' resources (None for an edge built alone, without them)."""
+    queue: JobQueue | None = None
+    worker: Worker | None = None
+    """The in-process workers (``build_runtime(workers=True)``)."""
+    metrics_listener: OpsListener | None = None
+
+
+def open_redis(settings: Settings) -> Redis | None:
+    """The process's one client for ``CATALYST_REDIS_URL`` (connects on first use)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(settings.redis_url)
+
+
+def build_resources(
+    settings: Settings,
+    *,
+    workers: bool,
+    metrics: Metrics | None = None,
+    rest_transport: Any = None,
+) -> Resources:
+    """Every resource the handlers use, built once for this process.
+
+    Misconfiguration is a one-line ConfigError here, before anything is opened: the market
+    provider's key, the chart store's URL, the LLM's URL and model. Nothing connects yet:
+    the database, market data and the chart service open on first use (or the warm-up), so
+    the edge's start-up imports none of SQLAlchemy, numpy or matplotlib. ``workers``: this
+    process delivers answers, so it gets the REST client.
+    """
+    from .bot.charting import check_chart_store
+
+    check_chart_store(settings)
+    check_llm_settings(settings)
+    closing = Closing()
+    redis = open_redis(settings)
+    if redis is not None:
+        closing.push("redis", redis.aclose)
+    store = LazyStore(settings.database_url, settings.data_dir)
+    closing.push("database", store.close)
+    market = LazyMarket(settings)
+    closing.push("market data", market.aclose)
+    charts = Lazy(_open_chart_service(settings), _close_chart_service)
+    closing.push("chart service", charts.aclose)
+    llm = None
+    if settings.llm_base_url and settings.llm_model:
+        llm = Lazy(_open_llm(settings))  # opens a connection per call: nothing to close
+    components = ComponentStateStore(_state_backend(redis, store), state_secret(settings))
+    cooldowns = Cooldowns(
+        dict(settings.cooldowns), rate=settings.user_rate, store=_throttle_store(settings, redis)
+    )
+    closing.push("cooldowns", cooldowns.close)
+    rest = None
+    if workers:
+        rest = _open_rest(settings, redis, metrics or Metrics(), rest_transport)
+        closing.push("Discord REST client", rest.aclose)
+    return Resources(
+        settings=settings,
+        redis=redis,
+        store=store,
+        market=market,
+        charts=charts,
+        llm=llm,
+        components=components,
+        cooldowns=cooldowns,
+        rest=rest,
+        closing=closing,
+    )
+
+
+def check_llm_settings(settings: Settings) -> None:
+    """The LLM's URL and model, checked at start (the client itself is made on first use)."""
+    if not settings.llm_base_url:
+        return
+    if not settings.llm_base_url.startswith(("http://", "https://")):
+        raise ConfigError("CATALYST_LLM_BASE_URL must be an http(s) URL")
+    if settings.llm_model is not None and not settings.llm_model.strip():
+        raise ConfigError("CATALYST_LLM_MODEL is empty: name the model")
+
+
+def _open_chart_service(settings: Settings) -> Callable[[], ChartService]:
+    def open_service() -> ChartService:
+        from .bot.charting import open_chart_service
+
+        return open_chart_service(settings)
+
+    return open_service
+
+
+async def _close_chart_service(service: ChartService) -> None:
+    await service.aclose()
+
+
+def _open_llm(settings: Settings) -> Callable[[], ChatClient]:
+    def open_client() -> ChatClient:
+        from .llm import ChatClient  # httpx: only where research runs
+
+        client = ChatClient.from_settings(settings)
+        if client is None:  # pragma: no cover - build_resources checked both settings
+            raise ConfigError("the LLM needs CATALYST_LLM_BASE_URL and CATALYST_LLM_MODEL")
+        return client
+
+    return open_client
+
+
+def _state_backend(redis: Redis | None, store: LazyStore) -> StateBackend:
+    """Component state: in Redis when configured (every host), else in the database."""
+    if redis is not None:
+        from .framework.component_state import RedisStateBackend
+
+        return RedisStateBackend(redis)
+    return StoreStateBackend(store)
+
+
+def _throttle_store(settings: Settings, redis: Redis | None) -> ThrottleStore:
+    """Redis when configured (every edge everywhere); else a SQLite file when several
+    edge processes of this host serve (``serve --processes N``); else this process's memory."""
+    from .framework.throttle import MemoryThrottleStore, RedisThrottleStore, SqliteThrottleStore
+
+    if redis is not None:
+        return RedisThrottleStore(redis)
+    if settings.edge_processes > 1:
+        return SqliteThrottleStore(settings.data_dir / "throttle.db")
+    return MemoryThrottleStore()
+
+
+def _open_rest(
+    settings: Settings, redis: Redis | None, metrics: Metrics, transport: Any
+) -> DiscordRest:
+    # The REST client (aiohttp) is imported only where workers run.
+    from .discord.rest import DiscordRest
+
+    ratelimits = None
+    if redis is not None:
+        from .discord.rest.redis_ratelimit import RedisRateLimitStore
+
+        ratelimits = RedisRateLimitStore(redis, prefix="catalyst:ratelimit")
+    return DiscordRest(
+        base_url=settings.api_base,
+        application_id=settings.application_id or "0",
+        bot_token=settings.bot_token,
+        transport=transport,
+        ratelimits=ratelimits,
+        metrics=PrometheusRestMetrics(metrics),
+    )
 
 
 def access_policy(settings: Settings) -> AccessPolicy:
@@ -61,15 +234,17 @@ def check_admin_scope(settings: Settings, registry: Registry) -> None:
             raise ConfigError(problem)
 
 
-def _replay_guard(settings: Settings) -> ReplayGuard:
+def _replay_guard(settings: Settings, redis: Redis | None = None) -> ReplayGuard:
     """The record of interactions already run or queued: Redis when configured (every
     replica on every host), else a table in the data directory shared by every edge process
     on this host (``serve --processes N``). Entries live until their request timestamp plus
-    the window."""
+    the window. ``redis``: the process's client (an edge built alone opens its own)."""
     if settings.redis_url:
+        if redis is not None:
+            return RedisReplayGuard(redis)
         from redis.asyncio import Redis
 
-        return RedisReplayGuard(Redis.from_url(settings.redis_url))
+        return RedisReplayGuard(Redis.from_url(settings.redis_url), owns_client=True)
     lifetime = settings.timestamp_window_s + settings.timestamp_future_skew_s
     edges = max(1, settings.edge_processes)
     return SharedReplayTable(
@@ -84,7 +259,7 @@ def build_edge(
     settings: Settings,
     *,
     registry: Registry | None = None,
-    state: Any = None,
+    resources: Resources | None = None,
     jobs: JobSink | None = None,
     readiness: dict[str, ReadinessCheck] | None = None,
     on_startup: list[Hook] | None = None,
@@ -94,7 +269,8 @@ def build_edge(
 ) -> Runtime:
     """The edge alone; raises ConfigError when the public key is missing or bad. With
     ``metrics_address`` (host, port), ``/metrics`` and ``/ready`` move off the public port to
-    a listener of their own there."""
+    a listener of their own there. ``resources`` reach the handlers (None: handlers get
+    None, as in tests of the bare edge)."""
     verifier = SignatureVerifier(
         settings.public_key(),
         window_s=settings.timestamp_window_s,
@@ -103,8 +279,8 @@ def build_edge(
     registry = registry or build_registry()
     metrics = metrics or Metrics()
     access = access_policy(settings)
-    dispatcher = Dispatcher(
-        registry, state=state, access=access, auto_budget_s=settings.auto_budget_s
+    dispatcher: Dispatcher[Resources | None] = Dispatcher(
+        registry, resources=resources, access=access, auto_budget_s=settings.auto_budget_s
     )
     recorder = None
     if settings.record_path is not None:
@@ -112,7 +288,7 @@ def build_edge(
 
         recorder = InteractionRecorder(settings.record_path)
         on_shutdown = [*(on_shutdown or []), recorder.aclose]
-    replay = _replay_guard(settings)
+    replay = _replay_guard(settings, resources.redis if resources is not None else None)
     endpoint = InteractionEndpoint(
         verifier=verifier,
         dispatcher=dispatcher,
@@ -158,30 +334,23 @@ def build_edge(
         },
     )
     app.shutdown_hooks.append(replay.aclose)
-    runtime = Runtime(app, settings, registry, dispatcher, metrics)
+    runtime = Runtime(app, settings, registry, dispatcher, metrics, resources=resources)
     if metrics_address is not None:
         listener = OpsListener(OpsApp(metrics, ready), *metrics_address)
         # Up first and down last: /ready keeps answering (503) while the rest stops.
         app.startup_hooks.insert(0, listener.start)
         app.shutdown_hooks.insert(0, listener.stop)
-        runtime.extras["metrics_listener"] = listener
+        runtime.metrics_listener = listener
     return runtime
 
 
-def warm_up(services: Any) -> Hook:
-    """Open and migrate the database in the background: /health answers at once, /ready
-    once the database is usable, and the first command does not pay for it."""
-    import asyncio
+def warm_up(resources: Resources) -> Hook:
+    """Open and migrate the database in the background once the process has started:
+    /health answers at once, /ready once the database is usable, and the first command does
+    not pay for it."""
 
     async def start() -> None:
-        async def warm() -> None:
-            try:
-                await services.store.get()
-            except Exception:  # /ready reports it; handlers retry on use
-                log.exception("database warm-up failed")
-
-        # Kept on the services object so the task is not garbage-collected mid-flight.
-        services.extras["warm_up"] = asyncio.get_running_loop().create_task(warm())
+        resources.store.start_warm_up()
 
     return start
 
@@ -191,11 +360,13 @@ def build_runtime(
     *,
     workers: bool = True,
     registry: Registry | None = None,
-    state: Any = None,
     rest_transport: Any = None,
     metrics_address: tuple[str, int] | None = None,
 ) -> Runtime:
-    """Edge + durable queue + (optionally) in-process workers delivering through Discord REST."""
+    """Edge + durable queue + (optionally) in-process workers delivering through Discord REST.
+
+    ``registry``: the Catalyst bot's commands unless given (tests pass their own; their
+    handlers get the same resources)."""
     from .jobs import open_queue
     from .jobs.sink import QueueJobSink
 
@@ -205,53 +376,47 @@ def build_runtime(
             "(Developer Portal, General Information)"
         )
     require_installed(settings, workers=workers)
-    real_bot = registry is None and state is None
+    real_bot = registry is None
     registry = registry or build_registry()
     check_admin_scope(settings, registry)  # before anything is opened
     private_dir(settings.data_dir)
+    metrics = Metrics()
+    resources = build_resources(
+        settings, workers=workers, metrics=metrics, rest_transport=rest_transport
+    )
     queue = open_queue(
         settings.queue_url or "", data_dir=settings.data_dir, max_per_owner=settings.jobs_per_user
     )
-    metrics = Metrics()
-    shutdown: list[Hook] = [queue.close]
-    services = None
-    if real_bot:
-        # The Catalyst bot itself (tests pass their own registry and state).
-        from .bot.services import build_services
-
-        services = state = build_services(settings)
-        shutdown.append(services.close)
+    resources.closing.push("queue", queue.close)
     # The same probes as `catalyst-interactions check`, for what this process depends on.
     readiness: dict[str, ReadinessCheck] = dict(
         ready_probes(
             settings,
             queue=queue,
-            store=services.store if services is not None else None,
-            charts=workers and services is not None,
+            store=resources.store if real_bot else None,
+            charts=workers and real_bot,
         )
     )
     runtime = build_edge(
         settings,
         registry=registry,
-        state=state,
+        resources=resources,
         jobs=QueueJobSink(queue),
         readiness=readiness,
-        on_shutdown=shutdown,
+        on_shutdown=[resources.aclose],
         metrics=metrics,
         metrics_address=metrics_address,
     )
-    runtime.extras["queue"] = queue
-    if services is not None:
-        runtime.extras["services"] = services
-        if workers:
-            # With in-process workers the process is the whole backend: open the database
-            # now. An edge alone opens it on first use and stays small and quick to start.
-            runtime.app.startup_hooks.append(warm_up(services))
+    runtime.queue = queue
+    if real_bot and workers:
+        # With in-process workers the process is the whole backend: open the database
+        # now. An edge alone opens it on first use and stays small and quick to start.
+        runtime.app.startup_hooks.append(warm_up(resources))
     if workers:
-        backend = build_backend(settings, queue, runtime.dispatcher, metrics, rest_transport)
+        backend = build_backend(settings, queue, runtime.dispatcher, metrics, resources)
         runtime.app.startup_hooks.extend(backend.startup)
         runtime.app.shutdown_hooks.extend(backend.shutdown)
-        runtime.extras |= {"worker": backend.worker, "rest": backend.rest}
+        runtime.worker = backend.worker
     return runtime
 
 
@@ -259,8 +424,7 @@ def build_runtime(
 class Backend:
     """Workers delivering through Discord REST, with what starts and stops them."""
 
-    worker: Any
-    rest: Any
+    worker: Worker
     startup: list[Hook]
     shutdown: list[Hook]
     """Run in reverse order, like every shutdown hook: the worker stops first."""
@@ -271,39 +435,29 @@ class Backend:
 
 def build_backend(
     settings: Settings,
-    queue: Any,
-    dispatcher: Dispatcher,
+    queue: JobQueue,
+    dispatcher: Dispatcher[Resources | None],
     metrics: Metrics,
-    rest_transport: Any = None,
+    resources: Resources,
 ) -> Backend:
-    # The REST client (aiohttp) and the worker are imported only where they run.
-    from .discord.rest import DiscordRest
+    """Workers running the deferred handlers and delivering with ``resources.rest``."""
     from .jobs.delivery import Deliverer
     from .jobs.ledger import DeliveryLedger, RedisLedger, SqliteLedger
     from .jobs.worker import RetryPolicy, Worker
 
-    ratelimits = None
+    if resources.rest is None:
+        raise ValueError("workers need resources built with workers=True (the REST client)")
     ledger: DeliveryLedger
-    if settings.redis_url:
-        from .discord.rest.redis_ratelimit import RedisRateLimitStore
-
-        ratelimits = RedisRateLimitStore.from_url(settings.redis_url, prefix="catalyst:ratelimit")
-        ledger = RedisLedger(settings.redis_url)
+    if resources.redis is not None:
+        ledger = RedisLedger(resources.redis)
     else:
         ledger = SqliteLedger(settings.data_dir / "ledger.db")
-    rest = DiscordRest(
-        base_url=settings.api_base,
-        application_id=settings.application_id or "0",
-        bot_token=settings.bot_token,
-        transport=rest_transport,
-        ratelimits=ratelimits,
-        metrics=PrometheusRestMetrics(metrics),
-    )
+    resources.closing.push("delivery ledger", ledger.close)
     policy = RetryPolicy(max_attempts=settings.job_max_attempts, base_s=settings.job_retry_base_s)
     worker = Worker(
         queue,
         dispatcher,
-        Deliverer(rest, ledger),
+        Deliverer(resources.rest, ledger),
         metrics=metrics,
         concurrency=settings.worker_concurrency,
         lease_s=settings.job_lease_s,
@@ -313,13 +467,12 @@ def build_backend(
     async def start_worker() -> None:
         worker.start()
 
-    return Backend(worker, rest, [start_worker], [ledger.close, rest.aclose, worker.stop], metrics)
+    return Backend(worker, [start_worker], [worker.stop], metrics)
 
 
 def build_worker_process(settings: Settings) -> Backend:
     """Workers alone (``catalyst-interactions worker``): no HTTP endpoint, so no public key
     is needed; the queue, database and REST client are the same as under ``serve``."""
-    from .bot.services import build_services
     from .jobs import open_queue
 
     if not settings.application_id:
@@ -329,15 +482,17 @@ def build_worker_process(settings: Settings) -> Backend:
         )
     require_installed(settings, workers=True)
     private_dir(settings.data_dir)
+    metrics = Metrics()
+    resources = build_resources(settings, workers=True, metrics=metrics)
     queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
-    services = build_services(settings)
-    dispatcher = Dispatcher(
-        build_registry(),
-        state=services,
-        access=access_policy(settings),
+    resources.closing.push("queue", queue.close)
+    dispatcher: Dispatcher[Resources | None] = Dispatcher(
+        build_registry(), resources=resources, access=access_policy(settings)
     )
-    backend = build_backend(settings, queue, dispatcher, Metrics())
-    backend.startup.insert(0, warm_up(services))
-    backend.shutdown[:0] = [queue.close, services.close]
-    backend.readiness = dict(ready_probes(settings, queue=queue, store=services.store, charts=True))
+    backend = build_backend(settings, queue, dispatcher, metrics, resources)
+    backend.startup.insert(0, warm_up(resources))
+    backend.shutdown.insert(0, resources.aclose)  # after the worker stopped
+    backend.readiness = dict(
+        ready_probes(settings, queue=queue, store=resources.store, charts=True)
+    )
     return backend

@@ -113,7 +113,7 @@ def probe_store(store: Any) -> Probe:
     """``store``: a Store or the bot's LazyStore (opened and migrated on first use)."""
 
     async def probe() -> str:
-        from .bot.services import LazyStore
+        from .bot.resources import LazyStore
 
         opened = await store.get() if isinstance(store, LazyStore) else store
         if not await opened.ping():
@@ -196,7 +196,7 @@ def probe_market(settings: Settings) -> Probe:
     async def probe() -> str:
         if settings.market_provider == "demo":
             return "simulated prices, nothing to reach"
-        from .bot.services import build_market
+        from .bot.resources import build_market
 
         provider = build_market(settings)
         try:

@@ -78,11 +78,10 @@ def serve_edge_on(
     the other edges; stops gracefully on SIGTERM (uvicorn drains the open requests)."""
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     runtime = build_runtime(settings, workers=False, metrics_address=metrics_address)
-    services = runtime.extras.get("services")
-    if services is not None:
+    if runtime.resources is not None:
         # Inline commands use the database: have it open before the first one (the
         # supervisor migrated it already, so this is quick).
-        runtime.app.startup_hooks.append(warm_up(services))
+        runtime.app.startup_hooks.append(warm_up(runtime.resources))
     runtime.app.startup_hooks.append(_freeze_heap)
     if on_ready is not None:
         ready = on_ready
@@ -130,7 +129,7 @@ def run_serve(
 
 
 def _prepare_backend(settings: Settings) -> None:
-    from .bot.services import LazyStore
+    from .bot.resources import LazyStore
     from .fileperms import private_dir
     from .jobs import open_queue
 

@@ -109,7 +109,7 @@ class Bot:
 
     @property
     def services(self) -> Any:
-        return self.runtime.extras["services"]
+        return self.runtime.resources
 
     def send(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a signed interaction; the answer must be 200 and valid for Discord."""

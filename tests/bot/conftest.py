@@ -1,4 +1,4 @@
-"""The real Catalyst bot (build_runtime with BotServices) on loopback: edge + in-process
+"""The real Catalyst bot (build_runtime with Resources) on loopback: edge + in-process
 worker, a fake Discord REST server, a SQLite store in tmp_path."""
 
 from __future__ import annotations

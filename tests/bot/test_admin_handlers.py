@@ -15,14 +15,11 @@ from typing import Any
 
 import pytest
 
+from catalyst_interactions.app import build_resources
 from catalyst_interactions.bot import admin, build_registry
 from catalyst_interactions.bot.admin_report import TuningReport, parse_report
-from catalyst_interactions.bot.services import (
-    ADMIN_REFUSAL,
-    BotServices,
-    admin_only,
-    build_services,
-)
+from catalyst_interactions.bot.resources import Resources
+from catalyst_interactions.bot.services import ADMIN_REFUSAL, admin_only
 from catalyst_interactions.discord.messages import Message, Modal
 from catalyst_interactions.discord.payloads import (
     command_data,
@@ -61,16 +58,16 @@ NIGHTLY = {
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[BotServices]:
-    svc = build_services(Settings(data_dir=tmp_path, market_provider="demo"))
+async def services(tmp_path: Path) -> AsyncIterator[Resources]:
+    svc = build_resources(Settings(data_dir=tmp_path, market_provider="demo"), workers=False)
     try:
         yield svc
     finally:
-        await svc.close()
+        await svc.aclose()
 
 
 @pytest.fixture
-async def store(services: BotServices) -> Store:
+async def store(services: Resources) -> Store:
     return await services.store.get()
 
 
@@ -86,44 +83,46 @@ def interaction(payload: dict[str, Any]) -> Any:
     return decode_interaction(json.dumps(payload).encode())
 
 
-def admin_command(services: BotServices, sub: str, user: dict[str, Any] = ADMIN) -> CommandContext:
+def admin_command(
+    services: Resources, sub: str, user: dict[str, Any] = ADMIN
+) -> CommandContext[Resources]:
     found = interaction(command("admin", [{"name": sub, "type": 1, "options": []}], user=user))
     return CommandContext(
         interaction=found,
-        state=services,
+        resources=services,
         access=ACCESS,
         command=command_data(found),
         path=("admin", sub),
     )
 
 
-def button(services: BotServices, custom_id: str) -> ComponentContext:
+def button(services: Resources, custom_id: str) -> ComponentContext[Resources]:
     found = interaction(component(custom_id, user=ADMIN))
     return ComponentContext(
-        interaction=found, state=services, access=ACCESS, component=component_data(found)
+        interaction=found, resources=services, access=ACCESS, component=component_data(found)
     )
 
 
-def form(services: BotServices, custom_id: str, values: dict[str, str]) -> ModalContext:
+def form(services: Resources, custom_id: str, values: dict[str, str]) -> ModalContext[Resources]:
     found = interaction(modal_submit(custom_id, values, user=ADMIN))
     data = modal_data(found)
     return ModalContext(
-        interaction=found, state=services, access=ACCESS, modal=data, values=data.values()
+        interaction=found, resources=services, access=ACCESS, modal=data, values=data.values()
     )
 
 
-def typing_in(services: BotServices, user: dict[str, Any]) -> AutocompleteContext:
+def typing_in(services: Resources, user: dict[str, Any]) -> AutocompleteContext[Resources]:
     focused = [{"name": "parameter", "type": 3, "value": "", "focused": True}]
     found = interaction(
         command("admin", [{"name": "set", "type": 1, "options": focused}], user=user, type_=4)
     )
     return AutocompleteContext(
-        interaction=found, state=services, access=ACCESS, path=("admin", "set")
+        interaction=found, resources=services, access=ACCESS, path=("admin", "set")
     )
 
 
 async def test_set_parameter_applies_records_and_audits_once(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     await store.parameters.define("min_score", ParameterType.FLOAT, 0.5, minimum=0, maximum=1)
     ctx = admin_command(services, "set")
@@ -147,7 +146,7 @@ async def test_set_parameter_applies_records_and_audits_once(
 
 
 async def test_set_parameter_refuses_unknown_names_and_bad_values(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     await store.parameters.define("max_alerts_per_hour", ParameterType.INT, 20, minimum=1)
     with pytest.raises(UserFacingError) as unknown:
@@ -160,7 +159,7 @@ async def test_set_parameter_refuses_unknown_names_and_bad_values(
     assert await store.audit.list() == []
 
 
-async def test_rollback_restores_the_old_value_once(services: BotServices, store: Store) -> None:
+async def test_rollback_restores_the_old_value_once(services: Resources, store: Store) -> None:
     await store.parameters.define("min_score", ParameterType.FLOAT, 0.5, minimum=0, maximum=1)
     await admin.set_parameter(admin_command(services, "set"), "min_score", "0.8")
 
@@ -173,7 +172,7 @@ async def test_rollback_restores_the_old_value_once(services: BotServices, store
     assert twice.value.message == "Cannot roll back: change #1 was already rolled back."
 
 
-async def test_history_and_report_list_read_the_store(services: BotServices, store: Store) -> None:
+async def test_history_and_report_list_read_the_store(services: Resources, store: Store) -> None:
     assert (await admin.history(admin_command(services, "history"))).content == (
         "No parameter changes recorded yet."
     )
@@ -191,7 +190,7 @@ async def test_history_and_report_list_read_the_store(services: BotServices, sto
 
 
 async def test_approve_button_applies_every_change_and_decides_the_report(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
 
@@ -212,7 +211,7 @@ async def test_approve_button_applies_every_change_and_decides_the_report(
 
 
 async def test_approve_applies_what_it_can_and_records_what_it_could_not(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     # `ghost` is neither defined in the store nor given a type and value by the report.
     await post(
@@ -231,7 +230,7 @@ async def test_approve_applies_what_it_can_and_records_what_it_could_not(
 
 
 async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
 
@@ -250,7 +249,7 @@ async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
 
 
 async def test_parameter_names_suggest_to_admins_and_refuse_outsiders(
-    services: BotServices, store: Store
+    services: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
     names = await admin.parameter_names(typing_in(services, ADMIN), "ALERT")

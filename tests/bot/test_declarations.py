@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from catalyst_interactions.app import build_resources
 from catalyst_interactions.bot import backtest, build_registry, chart, check, watchlist
 from catalyst_interactions.bot import help as help_feature
 from catalyst_interactions.bot._shared import parse_ticker, suggest_tickers
-from catalyst_interactions.bot.services import BotServices, build_services
+from catalyst_interactions.bot.resources import Resources
 from catalyst_interactions.discord.enums import CommandType
 from catalyst_interactions.discord.payloads import command_data, decode_interaction
 from catalyst_interactions.framework.context import (
@@ -35,24 +36,24 @@ ACCESS = AccessPolicy(admin_user_ids=frozenset({ADMIN_ID}))
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[BotServices]:
-    svc = build_services(Settings(data_dir=tmp_path, market_provider="demo"))
+async def services(tmp_path: Path) -> AsyncIterator[Resources]:
+    svc = build_resources(Settings(data_dir=tmp_path, market_provider="demo"), workers=False)
     try:
         yield svc
     finally:
-        await svc.close()
+        await svc.aclose()
 
 
 def context(
-    services: BotServices | None,
+    services: Resources | None,
     name: str,
     options: list[dict[str, Any]] | None = None,
     user: str = "100",
-) -> CommandContext:
+) -> CommandContext[Resources | None]:
     found = decode_interaction(json.dumps(command(name, options, user=member(user))).encode())
     return CommandContext(
         interaction=found,
-        state=services,
+        resources=services,
         access=ACCESS,
         registry=build_registry(),
         command=command_data(found),
@@ -60,10 +61,12 @@ def context(
     )
 
 
-def suggesting(services: BotServices | None, user: str = "100") -> AutocompleteContext:
+def suggesting(
+    services: Resources | None, user: str = "100"
+) -> AutocompleteContext[Resources | None]:
     found = decode_interaction(json.dumps(command("x", user=member(user), type_=4)).encode())
     return AutocompleteContext(
-        interaction=found, state=services, access=ACCESS, registry=build_registry()
+        interaction=found, resources=services, access=ACCESS, registry=build_registry()
     )
 
 
@@ -141,21 +144,21 @@ async def test_help_lists_only_the_asked_command_and_hides_admin_tools() -> None
     assert [c.value for c in admin_names] == ["admin"]
 
 
-async def test_check_answers_with_the_demo_quote_and_no_alerts(services: BotServices) -> None:
+async def test_check_answers_with_the_demo_quote_and_no_alerts(services: Resources) -> None:
     reply = await check.check(context(services, "check"), "AAPL")
     embed = reply.embeds[0]
     assert embed.title is not None and embed.title.startswith("AAPL $")
     assert [f.value for f in embed.fields][-1] == "No alerts for this ticker."
 
 
-async def test_backtest_without_stored_alerts_says_so(services: BotServices) -> None:
+async def test_backtest_without_stored_alerts_says_so(services: Resources) -> None:
     with pytest.raises(UserFacingError) as info:
         await backtest.backtest(context(services, "backtest"), "AAPL")
     assert info.value.message == "There are no stored alerts for **AAPL** to backtest."
 
 
 async def test_watchlist_remove_suggests_only_the_members_own_tickers(
-    services: BotServices,
+    services: Resources,
 ) -> None:
     store = await services.store.get()
     await store.watchlists.add("100", "MSFT", 50)

@@ -39,8 +39,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
             job_lease_s=5.0,
             admin_guild_ids=frozenset({"500"}),  # the home server (admin tools)
         )
-        runtime = build_runtime(settings, registry=None, state=None)
-        services = runtime.extras["services"]
+        runtime = build_runtime(settings, registry=None)
+        services = runtime.resources
         setattr(services, "market", Market(DemoProvider(clock=fixed_clock)))  # noqa: B010
         with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url, timeout=10) as client:
             yield Bot(runtime, client, signer, discord)

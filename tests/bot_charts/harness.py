@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from catalyst_interactions.app import Runtime
-from catalyst_interactions.bot.services import BotServices
+from catalyst_interactions.bot.resources import Resources
 from catalyst_interactions.market import (
     Bars,
     CachedProvider,
@@ -62,9 +62,9 @@ class Bot:
         self.discord = discord
 
     @property
-    def services(self) -> BotServices:
-        services = self.runtime.extras["services"]
-        assert isinstance(services, BotServices)
+    def services(self) -> Resources:
+        services = self.runtime.resources
+        assert isinstance(services, Resources)
         return services
 
     def send(self, payload: dict[str, Any]) -> httpx.Response:
@@ -76,7 +76,7 @@ class Bot:
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Until the job queue has nothing pending or running."""
-        queue = self.runtime.extras["queue"]
+        queue = self.runtime.queue
         deadline = time.monotonic() + timeout
 
         async def busy() -> bool:

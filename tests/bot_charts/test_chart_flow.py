@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from bot_charts.harness import NY, TOKEN, Bot, Market, fixed_clock
-from catalyst_interactions.bot.services import Cooldowns
 from catalyst_interactions.charts.render import render_chart, render_compare
+from catalyst_interactions.framework.cooldowns import Cooldowns
 from catalyst_interactions.market import (
     Bars,
     DemoProvider,

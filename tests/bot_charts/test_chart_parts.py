@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 
 from bot_charts.harness import fixed_clock
+from catalyst_interactions.app import build_resources
 from catalyst_interactions.bot import chart
 from catalyst_interactions.bot.charting import (
     ChartRenderError,
     ChartService,
     build_store,
-    chart_service,
 )
-from catalyst_interactions.bot.services import build_services
 from catalyst_interactions.charts.cache import LocalDiskStore, S3Store
 from catalyst_interactions.charts.render import render_chart, validate_indicators
 from catalyst_interactions.discord.limits import CUSTOM_ID_MAX
@@ -211,10 +210,10 @@ class CountingThreads:
         return self.made[-1]
 
 
-async def test_pool_is_made_on_first_render_and_shut_by_services_close(
+async def test_pool_is_made_on_first_render_and_shut_by_resources_close(
     tmp_path: Path, bars: Bars, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    svc = build_services(Settings(data_dir=tmp_path, process_pool_size=2))
+    svc = build_resources(Settings(data_dir=tmp_path, process_pool_size=2), workers=False)
     factory = CountingThreads()
     real_init = ChartService.__init__
 
@@ -222,13 +221,13 @@ async def test_pool_is_made_on_first_render_and_shut_by_services_close(
         real_init(self, store, pool_size=pool_size, executor_factory=factory)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ChartService, "__init__", init)
-    service = chart_service(svc)
-    assert chart_service(svc) is service  # one per process
+    service = svc.charts.get()
+    assert svc.charts.get() is service  # one per process
     assert factory.made == []  # lazily
     await service.chart(bars, indicators=frozenset(), quote=None)
     (pool,) = factory.made
     assert pool._max_workers == 2
-    await svc.close()
+    await svc.aclose()
     assert pool._shutdown
     with pytest.raises(RuntimeError, match="closed"):
         await service.chart(bars, indicators=frozenset({"rsi"}), quote=None)
@@ -351,8 +350,8 @@ async def test_charts_are_cached_in_the_configured_bucket(
         s3_secret_key=Secret("testing-secret"),
         process_pool_size=0,
     )
-    svc = build_services(settings)
-    service = chart_service(svc)
+    svc = build_resources(settings, workers=False)
+    service = svc.charts.get()
     store = service.store
     assert isinstance(store, S3Store)
     await store.create_bucket()
@@ -360,7 +359,7 @@ async def test_charts_are_cached_in_the_configured_bucket(
     assert not hit
     _, hit = await service.chart(bars, indicators=frozenset(), quote=None)
     assert hit
-    await svc.close()
+    await svc.aclose()
 
     import boto3  # type: ignore[import-untyped]
 

@@ -136,7 +136,7 @@ class Stack:
         return self.post(worker, body, headers)
 
     def queue_depth(self) -> int:
-        return int(asyncio.run(self.backend.extras["queue"].depth()))
+        return int(asyncio.run(self.backend.queue.depth()))
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # Administrator counts only in a home server: 500 is the tests' guild.
             admin_guild_ids=frozenset({"500"}),
         )
-        backend = build_runtime(settings, registry=registry, state=None)
+        backend = build_runtime(settings, registry=registry)
         manifest = asyncio.run(
             build_manifest(registry, Dispatcher(registry, access=AccessPolicy()), auto_budget_s=1.0)
         )

@@ -54,9 +54,9 @@ def start_hybrid(hybrid_settings: Settings, signer: Signer):
     """Start the system with a given registry (and optional settings overrides)."""
     stack: list[Any] = []
 
-    def start(registry: Any = None, state: Any = None, **overrides: Any) -> Hybrid:
+    def start(registry: Any = None, **overrides: Any) -> Hybrid:
         settings = dataclasses.replace(hybrid_settings, **overrides)
-        runtime = build_runtime(settings, registry=registry, state=state)
+        runtime = build_runtime(settings, registry=registry)
         server = serve_in_thread(runtime.app)
         url = server.__enter__()
         stack.append(server)

@@ -66,7 +66,7 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
 
 
 def queue_idle(hybrid) -> bool:
-    queue = hybrid.runtime.extras["queue"]
+    queue = hybrid.runtime.queue
     loop = asyncio.new_event_loop()
     try:
         pending = loop.run_until_complete(queue.list("pending", 10))
@@ -229,4 +229,4 @@ def test_auto_mode_inline_when_fast_deferred_when_slow(
 
 
 async def _dead(hybrid):
-    return await hybrid.runtime.extras["queue"].list("dead", 10)
+    return await hybrid.runtime.queue.list("dead", 10)

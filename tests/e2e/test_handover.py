@@ -79,7 +79,7 @@ def test_invalid_handovers_are_refused_and_enqueue_nothing(
     response = handover(hybrid, render("IWM"), **kwargs)
     assert response.status_code == status
     assert "error" in response.json()
-    queue = hybrid.runtime.extras["queue"]
+    queue = hybrid.runtime.queue
     import asyncio
 
     assert asyncio.run(queue.depth()) == 0

@@ -94,7 +94,7 @@ def _idle(runtime) -> bool:
     import asyncio
 
     async def check() -> bool:
-        queue = runtime.extras["queue"]
+        queue = runtime.queue
         return not (await queue.list("pending", 5) or await queue.list("running", 5))
 
     return asyncio.run(check())

@@ -135,7 +135,7 @@ def code_option(value: Any) -> list[dict[str, Any]]:
 
 
 async def test_handlers_stay_plain_functions_a_test_can_call() -> None:
-    reply = await look(CommandContext(interaction=None), "QQ")  # type: ignore[arg-type]
+    reply = await look(CommandContext(interaction=None, resources=None), "QQ")  # type: ignore[arg-type]
     assert reply.content == "looked QQ"
 
 

@@ -54,7 +54,9 @@ async def ledger(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignor
     if request.param == "sqlite":
         made = SqliteLedger(tmp_path / "ledger.db")
     else:
-        made = RedisLedger("redis://127.0.0.1:6379/0", prefix=f"test:ledger:{uuid.uuid4().hex}:")
+        made = RedisLedger.from_url(
+            "redis://127.0.0.1:6379/0", prefix=f"test:ledger:{uuid.uuid4().hex}:"
+        )
     yield made
     await made.close()
 

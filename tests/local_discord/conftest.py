@@ -1,4 +1,4 @@
-"""The real Catalyst bot (registry and BotServices) behind the local Discord, one stack per
+"""The real Catalyst bot (registry and Resources) behind the local Discord, one stack per
 test module.
 
 The emulator signs and sends every interaction, the real edge answers, the real worker edits
@@ -56,7 +56,7 @@ def start_bot(tmp: Path, **overrides: Any) -> Iterator[Local]:
     stack = build_dev(Settings(**(base | overrides)), None, port=0, clock=clock)
     with running(stack, clock) as local:
         assert stack.runtime is not None
-        services = stack.runtime.extras["services"]
+        services = stack.runtime.resources
         setattr(services, "market", Market(DemoProvider(clock=market_clock)))  # noqa: B010
         yield local
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..framework.registry import Registry
 from . import admin, backtest, chart, check, research, sentiment, stats, watchlist
 from . import help as help_feature
-from .services import services, user_rate
+from .services import cooldowns_of, user_rate
 
 
 def build_registry() -> Registry:
@@ -25,6 +25,6 @@ def build_registry() -> Registry:
     )
     # Fair use: no member may flood the bot, whatever they click or type.
     registry.check_all(user_rate)
-    registry.cooldowns_from(lambda ctx: services(ctx).cooldowns)
+    registry.cooldowns_from(cooldowns_of)
     registry.validate()  # a set of handlers that cannot all work stops the start here
     return registry

@@ -17,7 +17,7 @@ from ..discord.messages import Choice, EmbedField, Message, truncate
 from ..framework.context import AutocompleteContext, Context
 from ..framework.errors import CheckFailure, UserFacingError
 from ..framework.options import Param
-from .services import services
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..store import Alert, Store
@@ -39,15 +39,15 @@ def parse_ticker(text: str) -> str:
         raise UserFacingError(exc.user_message) from None
 
 
-async def open_store(ctx: Context) -> Store:
-    return await services(ctx).store.get()
+async def open_store(ctx: Context[Resources]) -> Store:
+    return await ctx.resources.store.get()
 
 
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 
 @asynccontextmanager
-async def once(ctx: Context, what: str) -> AsyncIterator[Effect]:
+async def once(ctx: Context[Resources], what: str) -> AsyncIterator[Effect]:
     """The unit of work of a state-changing handler, keyed by the interaction id (see
     ``store.effects``): every store call inside it commits together, exactly once."""
     store = await open_store(ctx)
@@ -68,7 +68,7 @@ def exactly_once(func: H) -> H:
     transaction, and a second run gets the first answer back without changing anything."""
 
     @functools.wraps(func)
-    async def run_once(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+    async def run_once(ctx: Context[Resources], *args: Any, **kwargs: Any) -> Any:
         async with once(ctx, func.__qualname__) as effect:
             if effect.repeated:
                 return again(effect)
@@ -80,7 +80,7 @@ def exactly_once(func: H) -> H:
     return run_once  # type: ignore[return-value]
 
 
-async def suggest_tickers(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+async def suggest_tickers(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
     """Suggestions the configured provider can serve: ``AAPL — Apple Inc.``."""
     from ..market.symbols import search_tickers
 
@@ -104,13 +104,13 @@ one is refused before any check or job), and typing suggests what the provider s
 A command may refine it: ``Annotated[Ticker, Param(min_length=1)]``."""
 
 
-def provider_symbols(ctx: Context) -> dict[str, str] | None:
+def provider_symbols(ctx: Context[Resources]) -> dict[str, str] | None:
     """The market provider's complete symbol list when it has one (the demo), else None."""
-    known = getattr(services(ctx).market, "known_symbols", None)
+    known = getattr(ctx.resources.market, "known_symbols", None)
     return known() if callable(known) else None
 
 
-async def ticker_options_check(ctx: Context) -> None:
+async def ticker_options_check(ctx: Context[Resources]) -> None:
     """Refuse at once, privately, what is wrong before any work is queued: a malformed
     symbol, a symbol the provider does not serve (when it has a fixed list, as the demo
     has), or the same ticker twice (``/compare``)."""

@@ -73,6 +73,7 @@ from .admin_report import (
     report_message,
     show,
 )
+from .resources import Resources
 from .services import ADMIN_REFUSAL, admin_only
 
 if TYPE_CHECKING:
@@ -258,7 +259,11 @@ def _change_line(change: ParameterChange) -> str:
 
 
 async def _audit(
-    ctx: Context, store: Store, action: str, target: str, detail: JSONObject | None = None
+    ctx: Context[Resources],
+    store: Store,
+    action: str,
+    target: str,
+    detail: JSONObject | None = None,
 ) -> None:
     """Record an admin action by the interaction's user, keyed by its id: a second delivery
     of the same interaction adds no second row."""
@@ -268,7 +273,7 @@ async def _audit(
 
 
 async def _approve(
-    ctx: Context,
+    ctx: Context[Resources],
     store: Store,
     parsed: TuningReport,
     values: list[tuple[str, Value]],
@@ -334,7 +339,7 @@ admin = commands.group(
 # Suggestions cannot carry a message, so an outsider gets the refusal as the only
 # suggestion; its value is inert (the command refuses it, like any value, anyway).
 REFUSED_CHOICES = (Choice(name=ADMIN_REFUSAL, value="-"),)
-Suggestions = Callable[[AutocompleteContext, str], Awaitable[list[Choice]]]
+Suggestions = Callable[[AutocompleteContext[Resources], str], Awaitable[list[Choice]]]
 
 
 def for_admins(source: Suggestions) -> Suggestions:
@@ -344,7 +349,7 @@ def for_admins(source: Suggestions) -> Suggestions:
     admin sources carry this one instead of ``admin_only``."""
 
     @functools.wraps(source)
-    async def suggest(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+    async def suggest(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
         if not ctx.is_admin:
             return list(REFUSED_CHOICES)
         return await source(ctx, typed)
@@ -353,7 +358,7 @@ def for_admins(source: Suggestions) -> Suggestions:
 
 
 @for_admins
-async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+async def parameter_names(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
     """Parameter names containing what was typed, each with its value."""
     store = await open_store(ctx)
     needle = typed.strip().lower()
@@ -365,7 +370,7 @@ async def parameter_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
 
 
 @for_admins
-async def report_ids(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+async def report_ids(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
     """Report ids containing what was typed, each with its status."""
     store = await open_store(ctx)
     needle = typed.strip().lower()
@@ -386,7 +391,7 @@ REPORT_ID = Param("Report id", autocomplete=report_ids, max_length=100)
 # -- /admin commands ----------------------------------------------------------------------
 @admin.command("report", "Show a tuning report, or list the newest ones", ephemeral=True)
 async def report(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     report_id: Annotated[
         str | None, REPORT_ID, Param("Report id (leave empty to list reports)")
     ] = None,
@@ -429,7 +434,7 @@ async def report(
 )
 @exactly_once
 async def set_parameter(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     parameter: Annotated[str, PARAMETER_NAME],
     value: Annotated[str, Param("New value", max_length=200)],
     reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
@@ -469,7 +474,7 @@ async def set_parameter(
 
 @admin.command("history", "Recent parameter changes", ephemeral=True)
 async def history(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     parameter: Annotated[str | None, PARAMETER_NAME, Param("Only this parameter")] = None,
     limit: Annotated[int, Param("How many (default 15)", min_value=1, max_value=50)] = 15,
 ) -> Message:
@@ -494,7 +499,7 @@ async def history(
 @admin.command("rollback", "Undo a parameter change", ephemeral=True)
 @exactly_once
 async def rollback(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     change_id: Annotated[int, Param("Change number from /admin history", min_value=1)],
     reason: Annotated[str | None, Param("Why (kept in the history)", max_length=200)] = None,
 ) -> Message:
@@ -529,7 +534,7 @@ async def rollback(
 
 
 @admin.command("stats", "Admin overview: reports, changes, refusals, alerts", ephemeral=True)
-async def stats(ctx: CommandContext) -> Message:
+async def stats(ctx: CommandContext[Resources]) -> Message:
     """/admin stats: reports by status, parameters, the week's changes, refusals, alerts."""
     from ..store import ReportStatus
 
@@ -560,7 +565,7 @@ async def stats(ctx: CommandContext) -> Message:
 @admin.component(DECIDE[0])
 @admin.component(DECIDE[1])
 @exactly_once
-async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
+async def decide(ctx: ComponentContext[Resources], action: str, report_id: str) -> Message:
     """Approve (every valid change applied) or Reject; the answer replaces the report."""
     store = await open_store(ctx)
     stored, parsed = await _load_report(store, report_id)
@@ -596,7 +601,7 @@ async def decide(ctx: ComponentContext, action: str, report_id: str) -> Message:
 
 @admin.component(DETAILS[0], updates_message=False, ephemeral=True)
 @admin.component(DETAILS[1], updates_message=False, ephemeral=True)
-async def details(ctx: ComponentContext, report_id: str) -> Message:
+async def details(ctx: ComponentContext[Resources], report_id: str) -> Message:
     """Details: each change beside the parameter's live value and bounds, and the metrics."""
     from ..store import UnknownParameter
 
@@ -643,7 +648,7 @@ async def details(ctx: ComponentContext, report_id: str) -> Message:
 
 @admin.component(CUSTOM[0])
 @admin.component(CUSTOM[1])
-async def custom(ctx: ComponentContext, report_id: str) -> Modal:
+async def custom(ctx: ComponentContext[Resources], report_id: str) -> Modal:
     """Custom: a form prefilled with the first changes' proposed values."""
     from ..store import UnknownParameter
 
@@ -687,7 +692,7 @@ async def custom(ctx: ComponentContext, report_id: str) -> Modal:
 @admin.modal(MODAL[0], updates_message=True)
 @admin.modal(MODAL[1], updates_message=True)
 @exactly_once
-async def custom_submit(ctx: ModalContext, report_id: str) -> Message:
+async def custom_submit(ctx: ModalContext[Resources], report_id: str) -> Message:
     """The Custom form submitted: every value valid, or nothing applied.
 
     Submitted from the report's Custom button, the answer replaces the report message (its

@@ -34,7 +34,7 @@ from ._shared import (
     signed_pct,
     ticker_options_check,
 )
-from .services import services
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..market.bars import Bars
@@ -225,13 +225,13 @@ def result_message(symbol: str, days: int, result: Replay, bars: Bars) -> Messag
     )
 
 
-async def daily_bars(ctx: CommandContext, symbol: str) -> Bars:
+async def daily_bars(ctx: CommandContext[Resources], symbol: str) -> Bars:
     """About a year of daily bars, provider errors shown to the user."""
     from ..market.errors import MarketDataError
     from ..market.timeframe import Timeframe
 
     try:
-        bars: Bars = await services(ctx).market.bars(symbol, Timeframe.Y1)
+        bars: Bars = await ctx.resources.market.bars(symbol, Timeframe.Y1)
     except MarketDataError as exc:
         raise UserFacingError(exc.user_message) from None
     return bars
@@ -248,7 +248,7 @@ commands = Feature()
 )
 @cooldown(15)
 async def backtest(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     ticker: Ticker,
     days: Annotated[
         int, Param("Sessions to hold each trade (default 5)", min_value=1, max_value=60)

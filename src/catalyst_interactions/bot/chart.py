@@ -58,8 +58,8 @@ from ..market.errors import MarketDataError
 from ..market.tickers import normalize_ticker
 from ..market.timeframe import Timeframe
 from ._shared import DOWN_COLOR, SIMULATED_NOTE, UP_COLOR, Ticker, ticker_options_check
-from .charting import ChartRenderError, chart_service
-from .services import BotServices, services
+from .charting import ChartRenderError
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..market.bars import Bars, FloatArray, Quote
@@ -390,7 +390,7 @@ async def _quiet(text: str) -> None:
 
 
 async def build_chart(
-    svc: BotServices,
+    resources: Resources,
     ticker: str,
     timeframe: Timeframe,
     indicators: frozenset[str],
@@ -410,8 +410,8 @@ async def build_chart(
         # EMA-based ones, settled) at the chart's first bar.
         history = history_needed(indicators)
         fetched: tuple[Bars | BaseException, Quote | BaseException] = await asyncio.gather(
-            svc.market.bars(symbol, timeframe, history=history),
-            svc.market.quote(symbol),
+            resources.market.bars(symbol, timeframe, history=history),
+            resources.market.quote(symbol),
             return_exceptions=True,
         )
         bars, quote = fetched
@@ -424,7 +424,7 @@ async def build_chart(
 
         live = quote if isinstance(quote, Quote) else None
         await report(f"Drawing the {timeframe.value} chart of {symbol}…")
-        png, _hit = await chart_service(svc).chart(bars, indicators=indicators, quote=live)
+        png, _hit = await resources.charts.get().chart(bars, indicators=indicators, quote=live)
     except (MarketDataError, ChartRenderError) as exc:
         raise _user_error(exc) from None
     short = short_of_history([i.name for i in INDICATORS if i.name in indicators], bars.history)
@@ -432,7 +432,7 @@ async def build_chart(
 
 
 async def build_compare(
-    svc: BotServices,
+    resources: Resources,
     first: str,
     second: str,
     timeframe: Timeframe,
@@ -446,22 +446,22 @@ async def build_compare(
             raise UserFacingError("Pick two different tickers to compare.")
         await report(f"Fetching {timeframe.value} of {a} and {b}…")
         bars_a, bars_b = await asyncio.gather(
-            svc.market.bars(a, timeframe), svc.market.bars(b, timeframe)
+            resources.market.bars(a, timeframe), resources.market.bars(b, timeframe)
         )
         await report(f"Drawing {a} against {b}…")
-        png, _hit = await chart_service(svc).compare(bars_a, bars_b, timeframe)
+        png, _hit = await resources.charts.get().compare(bars_a, bars_b, timeframe)
     except (MarketDataError, ChartRenderError) as exc:
         raise _user_error(exc) from None
     return compare_message(bars_a, bars_b, timeframe, png)
 
 
 # -- edge-side checks (cheap, before a job is queued) ---------------------------------------
-def _raw_options(ctx: Context) -> dict[str, Any]:
+def _raw_options(ctx: Context[Resources]) -> dict[str, Any]:
     command = getattr(ctx, "command", None)
     return {} if command is None else {o.name: o.value for o in command.options}
 
 
-async def chart_options_check(ctx: Context) -> None:
+async def chart_options_check(ctx: Context[Resources]) -> None:
     """Refuse a bad ticker (see :func:`ticker_options_check`) or an unknown indicator at
     once, privately, before queueing a render."""
     await ticker_options_check(ctx)
@@ -494,7 +494,7 @@ def indicator_choices(typed: str) -> list[Choice]:
     return out[:CHOICES_MAX]
 
 
-async def suggest_indicators(ctx: AutocompleteContext, typed: str) -> Sequence[Choice]:
+async def suggest_indicators(ctx: AutocompleteContext[Resources], typed: str) -> Sequence[Choice]:
     return indicator_choices(typed)
 
 
@@ -524,13 +524,13 @@ compare_clicks = cooldown(1, name="compare-buttons")
 )
 @cooldown(3)
 async def chart(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     ticker: TickerOption,
     timeframe: Annotated[Timeframe, Param("Range of the chart (default 1D)")] = Timeframe.D1,
     indicators: Indicators = None,
 ) -> Message:
     chosen = parse_indicators(indicators, timeframe)
-    return await build_chart(services(ctx), ticker, timeframe, chosen, progress=ctx.progress)
+    return await build_chart(ctx.resources, ticker, timeframe, chosen, progress=ctx.progress)
 
 
 @commands.command(
@@ -541,49 +541,51 @@ async def chart(
 )
 @cooldown(5)
 async def compare(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     ticker1: TickerOption,
     ticker2: TickerOption,
     timeframe: Annotated[Timeframe, Param("Range of the chart (default 1M)")] = Timeframe.M1,
 ) -> Message:
-    return await build_compare(services(ctx), ticker1, ticker2, timeframe, progress=ctx.progress)
+    return await build_compare(ctx.resources, ticker1, ticker2, timeframe, progress=ctx.progress)
 
 
 @commands.component(TIMEFRAME_BUTTON, mode=Mode.DEFERRED)
 @chart_clicks
-async def timeframe_button(ctx: ComponentContext, ticker: str, tf: str, ind: str) -> Message:
+async def timeframe_button(
+    ctx: ComponentContext[Resources], ticker: str, tf: str, ind: str
+) -> Message:
     return await build_chart(
-        services(ctx), ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
+        ctx.resources, ticker, Timeframe(tf), decode_indicators(ind), keep=ctx.message
     )
 
 
 @commands.component(INDICATOR_MENU, mode=Mode.DEFERRED)
 @chart_clicks
-async def indicator_menu(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+async def indicator_menu(ctx: ComponentContext[Resources], ticker: str, tf: str) -> Message:
     chosen = frozenset(v for v in ctx.values if v in BY_NAME)
-    return await build_chart(services(ctx), ticker, Timeframe(tf), chosen, keep=ctx.message)
+    return await build_chart(ctx.resources, ticker, Timeframe(tf), chosen, keep=ctx.message)
 
 
 @commands.component(COMPARE_BUTTON, mode=Mode.DEFERRED)
 @compare_clicks
-async def compare_button(ctx: ComponentContext, a: str, b: str, tf: str) -> Message:
-    return await build_compare(services(ctx), a, b, Timeframe(tf))
+async def compare_button(ctx: ComponentContext[Resources], a: str, b: str, tf: str) -> Message:
+    return await build_compare(ctx.resources, a, b, Timeframe(tf))
 
 
 @commands.component(LEGACY_CHART, mode=Mode.DEFERRED)
 @chart_clicks
-async def legacy_chart(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+async def legacy_chart(ctx: ComponentContext[Resources], ticker: str, tf: str) -> Message:
     # Like a new timeframe button with the indicators the message shows now.
     return await build_chart(
-        services(ctx), ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
+        ctx.resources, ticker, Timeframe(tf), shown_indicators(ctx.message), keep=ctx.message
     )
 
 
 @commands.component(LEGACY_TOGGLE, mode=Mode.DEFERRED)
 @chart_clicks
-async def legacy_toggle(ctx: ComponentContext, ticker: str, tf: str) -> Message:
+async def legacy_toggle(ctx: ComponentContext[Resources], ticker: str, tf: str) -> Message:
     # The old bot switched between a plain and an indicator view: plain becomes the
     # timeframe's default indicators, any indicators become plain.
     timeframe = Timeframe(tf)
     chosen = frozenset() if shown_indicators(ctx.message) else default_indicators(timeframe)
-    return await build_chart(services(ctx), ticker, timeframe, chosen, keep=ctx.message)
+    return await build_chart(ctx.resources, ticker, timeframe, chosen, keep=ctx.message)

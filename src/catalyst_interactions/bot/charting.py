@@ -26,22 +26,18 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
 
 from ..market.timeframe import Timeframe
+from ..secret import Secret
 from ..settings import ConfigError, Settings
-from .services import BotServices
 
 if TYPE_CHECKING:
     from ..charts.cache import ChartStore
     from ..market.bars import Bars, Quote
 
 log = logging.getLogger("catalyst_interactions.bot.charting")
-
-EXTRAS_KEY = "charts"
-CLOSERS_KEY = "on_close"
-"""``svc.extras[CLOSERS_KEY]``: async callables :meth:`BotServices.close` awaits."""
 
 
 class ChartRenderError(Exception):
@@ -224,17 +220,17 @@ def _spawn_pool(size: int, *, nice: int = 0) -> Executor:
     )
 
 
-def build_store(settings: Settings) -> ChartStore:
-    from ..charts.cache import LocalDiskStore, S3Store
+def check_chart_store(settings: Settings) -> None:
+    """ConfigError (one line) when the chart store is misconfigured; imports nothing, so
+    ``app.build_resources`` checks it at start on every process."""
+    _s3_location(settings)
 
-    """Local disk under ``data_dir/charts``, or S3 for ``chart_store_url=s3://bucket/prefix``."""
+
+def _s3_location(settings: Settings) -> tuple[SplitResult, Secret, Secret] | None:
+    """The bucket URL and its keys for an ``s3://`` store; None for the local disk."""
     url = settings.chart_store_url
     if not url:
-        return LocalDiskStore(
-            settings.data_dir / "charts",
-            max_bytes=int(settings.chart_cache_max_mb * 1024 * 1024),
-            max_age_s=settings.chart_cache_max_age_s,
-        )
+        return None
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
         raise ConfigError("CATALYST_CHART_STORE_URL must look like s3://bucket/prefix")
@@ -242,28 +238,36 @@ def build_store(settings: Settings) -> ChartStore:
         raise ConfigError(
             "an s3:// chart store needs CATALYST_S3_ACCESS_KEY and CATALYST_S3_SECRET_KEY"
         )
+    return parts, settings.s3_access_key, settings.s3_secret_key
+
+
+def build_store(settings: Settings) -> ChartStore:
+    """Local disk under ``data_dir/charts``, or S3 for ``chart_store_url=s3://bucket/prefix``."""
+    from ..charts.cache import LocalDiskStore, S3Store
+
+    location = _s3_location(settings)
+    if location is None:
+        return LocalDiskStore(
+            settings.data_dir / "charts",
+            max_bytes=int(settings.chart_cache_max_mb * 1024 * 1024),
+            max_age_s=settings.chart_cache_max_age_s,
+        )
+    parts, access_key, secret_key = location
     endpoint = settings.s3_endpoint_url or f"https://s3.{settings.s3_region}.amazonaws.com"
     return S3Store(
         endpoint_url=endpoint,
         bucket=parts.netloc,
-        access_key=settings.s3_access_key.reveal(),
-        secret_key=settings.s3_secret_key,
+        access_key=access_key.reveal(),
+        secret_key=secret_key,
         region=settings.s3_region,
         prefix=parts.path.strip("/"),
     )
 
 
-def chart_service(svc: BotServices) -> ChartService:
-    """The process's chart service, made on first use and closed with the services."""
-    service = svc.extras.get(EXTRAS_KEY)
-    if isinstance(service, ChartService):
-        return service
-    service = ChartService(
-        build_store(svc.settings),
-        pool_size=svc.settings.process_pool_size,
-        nice=svc.settings.render_nice,
+def open_chart_service(settings: Settings) -> ChartService:
+    """The process's chart service (``Resources.charts`` makes it on first use)."""
+    return ChartService(
+        build_store(settings),
+        pool_size=settings.process_pool_size,
+        nice=settings.render_nice,
     )
-    svc.extras[EXTRAS_KEY] = service
-    closers: list[Callable[[], Awaitable[Any]]] = svc.extras.setdefault(CLOSERS_KEY, [])
-    closers.append(service.aclose)
-    return service

@@ -22,7 +22,7 @@ from ._shared import (
     money,
     open_store,
 )
-from .services import services
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..market.bars import Quote
@@ -59,7 +59,7 @@ commands = Feature()
 # AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.
 @commands.command("check", "Quote and recent alerts for a ticker", mode=Mode.AUTO)
 @cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=check=10)
-async def check(ctx: CommandContext, ticker: Ticker) -> Message:
+async def check(ctx: CommandContext[Resources], ticker: Ticker) -> Message:
     from ..market.errors import MarketDataError, UnknownTicker
 
     store = await open_store(ctx)
@@ -67,7 +67,7 @@ async def check(ctx: CommandContext, ticker: Ticker) -> Message:
     quote: Quote | None = None
     problem: str | None = None
     try:
-        quote = await services(ctx).market.quote(ticker)
+        quote = await ctx.resources.market.quote(ticker)
     except UnknownTicker as exc:
         if not alerts:
             raise UserFacingError(exc.user_message) from None

@@ -13,6 +13,7 @@ from ..framework.errors import UserFacingError
 from ..framework.options import Param
 from ..framework.registry import CommandSpec, Feature, Registry
 from ._shared import BRAND_COLOR
+from .resources import Resources
 
 _TYPE_NAMES = {
     OptionType.STRING: "text",
@@ -80,13 +81,13 @@ def cached_help(registry: Registry, is_admin: bool, only: str | None) -> Message
     return help_message(registry, is_admin=is_admin, only=only)
 
 
-def declared(ctx: Context) -> Registry:
+def declared(ctx: Context[Resources]) -> Registry:
     if ctx.registry is None:  # the dispatcher always sets it; a test building one by hand may not
         raise TypeError("/help needs the dispatcher's registry in its context")
     return ctx.registry
 
 
-async def command_names(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+async def command_names(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
     """Top-level command names starting with what was typed; admin ones only for admins."""
     registry = declared(ctx)
     names = sorted({s.path[0] for s in registry.commands() if s.kind is CommandType.CHAT_INPUT})
@@ -100,7 +101,7 @@ commands = Feature()
 
 @commands.command("help", "List the bot's commands and their options", ephemeral=True)
 async def help_command(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     command: Annotated[
         str | None, Param("Show only this command", autocomplete=command_names)
     ] = None,

@@ -20,7 +20,7 @@ from ..framework.modes import Mode
 from ..framework.options import Param
 from ..framework.registry import Feature
 from ._shared import BRAND_COLOR, SIMULATED_NOTE, Ticker, money, open_store
-from .services import services
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..llm import ChatClient, ChatMessage, ChatResult
@@ -37,27 +37,15 @@ SYSTEM_PROMPT = (
 )
 
 
-def chat_client(ctx: Context) -> ChatClient | None:
-    """The configured LLM client (built once, kept in the services' extras), or None."""
-    svc = services(ctx)
-    if "llm" not in svc.extras:
-        from ..llm import ChatClient
-
-        svc.extras["llm"] = ChatClient.from_settings(svc.settings)
-    client: ChatClient | None = svc.extras["llm"]
-    return client
+def chat_client(ctx: Context[Resources]) -> ChatClient | None:
+    """The configured LLM client (made on first use, checked at start), or None."""
+    llm = ctx.resources.llm
+    return None if llm is None else llm.get()
 
 
-async def research_configured(ctx: Context) -> None:
+async def research_configured(ctx: Context[Resources]) -> None:
     """Refuse at once (ephemerally, before deferring) when no LLM is configured."""
-    try:
-        client = chat_client(ctx)
-    except ValueError:
-        raise CheckFailure(
-            "Research is misconfigured: CATALYST_LLM_BASE_URL must be an "
-            "http(s) URL. Tell an admin."
-        ) from None
-    if client is None:
+    if ctx.resources.llm is None:
         raise CheckFailure(
             "Research is not configured on this bot (an admin must set "
             "CATALYST_LLM_BASE_URL and CATALYST_LLM_MODEL)."
@@ -101,7 +89,7 @@ def partial_message(title: str, question: str, text: str, model: str) -> Message
     return Message(embeds=[embed])
 
 
-async def _ask(ctx: Context, prompt: str, title: str, question: str) -> ChatResult:
+async def _ask(ctx: Context[Resources], prompt: str, title: str, question: str) -> ChatResult:
     from ..llm import ChatMessage, LLMError
 
     client = chat_client(ctx)
@@ -161,7 +149,7 @@ commands = Feature(checks=(research_configured,))
 @commands.command("research", "Ask the research assistant about a ticker", mode=Mode.DEFERRED)
 @cooldown(30)
 async def research(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     ticker: Ticker,
     question: Annotated[
         str | None, Param("What you want to know (optional)", max_length=1000)
@@ -175,7 +163,7 @@ async def research(
     alerts = await store.alerts.recent(symbol, limit=CONTEXT_ALERTS)
     notes: tuple[str, ...] = ()
     try:
-        quote = await services(ctx).market.quote(symbol)
+        quote = await ctx.resources.market.quote(symbol)
         quote_line = (
             f"Quote: {money(quote.last)}, {quote.change:+.2f} "
             f"({quote.change_pct:+.2f}%) vs previous close, as of "
@@ -199,7 +187,7 @@ async def research(
 @commands.command("ask", "Ask the research assistant a question", mode=Mode.DEFERRED)
 @cooldown(30)
 async def ask(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     question: Annotated[str, Param("Your question", min_length=3, max_length=1000)],
 ) -> Message:
     store = await open_store(ctx)

@@ -29,6 +29,7 @@ from ._shared import (
     lines_within,
     open_store,
 )
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..store import Alert
@@ -162,7 +163,7 @@ commands = Feature()
     "sentiment", "Aggregate sentiment of a ticker's alerts, with a gauge", mode=Mode.DEFERRED
 )
 @cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=sentiment=10)
-async def sentiment(ctx: CommandContext, ticker: Ticker) -> Message:
+async def sentiment(ctx: CommandContext[Resources], ticker: Ticker) -> Message:
     symbol = ticker  # already normalised by the Ticker type
     store = await open_store(ctx)
     alerts = await store.alerts.recent(symbol, limit=NEWEST)

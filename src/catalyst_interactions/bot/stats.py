@@ -24,7 +24,7 @@ from ..framework.options import Param
 from ..framework.registry import Feature
 from ._shared import BRAND_COLOR, SIMULATED_NOTE, open_store
 from .backtest import entry_for
-from .services import services
+from .resources import Resources
 
 if TYPE_CHECKING:
     from ..market.bars import Bars
@@ -129,7 +129,7 @@ commands = Feature()
 @commands.command("stats", "Alert statistics and outcomes for a period", mode=Mode.AUTO)
 @cooldown(0)  # none unless the operator sets one (CATALYST_COOLDOWNS=stats=10)
 async def stats(
-    ctx: CommandContext,
+    ctx: CommandContext[Resources],
     period: Annotated[Period, Param("Time window (default 7d)")] = "7d",
 ) -> Message:
     store = await open_store(ctx)
@@ -149,7 +149,7 @@ async def stats(
     sample = [a for a in await store.alerts.recent(limit=OUTCOME_SAMPLE) if a.posted_at >= since]
     counts = Counter(a.ticker for a in sample)
     tickers = [t for t, _ in counts.most_common(OUTCOME_TICKERS)]
-    bars = await _bars_by_ticker(services(ctx).market, tickers)
+    bars = await _bars_by_ticker(ctx.resources.market, tickers)
     evaluated = [a for a in sample if a.ticker in set(tickers)]
     result = outcomes(evaluated, bars)
     average = "n/a" if summary.average_score is None else f"{summary.average_score:.2f}"

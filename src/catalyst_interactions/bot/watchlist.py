@@ -20,14 +20,14 @@ from ._shared import (
     once,
     open_store,
 )
-from .services import services
+from .resources import Resources
 
 # The provider is asked whether a new symbol exists, but a slow provider must not make
 # /watchlist miss Discord's 3-second deadline: after this, the symbol's format suffices.
 KNOWN_CHECK_S = 1.0
 
 
-async def suggest_watched(ctx: AutocompleteContext, typed: str) -> list[Choice]:
+async def suggest_watched(ctx: AutocompleteContext[Resources], typed: str) -> list[Choice]:
     """The member's own tickers that start with what they typed."""
     store = await open_store(ctx)
     prefix = tickers.prefix(typed)
@@ -39,13 +39,13 @@ WatchedTicker = Annotated[Ticker, Param(autocomplete=suggest_watched)]
 """A ticker on the member's watchlist: parsed like every ticker, suggested from their list."""
 
 
-async def _refuse_unknown(ctx: CommandContext, symbol: str) -> None:
+async def _refuse_unknown(ctx: CommandContext[Resources], symbol: str) -> None:
     """Refuse a symbol the provider says does not exist; any other outcome lets it pass."""
     from ..market.errors import MarketDataError, UnknownTicker
 
     try:
         async with asyncio.timeout(KNOWN_CHECK_S):
-            await services(ctx).market.quote(symbol)
+            await ctx.resources.market.quote(symbol)
     except UnknownTicker as exc:
         raise UserFacingError(exc.user_message) from None
     except (MarketDataError, TimeoutError):
@@ -57,13 +57,13 @@ watchlist = commands.group("watchlist", "Your personal watchlist of tickers")
 
 
 @watchlist.command("add", "Add a ticker to your watchlist", ephemeral=True)
-async def add(ctx: CommandContext, ticker: Ticker) -> Message:
+async def add(ctx: CommandContext[Resources], ticker: Ticker) -> Message:
     from ..store import AlreadyWatching, WatchlistFull
 
     symbol = ticker  # already normalised by the Ticker type
     # Asked before the unit of work starts: a slow provider must not hold the database.
     await _refuse_unknown(ctx, symbol)
-    limit = services(ctx).settings.watchlist_max
+    limit = ctx.resources.settings.watchlist_max
     async with once(ctx, "watchlist add") as effect:
         if effect.repeated:
             return again(effect)
@@ -87,7 +87,7 @@ async def add(ctx: CommandContext, ticker: Ticker) -> Message:
 
 @watchlist.command("remove", "Remove a ticker from your watchlist", ephemeral=True)
 @exactly_once
-async def remove(ctx: CommandContext, ticker: WatchedTicker) -> Message:
+async def remove(ctx: CommandContext[Resources], ticker: WatchedTicker) -> Message:
     from ..store import NotWatching
 
     symbol = ticker  # already normalised by the Ticker type
@@ -100,10 +100,10 @@ async def remove(ctx: CommandContext, ticker: WatchedTicker) -> Message:
 
 
 @watchlist.command("list", "Show your watchlist", ephemeral=True)
-async def list_(ctx: CommandContext) -> Message:
+async def list_(ctx: CommandContext[Resources]) -> Message:
     store = await open_store(ctx)
     entries = await store.watchlists.list(ctx.user.id)
-    limit = services(ctx).settings.watchlist_max
+    limit = ctx.resources.settings.watchlist_max
     if not entries:
         return Message(
             content="Your watchlist is empty. Add a ticker with `/watchlist add`.",
@@ -125,7 +125,7 @@ async def list_(ctx: CommandContext) -> Message:
 
 @watchlist.command("clear", "Remove every ticker from your watchlist", ephemeral=True)
 @exactly_once
-async def clear(ctx: CommandContext) -> Message:
+async def clear(ctx: CommandContext[Resources]) -> Message:
     store = await open_store(ctx)
     removed = await store.watchlists.clear(ctx.user.id)
     if removed == 0:

@@ -32,7 +32,7 @@ from ..discord.messages import ActionRow, Button, Embed, EmbedField, File, Messa
 from ..discord.rest import DiscordRest
 
 if TYPE_CHECKING:
-    from ..bot.services import BotServices
+    from ..bot.resources import Resources
     from ..store import Alert, Store
 
 __all__ = ["DEMO_REPORT", "DemoSummary", "post_demo_messages", "seed_history"]
@@ -118,7 +118,7 @@ def _trading_days(end: date, days: int) -> list[date]:
     return out
 
 
-async def seed_history(store: Store, svc: BotServices, *, now: datetime | None = None) -> int:
+async def seed_history(store: Store, svc: Resources, *, now: datetime | None = None) -> int:
     """Write the simulated alert history and the demo report once; returns alerts added."""
     from ..market.symbols import DEMO_SYMBOLS
     from ..market.timeframe import Timeframe
@@ -244,14 +244,13 @@ async def _newest_per_ticker(store: Store) -> list[Alert]:
 async def post_demo_messages(
     rest: DiscordRest,
     store: Store,
-    svc: BotServices,
+    svc: Resources,
     *,
     alerts_channel: str,
     admin_channel: str,
 ) -> tuple[int, bool]:
     """Post the alert messages and the pending report; returns (alerts posted, report posted)."""
     from ..bot.admin_report import current_values, parse_report, report_message
-    from ..bot.charting import chart_service
     from ..market.timeframe import Timeframe
     from ..store import ReportStatus
 
@@ -259,7 +258,7 @@ async def post_demo_messages(
 
     async def chart(ticker: str) -> bytes:
         bars = await svc.market.bars(ticker, Timeframe.M1)
-        png, _ = await chart_service(svc).chart(bars, indicators=frozenset(), quote=None)
+        png, _ = await svc.charts.get().chart(bars, indicators=frozenset(), quote=None)
         return png
 
     # Rendered side by side in the process pool; posted in order, oldest first.
@@ -279,7 +278,7 @@ async def post_demo_messages(
 
 
 async def start_demo(
-    rest: DiscordRest, svc: BotServices, *, alerts_channel: str, admin_channel: str
+    rest: DiscordRest, svc: Resources, *, alerts_channel: str, admin_channel: str
 ) -> DemoSummary:
     """Seed the database (once) and fill the fresh local Discord."""
     store = await svc.store.get()

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -137,7 +137,6 @@ class DevStack:
         settings: Settings,
         *,
         registry: Registry | None = None,
-        state: Any = None,
         host: str = "127.0.0.1",
         port: int = 8081,
         edge_port: int = 0,
@@ -149,7 +148,6 @@ class DevStack:
         self._settings_in = settings
         self._demo = demo
         self._registry = registry
-        self._state = state
         self.host = host
         self._port = port
         self._edge_port = edge_port
@@ -208,9 +206,7 @@ class DevStack:
             admin_guild_ids=self._settings_in.admin_guild_ids | {world.guild_id},
         )
         self.emulator.export_signing_key(self.key_file)
-        self.runtime = build_runtime(
-            self.settings, registry=self._registry, state=self._state, workers=True
-        )
+        self.runtime = build_runtime(self.settings, registry=self._registry, workers=True)
         edge_ready = asyncio.Event()
 
         async def mark_ready() -> None:
@@ -258,7 +254,8 @@ class DevStack:
                 extra={"market_provider": self.settings.market_provider},
             )
             return
-        services = self.runtime.dispatcher.state
+        services = self.runtime.resources
+        assert services is not None  # build_runtime always builds them
         rest = DiscordRest(
             base_url=self.settings.api_base,
             application_id=self.emulator.world.application_id,
@@ -388,7 +385,6 @@ def build_dev(
     settings: Settings,
     registry: Registry | None = None,
     *,
-    state: Any = None,
     host: str = "127.0.0.1",
     port: int = 8081,
     edge_port: int = 0,
@@ -406,7 +402,6 @@ def build_dev(
     return DevStack(
         settings,
         registry=registry,
-        state=state,
         host=host,
         port=port,
         edge_port=edge_port,

@@ -79,7 +79,7 @@ class InteractionEndpoint:
         self,
         *,
         verifier: SignatureVerifier,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher[Any],
         replay: ReplayGuard,
         metrics: Metrics,
         jobs: JobSink | None = None,

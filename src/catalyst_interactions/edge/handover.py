@@ -20,6 +20,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -69,7 +70,7 @@ class HandoverEndpoint:
         *,
         secret: bytes,
         verifier: SignatureVerifier,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher[Any],
         jobs: JobSink,
         metrics: Metrics,
         replay: ReplayGuard,

@@ -215,15 +215,19 @@ class SharedReplayTable:
 
 class RedisReplayGuard:
     """Shared by every edge replica on every host: one key per id, expiring at the id's
-    request timestamp plus the window (``EXAT``)."""
+    request timestamp plus the window (``EXAT``). A client passed in stays the caller's
+    (the process shares one) unless ``owns_client``."""
 
-    def __init__(self, redis: object, *, prefix: str = "catalyst:seen:") -> None:
+    def __init__(
+        self, redis: object, *, prefix: str = "catalyst:seen:", owns_client: bool = False
+    ) -> None:
         from redis.asyncio import Redis
 
         if not isinstance(redis, Redis):
             raise TypeError("RedisReplayGuard needs a redis.asyncio.Redis client")
         self._redis: Redis = redis
         self._prefix = prefix
+        self._owns_client = owns_client
 
     async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
         created = await self._redis.set(
@@ -241,4 +245,5 @@ class RedisReplayGuard:
         return Previously.QUEUED if before == b"q" else Previously.RAN_INLINE
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        if self._owns_client:
+            await self._redis.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..discord.enums import Permissions
 from ..discord.payloads import (
@@ -19,6 +19,11 @@ from ..discord.payloads import (
 if TYPE_CHECKING:
     from ..discord.messages import Message as Reply
     from .registry import Registry
+
+R = TypeVar("R")
+"""What the application gives every handler (the bot's :class:`~..bot.resources.Resources`).
+The framework never looks inside it; a handler declares it in its context's type
+(``ctx: CommandContext[Resources]``) and reads ``ctx.resources`` with no cast."""
 
 
 class LiveMessage(Protocol):
@@ -87,11 +92,12 @@ class AccessPolicy:
 
 
 @dataclass(slots=True)
-class Context:
-    """Base context: the interaction and the application's resources (``state``)."""
+class Context(Generic[R]):
+    """Base context: the interaction and the application's resources."""
 
     interaction: Interaction
-    state: Any = None
+    resources: R
+    """Built once at start by the composition root (``app.py``) and shared by every handler."""
     access: AccessPolicy = field(default_factory=AccessPolicy)
     live: LiveMessage = INLINE
     """Where progress and edits go: the interaction's message when run by a worker."""
@@ -140,14 +146,14 @@ class Context:
 
 
 @dataclass(slots=True)
-class CommandContext(Context):
+class CommandContext(Context[R]):
     command: CommandData | None = None
     path: tuple[str, ...] = ()
     """The invoked command path, e.g. ``("watchlist", "add")``."""
 
 
 @dataclass(slots=True)
-class ComponentContext(Context):
+class ComponentContext(Context[R]):
     component: ComponentData | None = None
     fields: dict[str, str] = field(default_factory=dict)
     """Named fields parsed from the custom_id by the handler's template."""
@@ -162,7 +168,7 @@ class ComponentContext(Context):
 
 
 @dataclass(slots=True)
-class ModalContext(Context):
+class ModalContext(Context[R]):
     modal: ModalData | None = None
     fields: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
@@ -174,7 +180,7 @@ class ModalContext(Context):
 
 
 @dataclass(slots=True)
-class AutocompleteContext(Context):
+class AutocompleteContext(Context[R]):
     path: tuple[str, ...] = ()
     focused: str = ""
     """Name of the option being typed."""

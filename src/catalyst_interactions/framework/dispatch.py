@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, overload
 
 import msgspec
 
@@ -44,6 +44,7 @@ from .context import (
     Context,
     LiveMessage,
     ModalContext,
+    R,
 )
 from .errors import BadOption, NoHandler, UserFacingError
 from .modes import Mode
@@ -99,9 +100,9 @@ class Delivery:
 
 
 @dataclass(slots=True)
-class _Routed:
+class _Routed(Generic[R]):
     spec: HandlerSpec
-    ctx: Context
+    ctx: Context[R]
     args: dict[str, Any]
     updates_message: bool = False
 
@@ -118,20 +119,45 @@ def ephemeral_message(text: str) -> dict[str, Any]:
     }
 
 
-class Dispatcher:
-    """Routes interactions to handlers and turns their replies into Discord responses."""
+class Dispatcher(Generic[R]):
+    """Routes interactions to handlers and turns their replies into Discord responses.
+
+    ``resources`` reaches every handler as ``ctx.resources`` (the bot's ``Resources``, built
+    once by ``app.py``); a dispatcher made without them hands handlers ``None``.
+    """
+
+    @overload
+    def __init__(
+        self: Dispatcher[None],
+        registry: Registry,
+        *,
+        access: AccessPolicy | None = None,
+        auto_budget_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        resources: R,
+        access: AccessPolicy | None = None,
+        auto_budget_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None: ...
 
     def __init__(
         self,
         registry: Registry,
         *,
-        state: Any = None,
+        resources: Any = None,
         access: AccessPolicy | None = None,
         auto_budget_s: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
-        self.state = state
+        self.resources: R = resources
         self.access = access or AccessPolicy()
         self.auto_budget_s = auto_budget_s
         self._clock = clock
@@ -240,7 +266,7 @@ class Dispatcher:
         except ValueError:
             return 0.0
 
-    def _defer(self, routed: _Routed) -> Defer:
+    def _defer(self, routed: _Routed[R]) -> Defer:
         if routed.updates_message:
             ack: dict[str, Any] = {"type": int(ResponseType.DEFERRED_UPDATE_MESSAGE)}
         else:
@@ -249,7 +275,7 @@ class Dispatcher:
                 ack["data"] = {"flags": EPHEMERAL}
         return Defer(ack=ack, handler_key=routed.spec.key)
 
-    def _respond(self, routed: _Routed, reply: Any, exc: BaseException | None) -> Respond:
+    def _respond(self, routed: _Routed[R], reply: Any, exc: BaseException | None) -> Respond:
         spec = routed.spec
         interaction = routed.ctx.interaction
         if isinstance(exc, UserFacingError):
@@ -301,7 +327,7 @@ class Dispatcher:
         )
         return self._respond(routed, None, problem)
 
-    def _route(self, interaction: Interaction) -> _Routed:
+    def _route(self, interaction: Interaction) -> _Routed[R]:
         try:
             if interaction.type == InteractionType.APPLICATION_COMMAND:
                 return self._route_command(interaction)
@@ -313,7 +339,7 @@ class Dispatcher:
             raise BadOption(str(exc)) from None
         raise NoHandler(f"interaction type {interaction.type} has no handlers")
 
-    def _route_command(self, interaction: Interaction) -> _Routed:
+    def _route_command(self, interaction: Interaction) -> _Routed[R]:
         data = command_data(interaction)
         kind = _COMMAND_KINDS.get(data.type, CommandType.CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
@@ -322,7 +348,7 @@ class Dispatcher:
             raise NoHandler(f"`/{quoted(' '.join(path))}` is not available any more.")
         ctx = CommandContext(
             interaction=interaction,
-            state=self.state,
+            resources=self.resources,
             access=self.access,
             registry=self.registry,
             command=data,
@@ -344,7 +370,7 @@ class Dispatcher:
                     args[opt.python_name] = opt.default
         return _Routed(spec, ctx, args)
 
-    def _route_component(self, interaction: Interaction) -> _Routed:
+    def _route_component(self, interaction: Interaction) -> _Routed[R]:
         data = component_data(interaction)
         found = self.registry.route_component(data.custom_id)
         if found is None:
@@ -352,7 +378,7 @@ class Dispatcher:
         spec, fields = found
         ctx = ComponentContext(
             interaction=interaction,
-            state=self.state,
+            resources=self.resources,
             access=self.access,
             registry=self.registry,
             component=data,
@@ -360,7 +386,7 @@ class Dispatcher:
         )
         return _Routed(spec, ctx, dict(fields), updates_message=spec.updates_message)
 
-    def _route_modal(self, interaction: Interaction) -> _Routed:
+    def _route_modal(self, interaction: Interaction) -> _Routed[R]:
         data = modal_data(interaction)
         found = self.registry.route_modal(data.custom_id)
         if found is None:
@@ -368,7 +394,7 @@ class Dispatcher:
         spec, fields = found
         ctx = ModalContext(
             interaction=interaction,
-            state=self.state,
+            resources=self.resources,
             access=self.access,
             registry=self.registry,
             modal=data,
@@ -400,7 +426,7 @@ class Dispatcher:
             return result([])
         ctx = AutocompleteContext(
             interaction=interaction,
-            state=self.state,
+            resources=self.resources,
             access=self.access,
             registry=self.registry,
             path=path,
@@ -416,7 +442,7 @@ class Dispatcher:
             return Respond(result([]).body, outcome="error", handler="autocomplete")
 
 
-def _key_of(dispatcher: Dispatcher, interaction: Interaction) -> str:
+def _key_of(dispatcher: Dispatcher[Any], interaction: Interaction) -> str:
     """Best-effort handler key for a refusal's metric label."""
     try:
         return dispatcher._route(interaction).spec.key

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..discord.messages import Choice
     from .context import AutocompleteContext
 
-Suggest = Callable[["AutocompleteContext", str], Awaitable[Sequence["Choice"]]]
+Suggest = Callable[["AutocompleteContext[Any]", str], Awaitable[Sequence["Choice"]]]
 """An autocomplete source: ``async (ctx, typed) -> choices`` (at most 25 are sent)."""
 Convert = Callable[[Any], Any]
 """Turns a submitted value into the handler's argument; raises ``UserFacingError`` (or

@@ -34,7 +34,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("catalyst_interactions.throttle")
 
@@ -227,18 +230,22 @@ return '0'
 
 class RedisThrottleStore:
     """TATs in Redis under ``prefix``, on Redis's clock; each key expires when its TAT
-    passes."""
+    passes. A client passed in stays the caller's (the process shares one);
+    :meth:`from_url` makes one that :meth:`close` closes."""
 
-    def __init__(self, client: Any, prefix: str = "catalyst:throttle") -> None:
+    def __init__(
+        self, client: Redis, prefix: str = "catalyst:throttle", *, owns_client: bool = False
+    ) -> None:
         self._client = client
         self._prefix = prefix
+        self._owns_client = owns_client
         self._script = client.register_script(_GCRA_LUA)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "catalyst:throttle") -> RedisThrottleStore:
         from redis.asyncio import Redis
 
-        return cls(Redis.from_url(url), prefix)
+        return cls(Redis.from_url(url), prefix, owns_client=True)
 
     async def admit(self, key: str, interval_s: float, burst: int, token: str = "") -> float:
         from redis.exceptions import RedisError
@@ -253,7 +260,8 @@ class RedisThrottleStore:
         return float(raw)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
 
 
 __all__ = [

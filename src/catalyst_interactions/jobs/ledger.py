@@ -11,9 +11,12 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..fileperms import private_sqlite
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class DeliveryLedger(Protocol):
@@ -73,11 +76,21 @@ class SqliteLedger:
 
 
 class RedisLedger:
-    def __init__(self, url: str, *, prefix: str = "catalyst:ledger:") -> None:
+    """Delivered keys in Redis. A client passed in stays the caller's (the process shares
+    one); :meth:`from_url` makes one that :meth:`close` closes."""
+
+    def __init__(
+        self, client: Redis, *, prefix: str = "catalyst:ledger:", owns_client: bool = False
+    ) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._owns_client = owns_client
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "catalyst:ledger:") -> RedisLedger:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(url)
-        self._prefix = prefix
+        return cls(Redis.from_url(url), prefix=prefix, owns_client=True)
 
     async def first(self, key: str, ttl_s: float) -> bool:
         return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=max(1, int(ttl_s))))
@@ -86,4 +99,5 @@ class RedisLedger:
         await self._redis.delete(self._prefix + key)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        if self._owns_client:
+            await self._redis.aclose()

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..discord.payloads import Interaction, PayloadError, decode_interaction
 from ..discord.rest import DiscordError, InvalidToken, UnknownInteraction
@@ -48,7 +49,7 @@ class Worker:
     def __init__(
         self,
         queue: JobQueue,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher[Any],
         deliverer: Deliverer,
         *,
         metrics: Metrics,

@@ -43,7 +43,7 @@ def js_regex(python_regex: str) -> str:
 
 
 async def build_manifest(
-    registry: Registry, dispatcher: Dispatcher, *, auto_budget_s: float
+    registry: Registry, dispatcher: Dispatcher[Any], *, auto_budget_s: float
 ) -> dict[str, Any]:
     commands: dict[str, Any] = {}
     for spec in registry.commands():
@@ -82,7 +82,7 @@ def _ordered(registry: Registry, kind: str) -> list[Any]:
     return sorted(specs, key=lambda s: -len(s.template.prefix))
 
 
-async def _static_answers(registry: Registry, dispatcher: Dispatcher) -> dict[str, Any]:
+async def _static_answers(registry: Registry, dispatcher: Dispatcher[Any]) -> dict[str, Any]:
     """Answers that depend on nothing but the registry: ``/help`` without options, as a
     regular member sees it (admins get the full list from the backend via ``/help``'s
     option or when the static answer is not used)."""
