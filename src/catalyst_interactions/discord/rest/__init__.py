@@ -4,47 +4,20 @@
 import redis.
 """
 
+from . import errors
 from .client import DiscordRest
-from .errors import (
-    AlreadyAcknowledged,
-    BotTokenRequired,
-    DeadlineExceeded,
-    DiscordError,
-    Forbidden,
-    HTTPError,
-    InvalidToken,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    ServerError,
-    TokenExpired,
-    Unauthorized,
-    UnknownInteraction,
-)
+from .errors import *  # noqa: F403 (the whole error tree is public: errors.__all__)
 from .metrics import NullMetrics, RestMetrics
 from .multipart import FileLike
 from .ratelimit import MemoryRateLimitStore, RateLimitHeaders, RateLimitStore
 
 __all__ = [
-    "AlreadyAcknowledged",
-    "BotTokenRequired",
-    "DeadlineExceeded",
-    "DiscordError",
     "DiscordRest",
     "FileLike",
-    "Forbidden",
-    "HTTPError",
-    "InvalidToken",
     "MemoryRateLimitStore",
-    "NetworkError",
-    "NotFound",
     "NullMetrics",
     "RateLimitHeaders",
     "RateLimitStore",
-    "RateLimited",
     "RestMetrics",
-    "ServerError",
-    "TokenExpired",
-    "Unauthorized",
-    "UnknownInteraction",
 ]
+__all__ += errors.__all__
