@@ -11,7 +11,8 @@ revealed only into that header; nothing here logs it or puts it in an error.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -129,30 +130,12 @@ class ChatClient:
         temperature: float = 0.3,
     ) -> ChatResult:
         """One completion; raises only :class:`~.errors.LLMError` subclasses."""
-        body = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": False,
-        }
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
-        try:
-            async with httpx.AsyncClient(
-                transport=self._transport, timeout=self._timeout, follow_redirects=False
-            ) as http:
+        content, headers = self._request(messages, max_tokens, temperature, stream=False)
+        with _transport_errors("LLM request failed"):
+            async with self._http() as http:
                 response = await http.post(
-                    f"{self.base_url}/chat/completions",
-                    content=msgspec.json.encode(body),
-                    headers=headers,
+                    f"{self.base_url}/chat/completions", content=content, headers=headers
                 )
-        except httpx.TimeoutException:
-            raise LLMTimeout() from None
-        except httpx.HTTPError as exc:
-            log.warning("LLM request failed", extra={"error": type(exc).__name__})
-            raise LLMUnavailable() from None
         return self._parse(response)
 
     async def stream(
@@ -168,26 +151,12 @@ class ChatClient:
 
         A server that ignores ``"stream": true`` and answers with one JSON body works too.
         """
-        body = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-            "stream": True,
-        }
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
-        try:
+        content, headers = self._request(messages, max_tokens, temperature, stream=True)
+        with _transport_errors("LLM stream failed"):
             async with (
-                httpx.AsyncClient(
-                    transport=self._transport, timeout=self._timeout, follow_redirects=False
-                ) as http,
+                self._http() as http,
                 http.stream(
-                    "POST",
-                    f"{self.base_url}/chat/completions",
-                    content=msgspec.json.encode(body),
-                    headers=headers,
+                    "POST", f"{self.base_url}/chat/completions", content=content, headers=headers
                 ) as response,
             ):
                 kind = response.headers.get("content-type", "")
@@ -197,11 +166,33 @@ class ChatClient:
                     await on_text(result.text)
                     return result
                 return await self._read_events(response, on_text)
-        except httpx.TimeoutException:
-            raise LLMTimeout() from None
-        except httpx.HTTPError as exc:
-            log.warning("LLM stream failed", extra={"error": type(exc).__name__})
-            raise LLMUnavailable() from None
+
+    def _request(
+        self,
+        messages: Sequence[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        *,
+        stream: bool,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The JSON body and the headers of one chat-completions request."""
+        body = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": stream,
+        }
+        accept = "text/event-stream" if stream else "application/json"
+        headers = {"Content-Type": "application/json", "Accept": accept}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key.reveal()}"
+        return msgspec.json.encode(body), headers
+
+    def _http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=self._transport, timeout=self._timeout, follow_redirects=False
+        )
 
     async def _read_events(self, response: httpx.Response, on_text: OnText) -> ChatResult:
         text = ""
@@ -259,6 +250,19 @@ class ChatClient:
         return ChatResult(
             text=text, model=completion.model or self.model, finish_reason=choice.finish_reason
         )
+
+
+@contextmanager
+def _transport_errors(failure: str) -> Iterator[None]:
+    """httpx's errors as the client's own: a timeout, else the server is unavailable (logged
+    as ``failure`` with the error's type only: its text may hold the URL)."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise LLMTimeout() from None
+    except httpx.HTTPError as exc:
+        log.warning(failure, extra={"error": type(exc).__name__})
+        raise LLMUnavailable() from None
 
 
 async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
