@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -20,7 +21,12 @@ from .cli_settings import (
 )
 from .settings import ConfigError, Settings
 
+if TYPE_CHECKING:
+    from .jobs import JobQueue, JobState
+
 CONFIG_ERROR_EXIT = 2
+_F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 def _fail(message: str) -> NoReturn:
@@ -28,6 +34,34 @@ def _fail(message: str) -> NoReturn:
     for line in message.splitlines() or [""]:
         click.echo(f"error: {line}", err=True)
     sys.exit(CONFIG_ERROR_EXIT)
+
+
+@contextmanager
+def _start_errors() -> Iterator[None]:
+    """A setting or the queue URL that cannot be used, found while starting: one line, exit 2."""
+    from .jobs import QueueError
+
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(str(exc))
+    except QueueError as exc:
+        _fail(f"CATALYST_QUEUE_URL: {exc}")
+
+
+def _metrics_options(port_help: str) -> Callable[[_F], _F]:
+    """--metrics-port and --metrics-host, for the commands that start processes."""
+
+    def add(command: _F) -> _F:
+        command = click.option(
+            "--metrics-host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address the --metrics-port listener binds to.",
+        )(command)
+        return click.option("--metrics-port", type=int, help=port_help)(command)
+
+    return add
 
 
 def _settings() -> Settings:
@@ -53,17 +87,9 @@ def main() -> None:
 )
 @click.option("--port", default=8081, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-workers", is_flag=True, help="Run the edge only (workers run elsewhere).")
-@click.option(
-    "--metrics-port",
-    type=int,
-    help="Serve /metrics and /ready on this port only (not on --port); with several "
-    "processes, process i (edges first, then workers) uses this port + i.",
-)
-@click.option(
-    "--metrics-host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address the --metrics-port listener binds to.",
+@_metrics_options(
+    "Serve /metrics and /ready on this port only (not on --port); with several "
+    "processes, process i (edges first, then workers) uses this port + i."
 )
 @click.option(
     "--processes",
@@ -96,13 +122,12 @@ def serve(
     layout: str,
 ) -> None:
     """Run the edge (POST /interactions) and, unless --no-workers, the workers."""
-    from .jobs import QueueError
     from .preflight import require_installed
     from .processes import parse_processes
     from .runner import run_serve, run_server
 
     settings = _settings()
-    try:
+    with _start_errors():
         settings.public_key()
         # Checked here, before any process starts: one line, not a child's traceback.
         problem = settings.admin_scope_problem()
@@ -110,9 +135,11 @@ def serve(
             _fail(problem)
         require_installed(settings, workers=not no_workers)
         edges = parse_processes(processes)
-        if layout == "single":
-            if edges != 1 or worker_processes is not None:
-                _fail("--layout single runs one process: drop --processes / --worker-processes")
+        if layout == "single" and (edges != 1 or worker_processes is not None):
+            _fail("--layout single runs one process: drop --processes / --worker-processes")
+        if layout == "single" or (edges == 1 and no_workers):
+            # One process. A lone edge runs without a supervisor too (one would cost a
+            # process, memory and start-up time for nothing to keep apart).
             run_server(
                 settings,
                 host=host,
@@ -122,33 +149,16 @@ def serve(
                 metrics_port=metrics_port,
             )
             return
-        workers = 0 if no_workers else (worker_processes or edges)
-        if edges == 1 and workers == 0:
-            # One edge and nothing beside it: no supervisor in between (a supervisor would
-            # cost a process, memory and start-up time for nothing to keep apart).
-            run_server(
-                settings,
-                host=host,
-                port=port,
-                workers=False,
-                metrics_host=metrics_host,
-                metrics_port=metrics_port,
-            )
-            return
         run_serve(
             settings,
             host=host,
             port=port,
             edges=edges,
-            workers=workers,
+            workers=0 if no_workers else (worker_processes or edges),
             reload_settings=_reloader(),
             metrics_host=metrics_host,
             metrics_port=metrics_port,
         )
-    except ConfigError as exc:
-        _fail(str(exc))
-    except QueueError as exc:
-        _fail(f"CATALYST_QUEUE_URL: {exc}")
 
 
 @main.command()
@@ -245,6 +255,7 @@ def send(what: str, url: str, key_file: Path) -> None:
     from nacl.signing import SigningKey
 
     from .discord.snowflake import make_snowflake
+    from .discord.verify import signed_headers
 
     key = SigningKey(bytes.fromhex(key_file.read_text().strip()))
     now_ms = int(time.time() * 1000)
@@ -263,17 +274,7 @@ def send(what: str, url: str, key_file: Path) -> None:
             "channel_id": "1",
         }
     body = json.dumps(payload).encode()
-    timestamp = str(int(time.time())).encode()
-    signature = key.sign(timestamp + body).signature.hex()
-    response = httpx.post(
-        url,
-        content=body,
-        headers={
-            "X-Signature-Ed25519": signature,
-            "X-Signature-Timestamp": timestamp.decode(),
-            "Content-Type": "application/json",
-        },
-    )
+    response = httpx.post(url, content=body, headers=signed_headers(key, body))
     click.echo(f"{response.status_code} {response.text}")
 
 
@@ -392,28 +393,17 @@ def endpoint_cmd(url: str) -> None:
     show_default=True,
     help="Worker processes under a supervisor: a number, or auto for one per core.",
 )
-@click.option(
-    "--metrics-port",
-    type=int,
-    help="Serve /metrics and /ready on this port (process i of --processes: port + i).",
-)
-@click.option(
-    "--metrics-host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address the metrics endpoint listens on.",
-)
+@_metrics_options("Serve /metrics and /ready on this port (process i of --processes: port + i).")
 def worker(
     concurrency: int | None, processes: str, metrics_port: int | None, metrics_host: str
 ) -> None:
     """Run workers only (scale-out): claim deferred jobs and deliver them."""
-    from .jobs import QueueError
     from .preflight import require_installed
     from .processes import parse_processes
     from .runner import run_worker, run_workers
 
     settings = _with_concurrency(_settings(), concurrency)
-    try:
+    with _start_errors():
         require_installed(settings, workers=True)
         count = parse_processes(processes)
         if count == 1:
@@ -426,10 +416,6 @@ def worker(
                 metrics_port=metrics_port,
                 reload_settings=_reloader(concurrency),
             )
-    except ConfigError as exc:
-        _fail(str(exc))
-    except QueueError as exc:
-        _fail(f"CATALYST_QUEUE_URL: {exc}")
 
 
 def _reloader(concurrency: int | None = None) -> Callable[[], Settings]:
@@ -514,16 +500,25 @@ def jobs() -> None:
     """List pending, running and dead jobs; retry or drop one."""
 
 
-def _queue(settings: Settings) -> Any:
-    from .jobs import QueueError, open_queue
+def _on_queue(use: Callable[[JobQueue], Awaitable[_T]]) -> _T:
+    """Run ``use(queue)`` on the configured job queue, then close the queue."""
+    import asyncio
 
-    settings, chosen = inspecting_settings(settings)
+    from .jobs import open_queue
+
+    settings, chosen = inspecting_settings(_settings())
     if chosen is not None and not settings.queue_url:
         click.echo(chosen, err=True)
-    try:
-        return open_queue(settings.queue_url or "", data_dir=settings.data_dir)
-    except QueueError as exc:
-        _fail(f"CATALYST_QUEUE_URL: {exc}")
+    with _start_errors():
+        queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
+
+    async def go() -> _T:
+        try:
+            return await use(queue)
+        finally:
+            await queue.close()
+
+    return asyncio.run(go())
 
 
 @jobs.command("list")
@@ -534,45 +529,28 @@ def _queue(settings: Settings) -> Any:
     help="Only these states (default: all).",
 )
 @click.option("--limit", default=50, show_default=True, help="Most jobs shown per state.")
-def jobs_list(state: tuple[str, ...], limit: int) -> None:
+def jobs_list(state: tuple[JobState, ...], limit: int) -> None:
     """Show jobs by state: id, handler, attempts, age and the last error."""
-    import asyncio
 
-    queue = _queue(_settings())
+    async def show(queue: JobQueue) -> None:
+        for st in state or ("pending", "running", "dead"):
+            rows = await queue.list(st, limit)
+            click.echo(f"{st}: {len(rows)}")
+            for info in rows:
+                age = time.time() - info.enqueued_at
+                why = info.reason or info.last_error or ""
+                click.echo(
+                    f"  {info.id}  {info.handler}  attempts={info.attempts}  age={age:.0f}s  {why}"
+                )
 
-    async def go() -> None:
-        try:
-            for st in state or ("pending", "running", "dead"):
-                rows = await queue.list(st, limit)
-                click.echo(f"{st}: {len(rows)}")
-                for info in rows:
-                    age = time.time() - info.enqueued_at
-                    why = info.reason or info.last_error or ""
-                    click.echo(
-                        f"  {info.id}  {info.handler}  attempts={info.attempts}  "
-                        f"age={age:.0f}s  {why}"
-                    )
-        finally:
-            await queue.close()
-
-    asyncio.run(go())
+    _on_queue(show)
 
 
 @jobs.command("retry")
 @click.argument("job_id")
 def jobs_retry(job_id: str) -> None:
     """Make a dead job pending again."""
-    import asyncio
-
-    queue = _queue(_settings())
-
-    async def go() -> bool:
-        try:
-            return bool(await queue.requeue_dead(job_id))
-        finally:
-            await queue.close()
-
-    if not asyncio.run(go()):
+    if not _on_queue(lambda queue: queue.requeue_dead(job_id)):
         _fail(f"no dead job {job_id}")
     click.echo(f"job {job_id} is pending again")
 
@@ -581,17 +559,7 @@ def jobs_retry(job_id: str) -> None:
 @click.argument("job_id")
 def jobs_drop(job_id: str) -> None:
     """Delete a job (its interaction id stays deduplicated)."""
-    import asyncio
-
-    queue = _queue(_settings())
-
-    async def go() -> bool:
-        try:
-            return bool(await queue.drop(job_id))
-        finally:
-            await queue.close()
-
-    if not asyncio.run(go()):
+    if not _on_queue(lambda queue: queue.drop(job_id)):
         _fail(f"no job {job_id}")
     click.echo(f"job {job_id} dropped")
 

@@ -5,7 +5,11 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from catalyst_interactions.discord.verify import SignatureVerifier, VerificationError
+from catalyst_interactions.discord.verify import (
+    SignatureVerifier,
+    VerificationError,
+    signed_headers,
+)
 from catalyst_interactions.settings import ConfigError, Settings
 
 
@@ -45,6 +49,20 @@ def test_window_is_configurable_and_inclusive(ts: int, ok: bool) -> None:
         with pytest.raises(VerificationError) as info:
             call()
         assert info.value.reason == "stale_timestamp"
+
+
+def test_signed_headers_are_what_the_verifier_accepts() -> None:
+    # The signer our tools use to play Discord (cli `send`, `replay`) and the edge's verifier
+    # must agree: the same key and body pass, another body does not.
+    key, verifier = make(now=1_000_000)
+    headers = signed_headers(key, b'{"type":1}', timestamp=1_000_000)
+    assert headers["X-Signature-Timestamp"] == "1000000"
+    assert headers["Content-Type"] == "application/json"
+    signature = headers["X-Signature-Ed25519"].encode()
+    verifier.verify(signature, b"1000000", b'{"type":1}')
+    with pytest.raises(VerificationError) as info:
+        verifier.verify(signature, b"1000000", b'{"type":2}')
+    assert info.value.reason == "bad_signature"
 
 
 def test_forged_stale_request_reports_bad_signature_not_staleness() -> None:

@@ -44,6 +44,7 @@ from nacl.signing import SigningKey
 
 from ..discord.limits import EPHEMERAL
 from ..discord.snowflake import make_snowflake
+from ..discord.verify import signed_headers
 
 DISCORD_DEADLINE_MS = 3000.0
 _FAMILY = {
@@ -329,13 +330,7 @@ def _parse_body(content_type: str, raw: bytes) -> dict[str, Any] | None:
 
 
 def send(client: httpx.Client, url: str, key: SigningKey, body: bytes) -> Answer:
-    timestamp = str(int(time.time()))
-    signature = key.sign(timestamp.encode() + body).signature.hex()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Signature-Ed25519": signature,
-        "X-Signature-Timestamp": timestamp,
-    }
+    headers = signed_headers(key, body)
     started = time.perf_counter()
     try:
         response = client.post(url, content=body, headers=headers)
