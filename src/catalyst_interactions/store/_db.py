@@ -14,13 +14,14 @@ Concurrency model:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +37,11 @@ from .errors import Conflict, InvalidValue, StoreError, StoreUnavailable
 from .models import Base
 from .url import SQLITE_DRIVER, normalize_url, parse_url
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Clock = Callable[[], datetime]
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 _WRITE_OPTION = "catalyst_write"
 _SQLITE_BUSY_TIMEOUT_S = 10.0
@@ -50,6 +55,23 @@ def utc_now() -> datetime:
 def rowcount(result: Result[Any]) -> int:
     """Rows matched by an UPDATE or DELETE (``session.execute`` types it as a plain Result)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def record_of(kind: type[_Record], row: object, **converted: Any) -> _Record:
+    """The plain record of an ORM row: each field of ``kind`` is the row's attribute of the
+    same name, unless ``converted`` gives it (a renamed column, a value to convert)."""
+    values = {
+        f.name: converted[f.name] if f.name in converted else getattr(row, f.name)
+        for f in dataclasses.fields(kind)
+    }
+    return kind(**values)
+
+
+def positive_limit(limit: int) -> int:
+    """``limit`` of a listing; :class:`InvalidValue` unless it is at least 1."""
+    if limit < 1:
+        raise InvalidValue("limit must be at least 1")
+    return limit
 
 
 def lock_key(namespace: str, key: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ._db import Database
+from ._db import Database, positive_limit, record_of
 from .errors import DuplicateAlert, InvalidValue
 from .models import AlertRow
 from .records import Alert, AlertStats, NewAlert
@@ -68,8 +68,8 @@ class Alerts:
         if ticker is not None:
             query = query.where(AlertRow.ticker == normalize_ticker(ticker))
         async with self._db.read() as session:
-            rows = await session.scalars(query.limit(_positive(limit)))
-            return [_alert(row) for row in rows]
+            rows = await session.scalars(query.limit(positive_limit(limit)))
+            return [record_of(Alert, row) for row in rows]
 
     async def for_ticker(self, ticker: str, since: datetime) -> AlertList:
         """Every alert of ``ticker`` posted at or after ``since``, newest first."""
@@ -79,7 +79,7 @@ class Alerts:
                 .where(AlertRow.ticker == normalize_ticker(ticker), AlertRow.posted_at >= since)
                 .order_by(AlertRow.posted_at.desc(), AlertRow.id.desc())
             )
-            return [_alert(row) for row in rows]
+            return [record_of(Alert, row) for row in rows]
 
     async def stats(self, since: datetime) -> AlertStats:
         """Alerts posted at or after ``since``: count, distinct tickers, mean score."""
@@ -99,12 +99,6 @@ class Alerts:
             unique_tickers=int(unique),
             average_score=None if average is None else float(average),
         )
-
-
-def _positive(limit: int) -> int:
-    if limit < 1:
-        raise InvalidValue("limit must be at least 1")
-    return limit
 
 
 def _row_values(alert: NewAlert) -> dict[str, Any]:
@@ -131,18 +125,3 @@ def _row_values(alert: NewAlert) -> dict[str, Any]:
 def _alert_from_values(alert_id: int, values: dict[str, Any]) -> Alert:
     fields = {k: v for k, v in values.items() if k != "natural_key"}
     return Alert(id=alert_id, **fields)
-
-
-def _alert(row: AlertRow) -> Alert:
-    return Alert(
-        id=row.id,
-        ticker=row.ticker,
-        posted_at=row.posted_at,
-        title=row.title,
-        price=row.price,
-        score=row.score,
-        sentiment=row.sentiment,
-        reason=row.reason,
-        source=row.source,
-        url=row.url,
-    )

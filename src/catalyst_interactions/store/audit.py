@@ -6,8 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ._db import Database
-from .errors import InvalidValue
+from ._db import Database, positive_limit, record_of
 from .models import AuditRow
 from .records import AuditEntry, JSONObject
 
@@ -47,7 +46,7 @@ class Audit:
                 row = AuditRow(**values)
                 session.add(row)
                 await session.flush()
-                return _entry(row)
+                return record_of(AuditEntry, row)
             new_id = await session.scalar(
                 self._db.insert_ignoring_conflicts(AuditRow)
                 .values(**values)
@@ -62,7 +61,7 @@ class Audit:
                 )
             )
             assert found is not None
-            return _entry(found)
+            return record_of(AuditEntry, found)
 
     async def list(
         self,
@@ -73,9 +72,7 @@ class Audit:
         limit: int = 50,
     ) -> AuditList:
         """Entries matching every given filter, newest first."""
-        if limit < 1:
-            raise InvalidValue("limit must be at least 1")
-        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(positive_limit(limit))
         if actor_id is not None:
             query = query.where(AuditRow.actor_id == actor_id)
         if action is not None:
@@ -83,16 +80,4 @@ class Audit:
         if since is not None:
             query = query.where(AuditRow.at >= since)
         async with self._db.read() as session:
-            return [_entry(row) for row in await session.scalars(query)]
-
-
-def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        actor_id=row.actor_id,
-        action=row.action,
-        target=row.target,
-        allowed=row.allowed,
-        detail=row.detail,
-    )
+            return [record_of(AuditEntry, row) for row in await session.scalars(query)]

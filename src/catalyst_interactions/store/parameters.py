@@ -15,7 +15,7 @@ import math
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._db import Database
+from ._db import Database, positive_limit, record_of
 from .errors import (
     AlreadyRolledBack,
     ChangeNotFound,
@@ -118,13 +118,11 @@ class Parameters:
 
     async def history(self, name: str | None = None, limit: int = 50) -> ChangeList:
         """Changes of one parameter (or all), newest first."""
-        if limit < 1:
-            raise InvalidValue("limit must be at least 1")
         query = (
             select(ParameterChangeRow, ParameterRow.type)
             .join(ParameterRow, ParameterRow.name == ParameterChangeRow.parameter)
             .order_by(ParameterChangeRow.id.desc())
-            .limit(limit)
+            .limit(positive_limit(limit))
         )
         if name is not None:
             query = query.where(ParameterChangeRow.parameter == name)
@@ -269,27 +267,21 @@ def _loaded(kind: ParameterType, value: ParameterValue) -> ParameterValue:
 
 
 def _parameter(row: ParameterRow) -> Parameter:
-    return Parameter(
-        name=row.name,
-        value=_loaded(ParameterType(row.type), row.value),
-        type=ParameterType(row.type),
+    kind = ParameterType(row.type)
+    return record_of(
+        Parameter,
+        row,
+        value=_loaded(kind, row.value),
+        type=kind,
         minimum=row.min_value,
         maximum=row.max_value,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
     )
 
 
 def _change(row: ParameterChangeRow, kind: ParameterType) -> ParameterChange:
-    return ParameterChange(
-        id=row.id,
-        parameter=row.parameter,
+    return record_of(
+        ParameterChange,
+        row,
         old_value=_loaded(kind, row.old_value),
         new_value=_loaded(kind, row.new_value),
-        changed_by=row.changed_by,
-        changed_at=row.changed_at,
-        report_id=row.report_id,
-        reason=row.reason,
-        rolled_back=row.rolled_back,
-        rollback_of=row.rollback_of,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from ._db import Database, rowcount
+from ._db import Database, positive_limit, record_of, rowcount
 from .errors import DuplicateReport, InvalidValue, ReportAlreadyDecided, ReportNotFound
 from .models import ReportRow
 from .records import JSONObject, Report, ReportStatus
@@ -61,18 +61,16 @@ class Reports:
         async with self._db.read() as session:
             row = await session.get(ReportRow, report_id)
             if row is None:
-                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
-            return _report(row)
+                raise _not_found(report_id)
+            return record_of(Report, row)
 
     async def list(self, status: ReportStatus | None = None, limit: int = 25) -> ReportList:
         """Reports, newest first, optionally only those with ``status``."""
-        if limit < 1:
-            raise InvalidValue("limit must be at least 1")
-        query = select(ReportRow).order_by(ReportRow.created_at.desc()).limit(limit)
+        query = select(ReportRow).order_by(ReportRow.created_at.desc()).limit(positive_limit(limit))
         if status is not None:
             query = query.where(ReportRow.status == status)
         async with self._db.read() as session:
-            return [_report(row) for row in await session.scalars(query)]
+            return [record_of(Report, row) for row in await session.scalars(query)]
 
     async def decide(self, report_id: str, status: ReportStatus, actor: str) -> Report:
         """Record the decision on a pending report; the first decision wins.
@@ -94,10 +92,10 @@ class Reports:
             )
             row = await session.get(ReportRow, report_id, populate_existing=True)
             if row is None:
-                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+                raise _not_found(report_id)
             if rowcount(result) == 0:
                 raise ReportAlreadyDecided(f"report {report_id!r} was already {row.status.label}")
-            return _report(row)
+            return record_of(Report, row)
 
     async def mark_partially_applied(self, report_id: str) -> Report:
         """An approved report some of whose values failed when applied: say so. Only
@@ -113,8 +111,8 @@ class Reports:
             )
             row = await session.get(ReportRow, report_id, populate_existing=True)
             if row is None:
-                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
-            return _report(row)
+                raise _not_found(report_id)
+            return record_of(Report, row)
 
     async def attach_message(self, report_id: str, channel_id: str, message_id: str) -> None:
         """Remember where the report was posted (set after the Discord message exists)."""
@@ -125,17 +123,9 @@ class Reports:
                 .values(channel_id=channel_id, message_id=message_id)
             )
             if rowcount(result) == 0:
-                raise ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")
+                raise _not_found(report_id)
 
 
-def _report(row: ReportRow) -> Report:
-    return Report(
-        report_id=row.report_id,
-        created_at=row.created_at,
-        payload=row.payload,
-        status=row.status,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        channel_id=row.channel_id,
-        message_id=row.message_id,
-    )
+def _not_found(report_id: str) -> ReportNotFound:
+    # The id comes from a member's button or command: never echo more than an id's length.
+    return ReportNotFound(f"no report {report_id[:MAX_REPORT_ID_LENGTH]!r}")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from ._db import Database, rowcount
+from ._db import Database, record_of, rowcount
 from .errors import AlreadyWatching, InvalidValue, NotWatching, WatchlistFull
 from .models import WatchlistRow
 from .records import WatchlistEntry
@@ -71,7 +71,7 @@ class Watchlists:
                 .where(WatchlistRow.user_id == user_id)
                 .order_by(WatchlistRow.added_at, WatchlistRow.ticker)
             )
-            return [_entry(row) for row in rows]
+            return [record_of(WatchlistEntry, row) for row in rows]
 
     async def clear(self, user_id: str) -> int:
         """Empty the user's list; returns how many tickers were removed."""
@@ -104,7 +104,3 @@ class Watchlists:
             )
             added = len((await session.scalars(statement)).all())
         return added, len(given) - added
-
-
-def _entry(row: WatchlistRow) -> WatchlistEntry:
-    return WatchlistEntry(user_id=row.user_id, ticker=row.ticker, added_at=row.added_at)
