@@ -318,7 +318,6 @@ class Settings:
         default_doc="unset: no /handover",
         check=_long_secret,
     )
-    """Shared with the Cloudflare Worker edge; enables POST /handover when set."""
     # -- Storage, queue and scale-out -------------------------------------------------------
     data_dir: Path = setting(
         "CATALYST_DATA_DIR",
@@ -484,7 +483,6 @@ class Settings:
         default_doc="local disk: charts/ in the data dir",
         check=_chart_store,
     )
-    """``s3://bucket/prefix`` for an S3-compatible chart store; local disk when unset."""
     chart_cache_max_mb: float = setting(
         "CATALYST_CHART_CACHE_MAX_MB",
         256.0,
@@ -644,7 +642,6 @@ class Settings:
         group=OPERATIONS,
         default_doc="unset: nothing recorded",
     )
-    """Opt-in: write received interactions (tokens and user ids replaced) as JSON lines."""
 
     configured: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The variable names that were set (environment or .env): not a setting itself."""
