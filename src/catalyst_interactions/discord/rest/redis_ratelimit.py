@@ -45,6 +45,12 @@ local function save(k, limit, remaining, reset_at, period)
              'reset_at', fmt(reset_at), 'period', fmt(period))
   redis.call('PEXPIREAT', k, math.floor((reset_at + period + 60) * 1000))
 end
+-- After a response (ARGV: route, major, bucket): remember the bucket Discord named for the
+-- route ('' when it named none), then the key of the route's bucket.
+local function answered_bucket_key()
+  if ARGV[3] ~= '' then redis.call('HSET', p .. ':routes', ARGV[1], ARGV[3]) end
+  return bucket_key(ARGV[1])
+end
 """
 
 # ARGV: route, major, global_limited ("1"/"0"), global limit per second
@@ -83,8 +89,7 @@ return '0'
 _RECORD = (
     _PRELUDE
     + """
-if ARGV[3] ~= '' then redis.call('HSET', p .. ':routes', ARGV[1], ARGV[3]) end
-local k = bucket_key(ARGV[1])
+local k = answered_bucket_key()
 local limit, remaining, after = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local reset_at, period = now + after, after
 local s = redis.call('HMGET', k, 'remaining', 'reset_at', 'period')
@@ -104,8 +109,7 @@ return 0
 _BLOCK = (
     _PRELUDE
     + """
-if ARGV[3] ~= '' then redis.call('HSET', p .. ':routes', ARGV[1], ARGV[3]) end
-local k = bucket_key(ARGV[1])
+local k = answered_bucket_key()
 local after = tonumber(ARGV[4])
 local s = redis.call('HMGET', k, 'limit', 'reset_at', 'period')
 if s[1] then
