@@ -153,11 +153,18 @@ def setting(
 
 
 # -- format rules for check= ---------------------------------------------------------------
-def _http_url(raw: str) -> str | None:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return "must be an http:// or https:// URL"
-    return None
+def _url_with_host(schemes: tuple[str, ...], problem: str) -> Callable[[str], str | None]:
+    """A URL of one of ``schemes`` that names a host (or bucket); else ``problem``."""
+
+    def check(raw: str) -> str | None:
+        parts = urlsplit(raw)
+        return problem if parts.scheme not in schemes or not parts.netloc else None
+
+    return check
+
+
+_http_url = _url_with_host(("http", "https"), "must be an http:// or https:// URL")
+_chart_store = _url_with_host(("s3",), "must look like s3://bucket/prefix")
 
 
 def _url_with_schemes(*schemes: str) -> Callable[[str], str | None]:
@@ -181,13 +188,6 @@ def _public_key(raw: str) -> str | None:
 
 def _snowflake(raw: str) -> str | None:
     return None if raw.isdigit() else "must be a numeric snowflake id"
-
-
-def _chart_store(raw: str) -> str | None:
-    parts = urlsplit(raw)
-    if parts.scheme != "s3" or not parts.netloc:
-        return "must look like s3://bucket/prefix"
-    return None
 
 
 def _long_secret(raw: str) -> str | None:
