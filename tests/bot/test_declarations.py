@@ -19,15 +19,19 @@ from catalyst_interactions.bot import backtest, build_registry, chart, check, wa
 from catalyst_interactions.bot import help as help_feature
 from catalyst_interactions.bot._shared import parse_ticker, suggest_tickers
 from catalyst_interactions.bot.resources import Resources
+from catalyst_interactions.discord.custom_id import CustomIdTemplate
 from catalyst_interactions.discord.enums import CommandType
+from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.discord.payloads import command_data, decode_interaction
 from catalyst_interactions.framework.context import (
     AccessPolicy,
     AutocompleteContext,
     CommandContext,
+    ComponentContext,
 )
 from catalyst_interactions.framework.cooldowns import Cooldowns
-from catalyst_interactions.framework.errors import UserFacingError
+from catalyst_interactions.framework.errors import RegistrationError, UserFacingError
+from catalyst_interactions.framework.registry import Feature, Registry
 from catalyst_interactions.settings import Settings
 from support.signing import command, member
 
@@ -173,3 +177,29 @@ async def test_watchlist_remove_suggests_only_the_members_own_tickers(
 async def test_chart_indicator_suggestions_complete_the_last_item() -> None:
     choices = await chart.suggest_indicators(suggesting(None), "vwap, r")
     assert [c.value for c in choices] == ["vwap,rsi"]
+
+
+def test_a_new_button_that_could_steal_the_old_bots_chart_clicks_stops_the_start() -> None:
+    # A loose template (any text for the symbol) also matches what the old bot's alerts
+    # carry, e.g. chart_toggle_A_1D: start-up names both handlers and that id.
+    rogue = Feature()
+
+    @rogue.component(CustomIdTemplate("chart_{name}_{tf}", name=".+", tf="1D"))
+    async def rogue_button(ctx: ComponentContext, name: str, tf: str) -> Message:
+        return Message(content=name)
+
+    registry = Registry()
+    registry.include(chart.commands, rogue)
+    registry.cooldowns_from(lambda ctx: Cooldowns({}))
+    with pytest.raises(RegistrationError) as info:
+        registry.validate()
+    problems = str(info.value).splitlines()[1:]
+    rogue_where = f"{rogue_button.__module__}.{rogue_button.__qualname__}"
+    assert sorted(problems) == [
+        "- component templates 'chart_toggle_{ticker}_{tf}' "
+        "(catalyst_interactions.bot.chart.legacy_toggle) and 'chart_{name}_{tf}' "
+        f"({rogue_where}) can both match the custom_id 'chart_toggle_A_1D'",
+        "- component templates 'chart_{ticker}_{tf}' "
+        "(catalyst_interactions.bot.chart.legacy_chart) and 'chart_{name}_{tf}' "
+        f"({rogue_where}) can both match the custom_id 'chart_A_1D'",
+    ]
