@@ -34,7 +34,7 @@ from catalyst_interactions.emulator.world import (
 )
 from support.llm_server import ChatServer
 from support.local_discord import Clock, Local, Shown
-from support.servers import free_port, serve_in_thread
+from support.servers import free_port, free_port_block, serve_in_thread
 
 pytestmark = [pytest.mark.install, pytest.mark.loopback, pytest.mark.timeout(600)]
 
@@ -184,9 +184,9 @@ def bot(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             return done.stdout
 
         operator("import-legacy", "--alerts", str(SAMPLES / "alerts.jsonl"))
-        port, metrics_port = free_port(), free_port()
-        while _taken(metrics_port + 1):
-            metrics_port = free_port()
+        # The edge's port, the edge's metrics port and the worker's (metrics port + 1).
+        port = free_port_block(3)
+        metrics_port = port + 1
         log = (tmp / "serve.log").open("w")
         server = subprocess.Popen(
             [cli, "serve", "--port", str(port), "--metrics-port", str(metrics_port)],

@@ -22,19 +22,12 @@ import httpx
 import pytest
 
 from fakes.fake_discord import FakeDiscord
+from support.servers import free_port_block
 from support.signing import Signer, command, member, new_id
 
 pytestmark = [pytest.mark.loopback, pytest.mark.fault]
 
 HERE = Path(__file__).parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -117,7 +110,9 @@ def serve(tmp_path: Path, signer: Signer) -> Iterator[tuple[Serve, FakeDiscord]]
             "CATALYST_QUEUE_URL": "",
             "CATALYST_DATABASE_URL": "",
         }
-        server = Serve(env, free_port(), free_port(), tmp_path / "serve.log")
+        # The edge's port, then a metrics port per edge and worker process (base, base + 1, …).
+        base = free_port_block(1 + 4)
+        server = Serve(env, base, base + 1, tmp_path / "serve.log")
         try:
             yield server, discord
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
@@ -16,6 +17,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports, for a command that takes a base port and
+    binds base, base + 1, … (``serve --processes N --metrics-port P``).
+
+    The block is drawn below the kernel's ephemeral range, where the ports that other tests get
+    from ``bind(0)`` and outgoing connections do not land, and every port of it is bound once to
+    check it is free (two ``free_port()`` calls in a row often return neighbouring ports).
+    """
+    low = 20_000
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(low, max(low + 1, ephemeral_low - count))
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports found on 127.0.0.1")
 
 
 @contextmanager
