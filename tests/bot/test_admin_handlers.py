@@ -58,17 +58,17 @@ NIGHTLY = {
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Resources]:
-    svc = build_resources(Settings(data_dir=tmp_path, market_provider="demo"), workers=False)
+async def resources(tmp_path: Path) -> AsyncIterator[Resources]:
+    built = build_resources(Settings(data_dir=tmp_path, market_provider="demo"), workers=False)
     try:
-        yield svc
+        yield built
     finally:
-        await svc.aclose()
+        await built.aclose()
 
 
 @pytest.fixture
-async def store(services: Resources) -> Store:
-    return await services.store.get()
+async def store(resources: Resources) -> Store:
+    return await resources.store.get()
 
 
 async def post(store: Store, raw: dict[str, Any]) -> TuningReport:
@@ -84,48 +84,48 @@ def interaction(payload: dict[str, Any]) -> Any:
 
 
 def admin_command(
-    services: Resources, sub: str, user: dict[str, Any] = ADMIN
+    resources: Resources, sub: str, user: dict[str, Any] = ADMIN
 ) -> CommandContext[Resources]:
     found = interaction(command("admin", [{"name": sub, "type": 1, "options": []}], user=user))
     return CommandContext(
         interaction=found,
-        resources=services,
+        resources=resources,
         access=ACCESS,
         command=command_data(found),
         path=("admin", sub),
     )
 
 
-def button(services: Resources, custom_id: str) -> ComponentContext[Resources]:
+def button(resources: Resources, custom_id: str) -> ComponentContext[Resources]:
     found = interaction(component(custom_id, user=ADMIN))
     return ComponentContext(
-        interaction=found, resources=services, access=ACCESS, component=component_data(found)
+        interaction=found, resources=resources, access=ACCESS, component=component_data(found)
     )
 
 
-def form(services: Resources, custom_id: str, values: dict[str, str]) -> ModalContext[Resources]:
+def form(resources: Resources, custom_id: str, values: dict[str, str]) -> ModalContext[Resources]:
     found = interaction(modal_submit(custom_id, values, user=ADMIN))
     data = modal_data(found)
     return ModalContext(
-        interaction=found, resources=services, access=ACCESS, modal=data, values=data.values()
+        interaction=found, resources=resources, access=ACCESS, modal=data, values=data.values()
     )
 
 
-def typing_in(services: Resources, user: dict[str, Any]) -> AutocompleteContext[Resources]:
+def typing_in(resources: Resources, user: dict[str, Any]) -> AutocompleteContext[Resources]:
     focused = [{"name": "parameter", "type": 3, "value": "", "focused": True}]
     found = interaction(
         command("admin", [{"name": "set", "type": 1, "options": focused}], user=user, type_=4)
     )
     return AutocompleteContext(
-        interaction=found, resources=services, access=ACCESS, path=("admin", "set")
+        interaction=found, resources=resources, access=ACCESS, path=("admin", "set")
     )
 
 
 async def test_set_parameter_applies_records_and_audits_once(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     await store.parameters.define("min_score", ParameterType.FLOAT, 0.5, minimum=0, maximum=1)
-    ctx = admin_command(services, "set")
+    ctx = admin_command(resources, "set")
 
     answer = await admin.set_parameter(ctx, "min_score", "0.7", reason="calmer")
 
@@ -146,56 +146,56 @@ async def test_set_parameter_applies_records_and_audits_once(
 
 
 async def test_set_parameter_refuses_unknown_names_and_bad_values(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     await store.parameters.define("max_alerts_per_hour", ParameterType.INT, 20, minimum=1)
     with pytest.raises(UserFacingError) as unknown:
-        await admin.set_parameter(admin_command(services, "set"), "nope", "1")
+        await admin.set_parameter(admin_command(resources, "set"), "nope", "1")
     assert unknown.value.message == "Unknown parameter `nope`. Known: `max_alerts_per_hour`"
     with pytest.raises(admin.BadValue) as bad:
-        await admin.set_parameter(admin_command(services, "set"), "max_alerts_per_hour", "0")
+        await admin.set_parameter(admin_command(resources, "set"), "max_alerts_per_hour", "0")
     assert bad.value.message == "`max_alerts_per_hour` must be at least 1; got `0`"
     assert await store.parameters.history() == []
     assert await store.audit.list() == []
 
 
-async def test_rollback_restores_the_old_value_once(services: Resources, store: Store) -> None:
+async def test_rollback_restores_the_old_value_once(resources: Resources, store: Store) -> None:
     await store.parameters.define("min_score", ParameterType.FLOAT, 0.5, minimum=0, maximum=1)
-    await admin.set_parameter(admin_command(services, "set"), "min_score", "0.8")
+    await admin.set_parameter(admin_command(resources, "set"), "min_score", "0.8")
 
-    undone = await admin.rollback(admin_command(services, "rollback"), 1)
+    undone = await admin.rollback(admin_command(resources, "rollback"), 1)
 
     assert undone.content == "Rolled back change #1: `min_score` is `0.5` again (change #2)."
     assert (await store.parameters.get("min_score")).value == 0.5
     with pytest.raises(UserFacingError) as twice:
-        await admin.rollback(admin_command(services, "rollback"), 1)
+        await admin.rollback(admin_command(resources, "rollback"), 1)
     assert twice.value.message == "Cannot roll back: change #1 was already rolled back."
 
 
-async def test_history_and_report_list_read_the_store(services: Resources, store: Store) -> None:
-    assert (await admin.history(admin_command(services, "history"))).content == (
+async def test_history_and_report_list_read_the_store(resources: Resources, store: Store) -> None:
+    assert (await admin.history(admin_command(resources, "history"))).content == (
         "No parameter changes recorded yet."
     )
     await post(store, NIGHTLY)
-    await admin.set_parameter(admin_command(services, "set"), "min_score", "0.9")
-    [shown] = (await admin.history(admin_command(services, "history"), "min_score")).embeds
+    await admin.set_parameter(admin_command(resources, "set"), "min_score", "0.9")
+    [shown] = (await admin.history(admin_command(resources, "history"), "min_score")).embeds
     assert shown.title == "History of min_score"
     assert shown.description is not None and shown.description.startswith(
         f"#1 `min_score` `0.5` → `0.9` by <@{ADMIN_ID}>"
     )
-    [listed] = (await admin.report(admin_command(services, "report"))).embeds
+    [listed] = (await admin.report(admin_command(resources, "report"))).embeds
     assert listed.description is not None and listed.description.startswith(
         "`nightly-1` — pending, "
     )
 
 
 async def test_approve_button_applies_every_change_and_decides_the_report(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
 
     answer = await admin.decide(
-        button(services, "admin:v1:approve:nightly-1"), "approve", "nightly-1"
+        button(resources, "admin:v1:approve:nightly-1"), "approve", "nightly-1"
     )
 
     assert isinstance(answer, Message)
@@ -206,12 +206,12 @@ async def test_approve_button_applies_every_change_and_decides_the_report(
     assert (await store.reports.get("nightly-1")).status.value == "approved"
     # Another admin pressing Reject afterwards is told, and nothing changes.
     with pytest.raises(UserFacingError) as late:
-        await admin.decide(button(services, "admin:v1:reject:nightly-1"), "reject", "nightly-1")
+        await admin.decide(button(resources, "admin:v1:reject:nightly-1"), "reject", "nightly-1")
     assert late.value.message == f"Report `nightly-1` was already approved by <@{ADMIN_ID}>."
 
 
 async def test_approve_applies_what_it_can_and_records_what_it_could_not(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     # `ghost` is neither defined in the store nor given a type and value by the report.
     await post(
@@ -219,7 +219,7 @@ async def test_approve_applies_what_it_can_and_records_what_it_could_not(
     )
 
     answer = await admin.decide(
-        button(services, "admin:v1:approve:nightly-1"), "approve", "nightly-1"
+        button(resources, "admin:v1:approve:nightly-1"), "approve", "nightly-1"
     )
 
     [status] = [f.value for f in answer.embeds[0].fields if f.name == "Status"]
@@ -230,17 +230,17 @@ async def test_approve_applies_what_it_can_and_records_what_it_could_not(
 
 
 async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
 
-    opened = await admin.custom(button(services, "admin:v1:custom:nightly-1"), "nightly-1")
+    opened = await admin.custom(button(resources, "admin:v1:custom:nightly-1"), "nightly-1")
 
     assert isinstance(opened, Modal)
     assert opened.custom_id == "admin:v1:modal:nightly-1"
     assert [i.custom_id for i in opened.inputs] == ["min_score", "max_alerts_per_hour"]
     values = {"min_score": "0.25", "max_alerts_per_hour": "40"}
-    await admin.custom_submit(form(services, "admin:v1:modal:nightly-1", values), "nightly-1")
+    await admin.custom_submit(form(resources, "admin:v1:modal:nightly-1", values), "nightly-1")
     assert (await store.parameters.get("min_score")).value == 0.25
     assert (await store.parameters.get("max_alerts_per_hour")).value == 40
     [entry] = await store.audit.list(action="report.custom")
@@ -249,17 +249,17 @@ async def test_custom_opens_a_form_and_its_submission_applies_the_typed_values(
 
 
 async def test_parameter_names_suggest_to_admins_and_refuse_outsiders(
-    services: Resources, store: Store
+    resources: Resources, store: Store
 ) -> None:
     await post(store, NIGHTLY)
-    names = await admin.parameter_names(typing_in(services, ADMIN), "ALERT")
+    names = await admin.parameter_names(typing_in(resources, ADMIN), "ALERT")
     assert [(c.name, c.value) for c in names] == [
         ("max_alerts_per_hour = 20", "max_alerts_per_hour")
     ]
-    refused = await admin.parameter_names(typing_in(services, OUTSIDER), "")
+    refused = await admin.parameter_names(typing_in(resources, OUTSIDER), "")
     assert [(c.name, c.value) for c in refused] == [(ADMIN_REFUSAL, "-")]
     assert [
-        (c.name, c.value) for c in await admin.report_ids(typing_in(services, OUTSIDER), "")
+        (c.name, c.value) for c in await admin.report_ids(typing_in(resources, OUTSIDER), "")
     ] == [(ADMIN_REFUSAL, "-")]
 
 
