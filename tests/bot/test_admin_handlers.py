@@ -17,6 +17,7 @@ import pytest
 
 from catalyst_interactions.app import build_resources
 from catalyst_interactions.bot import admin, build_registry
+from catalyst_interactions.bot.admin_changes import BadValue
 from catalyst_interactions.bot.admin_report import TuningReport, parse_report
 from catalyst_interactions.bot.resources import Resources
 from catalyst_interactions.bot.services import ADMIN_REFUSAL, admin_only
@@ -152,7 +153,7 @@ async def test_set_parameter_refuses_unknown_names_and_bad_values(
     with pytest.raises(UserFacingError) as unknown:
         await admin.set_parameter(admin_command(resources, "set"), "nope", "1")
     assert unknown.value.message == "Unknown parameter `nope`. Known: `max_alerts_per_hour`"
-    with pytest.raises(admin.BadValue) as bad:
+    with pytest.raises(BadValue) as bad:
         await admin.set_parameter(admin_command(resources, "set"), "max_alerts_per_hour", "0")
     assert bad.value.message == "`max_alerts_per_hour` must be at least 1; got `0`"
     assert await store.parameters.history() == []

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from catalyst_interactions.bot._shared import lines_within
-from catalyst_interactions.bot.admin import BadValue, coerce
+from catalyst_interactions.bot.admin_changes import BadValue, coerce
 from catalyst_interactions.bot.admin_report import (
     DECIDE,
     MODAL,
