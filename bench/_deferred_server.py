@@ -81,19 +81,22 @@ def record_claims(runtime: Runtime, records: Records) -> None:
     """Note ``(id, enqueued_at, claimed at)`` for every claim the in-process worker makes.
 
     The queue does not tell the handler when its job was enqueued, and the worker holds
-    the very queue object in ``runtime.queue``: wrapping its ``claim`` on the instance
+    the very queue object in ``runtime.queue``: wrapping its ``claim_many`` on the instance
     measures on the worker's side only, never on the edge's enqueue path.
     """
     queue: Any = runtime.queue
-    claim = queue.claim
+    claim_many = queue.claim_many
 
-    async def claim_and_note(consumer: str, lease_s: float, timeout_s: float) -> ClaimedJob | None:
-        claimed: ClaimedJob | None = await claim(consumer, lease_s, timeout_s)
-        if claimed is not None:
-            records.claims.append((claimed.job.id, claimed.job.enqueued_at, time.time()))
+    # The worker claims in batches (every free slot in one round trip): note each job of it.
+    async def claim_and_note(
+        consumer: str, lease_s: float, timeout_s: float, limit: int
+    ) -> list[ClaimedJob]:
+        claimed: list[ClaimedJob] = await claim_many(consumer, lease_s, timeout_s, limit)
+        now = time.time()
+        records.claims.extend((c.job.id, c.job.enqueued_at, now) for c in claimed)
         return claimed
 
-    queue.claim = claim_and_note
+    queue.claim_many = claim_and_note
 
 
 def build(settings: Settings, records: Records, records_path: Path, *, workers: bool) -> Runtime:

@@ -132,9 +132,9 @@ def test_backtest_is_deferred_and_replays_alerts_against_bars(market_bot: Bot) -
     payload = command("backtest", [ticker_option("ACME"), ticker_option(2, "days")])
     ack, edit = market_bot.deferred(payload)
     assert "data" not in ack  # public answer
-    # Its first step is shown at once (later ones are coalesced into the answer when fast).
-    first = market_bot.last_edits[0].json
-    assert first["content"] == "Loading the stored alerts for ACME…" and "embeds" not in first
+    # A job done within its first second sends its answer only (jobs/live.py holds progress
+    # back that long); on a slow machine its steps may show first, but never a card.
+    assert all("embeds" not in e.json for e in market_bot.last_edits[:-1])
     card = edit.json["embeds"][0]
     assert card["title"] == "Backtest: ACME, hold 2d"
     returns = [101 / 100 - 1, 98 / 103 - 1, 103 / 97 - 1, 110 / 103 - 1]  # last one still open
