@@ -68,3 +68,15 @@ async def test_component_state_purge_removes_only_expired(store: Store, clock: F
     assert await store.component_state.get(long) == {"n": 2}
     with pytest.raises(InvalidValue):
         await store.component_state.put({}, ttl=timedelta(0))
+
+
+async def test_audit_counts_since_split_allowed_and_refused(store: Store, clock: FakeClock) -> None:
+    await store.audit.record("42", "admin.approve")
+    clock.advance(days=8)
+    start = clock.now
+    for _ in range(3):
+        await store.audit.record("7", "admin.set", allowed=False)
+    await store.audit.record("42", "parameter.rollback")
+    assert await store.audit.counts_since(start) == (1, 3)
+    assert await store.audit.counts_since(start - timedelta(days=9)) == (2, 3)
+    assert await store.audit.counts_since(clock.now + timedelta(seconds=1)) == (0, 0)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 
 import pytest
 from store_support import FakeClock
@@ -178,3 +179,16 @@ async def test_concurrent_sets_keep_a_consistent_history(store: Store) -> None:
     for before, after in itertools.pairwise(history):
         assert after.old_value == before.new_value
     assert (await store.parameters.get("COUNTER")).value == history[-1].new_value
+
+
+async def test_changes_since_counts_sets_and_rollbacks_after_a_time(
+    store: Store, clock: FakeClock
+) -> None:
+    await define_min_score(store)
+    await store.parameters.set("MIN_SCORE", 0.3, ADMIN)
+    clock.advance(days=8)
+    start = clock.now
+    await store.parameters.set("MIN_SCORE", 0.35, ADMIN)
+    await store.parameters.set("MIN_SCORE", 0.4, ADMIN)
+    assert await store.parameters.changes_since(start) == 2
+    assert await store.parameters.changes_since(start - timedelta(days=9)) == 3

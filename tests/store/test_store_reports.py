@@ -128,3 +128,16 @@ async def test_statuses_are_kept_as_their_text_and_read_back_as_the_enum(
         "kept"
     ]
     assert ReportStatus.PARTIALLY_APPLIED.label == "partially applied"
+
+
+async def test_counts_cover_every_status_past_any_listing_limit(store: Store) -> None:
+    # /admin stats used to count by listing (limit 1,000): 1,003 pending reports read as 1,000.
+    for i in range(1_003):
+        await store.reports.create(f"r{i}", {})
+    await store.reports.decide("r0", ReportStatus.REJECTED, "1")
+    assert await store.reports.counts() == {
+        ReportStatus.PENDING: 1_002,
+        ReportStatus.APPROVED: 0,
+        ReportStatus.REJECTED: 1,
+        ReportStatus.PARTIALLY_APPLIED: 0,
+    }

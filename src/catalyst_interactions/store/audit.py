@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ._db import Database, positive_limit, record_of
 from .models import AuditRow
@@ -81,3 +81,14 @@ class Audit:
             query = query.where(AuditRow.at >= since)
         async with self._db.read() as session:
             return [record_of(AuditEntry, row) for row in await session.scalars(query)]
+
+    async def counts_since(self, since: datetime) -> tuple[int, int]:
+        """``(allowed, refused)`` entries at or after ``since``, counted by the database."""
+        query = (
+            select(AuditRow.allowed, func.count())
+            .where(AuditRow.at >= since)
+            .group_by(AuditRow.allowed)
+        )
+        async with self._db.read() as session:
+            found = {bool(allowed): int(n) for allowed, n in await session.execute(query)}
+        return found.get(True, 0), found.get(False, 0)

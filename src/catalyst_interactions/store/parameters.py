@@ -11,8 +11,9 @@ latest rollback can itself be rolled back (that re-applies the value it removed)
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ._db import Database, positive_limit, record_of
@@ -129,6 +130,14 @@ class Parameters:
         async with self._db.read() as session:
             rows = await session.execute(query)
             return [_change(row, ParameterType(kind)) for row, kind in rows]
+
+    async def changes_since(self, since: datetime) -> int:
+        """How many changes (rollbacks included) were made at or after ``since``."""
+        query = select(func.count()).select_from(ParameterChangeRow)
+        async with self._db.read() as session:
+            return int(
+                await session.scalar(query.where(ParameterChangeRow.changed_at >= since)) or 0
+            )
 
     async def rollback(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ._db import Database, positive_limit, record_of, rowcount
 from .errors import DuplicateReport, InvalidValue, ReportAlreadyDecided, ReportNotFound
@@ -71,6 +71,13 @@ class Reports:
             query = query.where(ReportRow.status == status)
         async with self._db.read() as session:
             return [record_of(Report, row) for row in await session.scalars(query)]
+
+    async def counts(self) -> dict[ReportStatus, int]:
+        """How many reports have each status (every status present, counted by the database)."""
+        query = select(ReportRow.status, func.count()).group_by(ReportRow.status)
+        async with self._db.read() as session:
+            found = {ReportStatus(status): int(n) for status, n in await session.execute(query)}
+        return {status: found.get(status, 0) for status in ReportStatus}
 
     async def decide(self, report_id: str, status: ReportStatus, actor: str) -> Report:
         """Record the decision on a pending report; the first decision wins.
