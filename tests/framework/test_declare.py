@@ -430,3 +430,33 @@ def test_a_component_whose_parameters_are_not_its_templates_fields_is_refused() 
             return Message(content=ticker)
 
     assert "missing ['tf'], not in the template ['timeframe']" in str(info.value)
+
+
+def split_words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+Words = Annotated[frozenset[str], Param("Some words", sent_as=str, convert=split_words)]
+
+
+async def test_an_option_type_may_hand_the_handler_another_type_than_discord_sends() -> None:
+    registry = Registry()
+
+    @registry.command("count", "Count distinct words")
+    async def count(ctx: CommandContext, words: Words) -> Message:
+        return Message(content=str(len(words)))
+
+    assert registry.commands_json()[0]["options"] == [
+        {"type": 3, "name": "words", "description": "Some words", "required": True}
+    ]
+    body = await respond(
+        Dispatcher(registry), command("count", [{"name": "words", "type": 3, "value": "a b a c"}])
+    )
+    assert body["data"]["content"] == "3"
+    with pytest.raises(RegistrationError, match="sent_as= but no convert="):
+
+        @registry.command("bad", "Bad")
+        async def bad(
+            ctx: CommandContext, w: Annotated[frozenset[str], Param(sent_as=str)]
+        ) -> Message:
+            return Message(content="")

@@ -48,9 +48,9 @@ from ..discord.messages import (
     truncate,
 )
 from ..discord.payloads import Message as ClickedMessage
-from ..framework.context import AutocompleteContext, CommandContext, ComponentContext, Context
+from ..framework.context import AutocompleteContext, CommandContext, ComponentContext
 from ..framework.cooldowns import cooldown
-from ..framework.errors import CheckFailure, UserFacingError
+from ..framework.errors import UserFacingError
 from ..framework.modes import Mode
 from ..framework.options import Param
 from ..framework.registry import Feature
@@ -455,25 +455,6 @@ async def build_compare(
     return compare_message(bars_a, bars_b, timeframe, png)
 
 
-# -- edge-side checks (cheap, before a job is queued) ---------------------------------------
-def _raw_options(ctx: Context[Resources]) -> dict[str, Any]:
-    command = getattr(ctx, "command", None)
-    return {} if command is None else {o.name: o.value for o in command.options}
-
-
-async def chart_options_check(ctx: Context[Resources]) -> None:
-    """Refuse a bad ticker (see :func:`ticker_options_check`) or an unknown indicator at
-    once, privately, before queueing a render."""
-    await ticker_options_check(ctx)
-    options = _raw_options(ctx)
-    text = options.get("indicators")
-    if isinstance(text, str):
-        try:
-            parse_indicators(text, Timeframe.D1)
-        except UserFacingError as exc:
-            raise CheckFailure(exc.message) from None
-
-
 # -- autocomplete ----------------------------------------------------------------------------
 def indicator_choices(typed: str) -> list[Choice]:
     """Presets for a first word; for a list, completions of its last item."""
@@ -499,15 +480,23 @@ async def suggest_indicators(ctx: AutocompleteContext[Resources], typed: str) ->
 
 
 # -- declaration -----------------------------------------------------------------------------
+def indicator_option(text: str) -> frozenset[str] | None:
+    """The typed preset or list; blank is None, the timeframe's defaults (see the handler)."""
+    return parse_indicators(text, Timeframe.D1) if text.strip() else None
+
+
 TickerOption = Annotated[Ticker, Param(min_length=1)]
 Indicators = Annotated[
-    str | None,
+    frozenset[str] | None,
     Param(
         "A preset (day, trend, momentum, volatility, all, none) or a list: vwap,rsi",
+        sent_as=str,
+        convert=indicator_option,
         autocomplete=suggest_indicators,
         max_length=100,
     ),
 ]
+"""Parsed while routing, so an unknown indicator is refused before a render is queued."""
 
 commands = Feature()
 # Each click renders: a chart's buttons and menu (and the old bot's buttons) share one
@@ -520,7 +509,7 @@ compare_clicks = cooldown(1, name="compare-buttons")
     "chart",
     "Price chart with timeframe buttons and an indicator menu",
     mode=Mode.DEFERRED,
-    checks=(chart_options_check,),
+    checks=(ticker_options_check,),
 )
 @cooldown(3)
 async def chart(
@@ -529,7 +518,7 @@ async def chart(
     timeframe: Annotated[Timeframe, Param("Range of the chart (default 1D)")] = Timeframe.D1,
     indicators: Indicators = None,
 ) -> Message:
-    chosen = parse_indicators(indicators, timeframe)
+    chosen = default_indicators(timeframe) if indicators is None else indicators
     return await build_chart(ctx.resources, ticker, timeframe, chosen, progress=ctx.progress)
 
 
@@ -537,7 +526,7 @@ async def chart(
     "compare",
     "Two tickers' % performance on one chart",
     mode=Mode.DEFERRED,
-    checks=(chart_options_check,),
+    checks=(ticker_options_check,),
 )
 @cooldown(5)
 async def compare(

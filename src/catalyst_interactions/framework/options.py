@@ -58,6 +58,9 @@ class Param:
     choices: Mapping[str, str | int | float] | None = None  # display name -> value
     convert: Convert | None = None
     """Run on the submitted value before the handler; see :data:`Convert`."""
+    sent_as: type | None = None
+    """What Discord sends (the option's type) when ``convert`` turns it into something else:
+    ``Annotated[frozenset[str] | None, Param(sent_as=str, convert=parse_list)]``."""
 
     def refined_by(self, later: Param) -> Param:
         """This Param with every field ``later`` sets (differs from the default) replaced."""
@@ -208,6 +211,10 @@ def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
     default = param.default
     required = default is inspect.Parameter.empty
     hint = _strip_optional(hint)
+    if meta.sent_as is not None:
+        if meta.convert is None:
+            raise RegistrationError(f"{where}: {param.name!r} has sent_as= but no convert=")
+        hint = meta.sent_as  # the handler's annotation is what convert returns
     name = meta.name or param.name
     if not (1 <= len(name) <= COMMAND_NAME_MAX and set(name) <= _NAME_OK):
         raise RegistrationError(
