@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .bot import build_registry
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from .bot.charting import ChartService
     from .discord.rest import DiscordRest
+    from .discord.rest.transport import Transport
     from .framework.component_state import StateBackend
     from .framework.throttle import ThrottleStore
     from .jobs.queue import JobQueue
@@ -95,7 +96,7 @@ def build_resources(
     *,
     workers: bool,
     metrics: Metrics | None = None,
-    rest_transport: Any = None,
+    rest_transport: Transport | None = None,
 ) -> Resources:
     """Every resource the handlers use, built once for this process.
 
@@ -202,7 +203,7 @@ def _throttle_store(settings: Settings, redis: Redis | None) -> ThrottleStore:
 
 
 def _open_rest(
-    settings: Settings, redis: Redis | None, metrics: Metrics, transport: Any
+    settings: Settings, redis: Redis | None, metrics: Metrics, transport: Transport | None
 ) -> DiscordRest:
     # The REST client (aiohttp) is imported only where workers run.
     from .discord.rest import DiscordRest
@@ -344,6 +345,27 @@ def build_edge(
     return runtime
 
 
+def open_process_queue(
+    settings: Settings, resources: Resources, *, max_per_owner: int = 0
+) -> JobQueue:
+    """The durable queue, closed with the resources. On the same Redis as
+    ``CATALYST_REDIS_URL`` it uses the process's one client; a queue on a Redis of its own
+    (docs/scaling.md) needs a connection there."""
+    from .jobs import open_queue
+
+    shared = None
+    if resources.redis is not None and settings.redis_url:
+        shared = (settings.redis_url, resources.redis)
+    queue = open_queue(
+        settings.queue_url or "",
+        data_dir=settings.data_dir,
+        max_per_owner=max_per_owner,
+        shared=shared,
+    )
+    resources.closing.push("queue", queue.close)
+    return queue
+
+
 def warm_up(resources: Resources) -> Hook:
     """Open and migrate the database in the background once the process has started:
     /health answers at once, /ready once the database is usable, and the first command does
@@ -360,14 +382,13 @@ def build_runtime(
     *,
     workers: bool = True,
     registry: Registry | None = None,
-    rest_transport: Any = None,
+    rest_transport: Transport | None = None,
     metrics_address: tuple[str, int] | None = None,
 ) -> Runtime:
     """Edge + durable queue + (optionally) in-process workers delivering through Discord REST.
 
     ``registry``: the Catalyst bot's commands unless given (tests pass their own; their
     handlers get the same resources)."""
-    from .jobs import open_queue
     from .jobs.sink import QueueJobSink
 
     if workers and not settings.application_id:
@@ -384,10 +405,7 @@ def build_runtime(
     resources = build_resources(
         settings, workers=workers, metrics=metrics, rest_transport=rest_transport
     )
-    queue = open_queue(
-        settings.queue_url or "", data_dir=settings.data_dir, max_per_owner=settings.jobs_per_user
-    )
-    resources.closing.push("queue", queue.close)
+    queue = open_process_queue(settings, resources, max_per_owner=settings.jobs_per_user)
     # The same probes as `catalyst-interactions check`, for what this process depends on.
     readiness: dict[str, ReadinessCheck] = dict(
         ready_probes(
@@ -395,6 +413,7 @@ def build_runtime(
             queue=queue,
             store=resources.store if real_bot else None,
             charts=workers and real_bot,
+            redis=resources.redis,
         )
     )
     runtime = build_edge(
@@ -473,8 +492,6 @@ def build_backend(
 def build_worker_process(settings: Settings) -> Backend:
     """Workers alone (``catalyst-interactions worker``): no HTTP endpoint, so no public key
     is needed; the queue, database and REST client are the same as under ``serve``."""
-    from .jobs import open_queue
-
     if not settings.application_id:
         raise ConfigError(
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
@@ -484,8 +501,7 @@ def build_worker_process(settings: Settings) -> Backend:
     private_dir(settings.data_dir)
     metrics = Metrics()
     resources = build_resources(settings, workers=True, metrics=metrics)
-    queue = open_queue(settings.queue_url or "", data_dir=settings.data_dir)
-    resources.closing.push("queue", queue.close)
+    queue = open_process_queue(settings, resources)
     dispatcher: Dispatcher[Resources | None] = Dispatcher(
         build_registry(), resources=resources, access=access_policy(settings)
     )
@@ -493,6 +509,8 @@ def build_worker_process(settings: Settings) -> Backend:
     backend.startup.insert(0, warm_up(resources))
     backend.shutdown.insert(0, resources.aclose)  # after the worker stopped
     backend.readiness = dict(
-        ready_probes(settings, queue=queue, store=resources.store, charts=True)
+        ready_probes(
+            settings, queue=queue, store=resources.store, charts=True, redis=resources.redis
+        )
     )
     return backend

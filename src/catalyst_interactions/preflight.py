@@ -19,10 +19,17 @@ import asyncio
 import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .redaction import mask_url_password
 from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from .bot.resources import LazyStore
+    from .jobs.queue import JobQueue
+    from .store import Store
 
 REINSTALL = "pip install --force-reinstall catalyst-interactions"
 REDIS_EXTRA = "pip install 'catalyst-interactions[redis]'"
@@ -109,7 +116,7 @@ def _queue_target(settings: Settings) -> str:
     return f"sqlite (default) in {settings.data_dir}"
 
 
-def probe_store(store: Any) -> Probe:
+def probe_store(store: Store | LazyStore) -> Probe:
     """``store``: a Store or the bot's LazyStore (opened and migrated on first use)."""
 
     async def probe() -> str:
@@ -123,10 +130,21 @@ def probe_store(store: Any) -> Probe:
     return probe
 
 
-def probe_queue(queue: Any) -> Probe:
+def probe_queue(queue: JobQueue) -> Probe:
     async def probe() -> str:
         await queue.ping()
         return "answers"
+
+    return probe
+
+
+def probe_shared_redis(client: Redis) -> Probe:
+    """Pings the process's own client: /ready then checks the connections in use, and makes
+    none of its own."""
+
+    async def probe() -> str:
+        await client.ping()
+        return "answers PING"
 
     return probe
 
@@ -229,17 +247,25 @@ def probe_discord(settings: Settings) -> Probe:
 
 
 def ready_probes(
-    settings: Settings, *, queue: Any = None, store: Any = None, charts: bool = False
+    settings: Settings,
+    *,
+    queue: JobQueue | None = None,
+    store: LazyStore | None = None,
+    charts: bool = False,
+    redis: Redis | None = None,
 ) -> dict[str, Probe]:
     """What ``/ready`` checks: the resources this process cannot work without. The LLM and
     the market provider are left out: when one is down the bot still serves every other
-    command (and says so to the member), so it must stay in rotation."""
+    command (and says so to the member), so it must stay in rotation. ``redis``: the
+    process's own client, pinged instead of opening a connection per check."""
     checks: dict[str, Probe] = {}
     if queue is not None:
         checks["queue"] = probe_queue(queue)
     if store is not None:
         checks["database"] = probe_store(store)
-    if settings.redis_url:
+    if redis is not None:
+        checks["redis"] = probe_shared_redis(redis)
+    elif settings.redis_url:
         checks["redis"] = probe_redis(settings.redis_url)
     if charts:
         checks["chart store"] = probe_chart_store(settings)

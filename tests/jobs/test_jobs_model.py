@@ -90,3 +90,38 @@ def test_bad_urls_are_refused_without_echoing_secrets(url: str, tmp_path: Path) 
     with pytest.raises(InvalidQueueUrl) as caught:
         open_queue(url, data_dir=tmp_path)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("queue_url", "shared_url", "shares"),
+    [
+        ("redis://10.0.0.5:6379/1?prefix=bot:a", "redis://10.0.0.5:6379/1", True),
+        ("redis://10.0.0.5:6379?prefix=bot:a", "redis://10.0.0.5:6379/0", True),  # db 0 either way
+        ("redis://10.0.0.5:6379/0", "redis://10.0.0.5:6379/1", False),  # another database
+        ("redis://10.0.0.6:6379/1", "redis://10.0.0.5:6379/1", False),  # another server
+        ("rediss://10.0.0.5:6379/1", "redis://10.0.0.5:6379/1", False),  # TLS or not
+    ],
+)
+async def test_a_redis_queue_on_the_process_redis_uses_its_client(
+    queue_url: str, shared_url: str, shares: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(shared_url)  # nothing connects: clients are built lazily
+    closed: list[Redis] = []
+    real_aclose = Redis.aclose
+
+    async def recording_aclose(self: Redis, *args: object, **kwargs: object) -> None:
+        closed.append(self)
+        await real_aclose(self)
+
+    monkeypatch.setattr(Redis, "aclose", recording_aclose)
+    queue = open_queue(queue_url, data_dir=tmp_path, shared=(shared_url, client))
+    assert isinstance(queue, RedisJobQueue)
+    await queue.close()
+    monkeypatch.undo()
+    # A queue on the process's Redis leaves the shared client to its owner; a queue on
+    # another Redis made a client of its own and closed it.
+    assert (closed == []) is shares
+    assert client not in closed
+    await client.aclose()

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from catalyst_interactions.jobs.job import ClaimedJob, DeadReason, Job, JobInfo, JobState
@@ -25,6 +26,9 @@ from catalyst_interactions.jobs.queue import (
     QueueUnavailable,
 )
 from catalyst_interactions.jobs.sqlite_queue import SqliteJobQueue
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 __all__ = [
     "TOKEN_EXPIRED",
@@ -48,9 +52,13 @@ DEFAULT_SQLITE_FILE = "queue.db"
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
-def open_queue(url: str, *, data_dir: Path, max_per_owner: int = 0) -> JobQueue:
+def open_queue(
+    url: str, *, data_dir: Path, max_per_owner: int = 0, shared: tuple[str, Redis] | None = None
+) -> JobQueue:
     """The queue named by `url`; nothing connects until first use. ``max_per_owner``: most
-    jobs one owner (user) may have pending or running; 0 for no cap."""
+    jobs one owner (user) may have pending or running; 0 for no cap. ``shared``: the
+    process's Redis client and its URL; a Redis queue on that same URL (the ``prefix=``
+    aside) uses that client, which stays the caller's to close, instead of a new one."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme in ("", "sqlite"):
@@ -61,7 +69,7 @@ def open_queue(url: str, *, data_dir: Path, max_per_owner: int = 0) -> JobQueue:
         return SqliteJobQueue(data_dir / (name or DEFAULT_SQLITE_FILE), max_per_owner=max_per_owner)
     if scheme in _REDIS_SCHEMES:
         # Imported here so the SQLite default never pays for importing redis.
-        from catalyst_interactions.jobs.redis_queue import RedisJobQueue
+        from catalyst_interactions.jobs.redis_queue import DEFAULT_PREFIX, RedisJobQueue
 
         query = parse_qsl(parts.query, keep_blank_values=True)
         prefixes = [value for key, value in query if key == "prefix"]
@@ -69,13 +77,33 @@ def open_queue(url: str, *, data_dir: Path, max_per_owner: int = 0) -> JobQueue:
         if prefixes and not prefixes[-1]:
             raise InvalidQueueUrl("redis queue URL: prefix must not be empty")
         client_url = urlunsplit(parts._replace(query=urlencode(rest)))
+        prefix = prefixes[-1] if prefixes else None
+        if shared is not None and same_redis(client_url, shared[0]):
+            return RedisJobQueue(
+                shared[1],
+                prefix=prefix or DEFAULT_PREFIX,
+                max_per_owner=max_per_owner,
+                owns_client=False,
+            )
         try:
             return RedisJobQueue.from_url(
                 client_url,
-                prefix=prefixes[-1] if prefixes else None,
+                prefix=prefix,
                 max_per_owner=max_per_owner,
             )
         except ValueError:
             # The URL may carry a password: say what is wrong without echoing it.
             raise InvalidQueueUrl("redis queue URL is malformed") from None
     raise InvalidQueueUrl(f"unknown queue URL scheme {scheme!r}: use sqlite:/// or redis://")
+
+
+def same_redis(first: str, second: str) -> bool:
+    """Whether two Redis URLs name the same server and database (a trailing slash or an
+    empty query aside), so one client can serve both."""
+
+    def key(url: str) -> tuple[str, str, str, str]:
+        parts = urlsplit(url.strip())
+        path = parts.path.rstrip("/") or "/0"
+        return (parts.scheme.lower(), parts.netloc, path, parts.query)
+
+    return key(first) == key(second)

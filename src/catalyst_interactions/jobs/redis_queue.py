@@ -286,8 +286,11 @@ class RedisJobQueue(ClaimsInBatches):
         prefix: str = DEFAULT_PREFIX,
         poll_interval_s: float = 0.5,
         max_per_owner: int = 0,
+        owns_client: bool = True,
     ) -> None:
         self._client = client
+        self._owns_client = owns_client
+        """False for the process's shared client: :meth:`close` leaves it to its owner."""
         self._prefix = prefix
         self._max_per_owner = max_per_owner
         # Bounds how late a claimer notices a retry or lease that another client
@@ -519,4 +522,5 @@ class RedisJobQueue(ClaimsInBatches):
         if self._closed:
             return
         self._closed = True
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
