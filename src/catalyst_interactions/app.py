@@ -24,6 +24,7 @@ from .bot.resources import (
     LazyStore,
     Resources,
     StoreStateBackend,
+    check_market_settings,
     state_secret,
 )
 from .discord.verify import SignatureVerifier
@@ -108,6 +109,8 @@ def build_resources(
     """
     from .bot.charting import check_chart_store
 
+    # Every check before the first resource is built: a refusal leaves nothing to close.
+    check_market_settings(settings)
     check_chart_store(settings)
     check_llm_settings(settings)
     closing = Closing()

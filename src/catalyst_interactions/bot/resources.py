@@ -59,10 +59,6 @@ class Lazy(Generic[T]):
             self._value = self._make()
         return self._value
 
-    @property
-    def made(self) -> bool:
-        return self._value is not None
-
     async def aclose(self) -> None:
         value, self._value = self._value, None
         if value is not None and self._close is not None:
