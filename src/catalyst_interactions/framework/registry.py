@@ -300,25 +300,9 @@ class Scope:
         checks: tuple[Check, ...] = (),
     ) -> Callable[[F], F]:
         """A button or select handler; template fields arrive as keyword arguments."""
-        tpl = _template(template)
-
-        def decorate(func: F) -> F:
-            _check_fields(func, tpl, f"component {tpl.pattern!r}")
-            cooldown = self._cooldown(func, None, f"component {tpl.pattern!r}")
-            spec = ComponentSpec(
-                key=f"component:{tpl.pattern}",
-                func=func,
-                mode=mode,
-                ephemeral=ephemeral,
-                checks=self._checks(checks, cooldown, command=None),
-                cooldown=cooldown,
-                template=tpl,
-                updates_message=updates_message,
-            )
-            self._registry._add_templated(spec, self._registry._components)
-            return func
-
-        return decorate
+        registry = self._registry
+        kind = (ComponentSpec, "component", registry._components)
+        return self._templated(kind, template, mode, ephemeral, updates_message, checks)
 
     def modal(
         self,
@@ -330,13 +314,29 @@ class Scope:
         checks: tuple[Check, ...] = (),
     ) -> Callable[[F], F]:
         """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
+        kind = (ModalSpec, "modal", self._registry._modals)
+        return self._templated(kind, template, mode, ephemeral, updates_message, checks)
+
+    # -- internals ------------------------------------------------------------------------
+    def _templated(
+        self,
+        kind: tuple[type[T], str, list[T]],
+        template: CustomIdTemplate | str,
+        mode: Mode,
+        ephemeral: bool,
+        updates_message: bool,
+        checks: tuple[Check, ...],
+    ) -> Callable[[F], F]:
+        """A component or form handler: ``kind`` is its spec class, key prefix and bucket."""
+        spec_type, prefix, bucket = kind
         tpl = _template(template)
+        where = f"{'form' if prefix == 'modal' else prefix} {tpl.pattern!r}"
 
         def decorate(func: F) -> F:
-            _check_fields(func, tpl, f"form {tpl.pattern!r}")
-            cooldown = self._cooldown(func, None, f"form {tpl.pattern!r}")
-            spec = ModalSpec(
-                key=f"modal:{tpl.pattern}",
+            _check_fields(func, tpl, where)
+            cooldown = self._cooldown(func, None, where)
+            spec = spec_type(
+                key=f"{prefix}:{tpl.pattern}",
                 func=func,
                 mode=mode,
                 ephemeral=ephemeral,
@@ -345,12 +345,11 @@ class Scope:
                 template=tpl,
                 updates_message=updates_message,
             )
-            self._registry._add_templated(spec, self._registry._modals)
+            self._registry._add_templated(spec, bucket)
             return func
 
         return decorate
 
-    # -- internals ------------------------------------------------------------------------
     def _cooldown(self, func: Handler, command: str | None, where: str) -> Cooldown | None:
         """The handler's own cooldown, else the scope's; its bucket named (by default after
         the top-level command)."""
