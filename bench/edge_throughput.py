@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import statistics
 import subprocess
@@ -68,6 +69,10 @@ class Throughput:
     p50_ms: float
     p99_ms: float
     responses: int
+    cpu_us: float = 0.0
+    """The server's CPU time (user + system) per answer, least of the runs: on a shared
+    machine a rate also measures how often the server and wrk had to wait for a core, while
+    the CPU a request costs moves much less with the load."""
 
 
 @dataclass
@@ -115,6 +120,12 @@ class Report:
         for row in self.throughput:
             if row.server == server and row.workload == workload.value:
                 return row.rps
+        return None
+
+    def cpu_us(self, server: str, workload: Workload) -> float | None:
+        for row in self.throughput:
+            if row.server == server and row.workload == workload.value and row.cpu_us > 0:
+                return row.cpu_us
         return None
 
     def to_json(self) -> dict[str, object]:
@@ -186,6 +197,12 @@ def ours_available() -> str | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_loop(
     port: int, pool: Path, rate: float, duration_s: float, connections: int, core: int | None
 ) -> dict[str, float]:
@@ -244,12 +261,14 @@ def bench_server(
         used: dict[Path, int] = {}  # pool entries this server has seen: ids must not repeat
         for workload in (Workload.PING, Workload.HELP):
             best: WrkResult | None = None
+            least_cpu_us = 0.0
             for attempt in range(args.repeats):
                 pool = pools.get(workload)
                 _log(
                     f"[{name}] {workload.value}: wrk -c{args.connections} -d{args.duration}s"
                     f" ({attempt + 1}/{args.repeats})"
                 )
+                cpu_before = cpu_seconds(server.process.pid)
                 result = run_wrk(
                     f"{server.base_url}/interactions",
                     pool,
@@ -260,11 +279,22 @@ def bench_server(
                     offset=used.get(pool, 0),
                 )
                 used[pool] = result.next_offset
+                cpu_us = (cpu_seconds(server.process.pid) - cpu_before) / result.responses * 1e6
+                if cpu_us > 0 and (least_cpu_us == 0 or cpu_us < least_cpu_us):
+                    least_cpu_us = cpu_us
                 if best is None or result.rps > best.rps:
                     best = result
             assert best is not None
             report.throughput.append(
-                Throughput(name, workload.value, best.rps, best.p50_ms, best.p99_ms, best.responses)
+                Throughput(
+                    name,
+                    workload.value,
+                    best.rps,
+                    best.p50_ms,
+                    best.p99_ms,
+                    best.responses,
+                    least_cpu_us,
+                )
             )
         if name == "legacy" or args.latency_duration <= 0:
             return
@@ -316,11 +346,13 @@ def judge(report: Report) -> None:
 
 def render(report: Report) -> str:
     lines = [
-        f"{'server':<8} {'workload':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}",
+        f"{'server':<8} {'workload':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'CPU µs/req':>11}",
     ]
     for t in report.throughput:
         lines.append(
             f"{t.server:<8} {t.workload:<8} {t.rps:>9.0f} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f}"
+            f" {t.cpu_us:>11.1f}"
         )
     if report.latency:
         lines += ["", "open loop, PING at half of the server's own PING peak:"]
@@ -368,6 +400,20 @@ def _ratios(report: Report) -> list[tuple[str, float]]:
             "/help bare / PING bare",
             lambda: report.rps("bare", help_),
             lambda: report.rps("bare", ping),
+        ),
+    ]
+    # The same ratios from the server's CPU per answer (capacity on a core of its own):
+    # what one request costs, not how often the shared machine let it run.
+    pairs += [
+        (
+            "PING ours/bare by CPU per answer",
+            lambda: report.cpu_us("bare", ping),
+            lambda: report.cpu_us("ours", ping),
+        ),
+        (
+            "/help ours / PING bare by CPU",
+            lambda: report.cpu_us("bare", ping),
+            lambda: report.cpu_us("ours", help_),
         ),
     ]
     for name, top, bottom in pairs:
