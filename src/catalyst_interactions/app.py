@@ -399,6 +399,7 @@ def build_runtime(
             "DISCORD_APPLICATION_ID is not set: workers need it to edit messages "
             "(Developer Portal, General Information)"
         )
+    settings.public_key()  # the edge's key: refused before any resource is built
     require_installed(settings, workers=workers)
     real_bot = registry is None
     registry = registry or build_registry()
