@@ -37,7 +37,7 @@ async def test_round_trip_fits_a_custom_id_and_survives_a_new_store_object() -> 
     [
         lambda s: s[:-1] + ("A" if s[-1] != "A" else "B"),  # mac changed
         lambda s: s.split(".")[0] + ".ffffffff." + s.split(".")[2],  # expiry extended
-        lambda s: "x" + s[1:],  # key changed
+        lambda s: ("y" if s[0] == "x" else "x") + s[1:],  # key changed (always a change)
         lambda s: s.replace(".", ""),  # shape broken
     ],
 )
