@@ -111,9 +111,10 @@ def provider_symbols(ctx: Context[Resources]) -> dict[str, str] | None:
 
 
 async def ticker_options_check(ctx: Context[Resources]) -> None:
-    """Refuse at once, privately, what is wrong before any work is queued: a malformed
-    symbol, a symbol the provider does not serve (when it has a fixed list, as the demo
-    has), or the same ticker twice (``/compare``)."""
+    """Refuse at once, privately, what is wrong before any work is queued and needs more than
+    the one option (a malformed symbol the :data:`Ticker` type refused already): a symbol
+    the provider does not serve (when it has a fixed list, as the demo has), or the same
+    ticker twice (``/compare``)."""
     from ..market.symbols import unknown_to_demo
 
     command = getattr(ctx, "command", None)
