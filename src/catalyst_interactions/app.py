@@ -259,6 +259,15 @@ def _replay_guard(settings: Settings, redis: Redis | None = None) -> ReplayGuard
     )
 
 
+def validated(registry: Registry | None) -> Registry:
+    """The registry a caller passes in, refused at start like the bot's own when its handlers
+    cannot all work (:meth:`Registry.validate`); None: the Catalyst bot's, validated as built."""
+    if registry is None:
+        return build_registry()
+    registry.validate()
+    return registry
+
+
 def build_edge(
     settings: Settings,
     *,
@@ -280,7 +289,7 @@ def build_edge(
         window_s=settings.timestamp_window_s,
         future_skew_s=settings.timestamp_future_skew_s,
     )
-    registry = registry or build_registry()
+    registry = validated(registry)
     metrics = metrics or Metrics()
     access = access_policy(settings)
     dispatcher: Dispatcher[Resources | None] = Dispatcher(
@@ -402,7 +411,7 @@ def build_runtime(
     settings.public_key()  # the edge's key: refused before any resource is built
     require_installed(settings, workers=workers)
     real_bot = registry is None
-    registry = registry or build_registry()
+    registry = validated(registry)
     check_admin_scope(settings, registry)  # before anything is opened
     private_dir(settings.data_dir)
     metrics = Metrics()
