@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .context import Context
 from .errors import CheckFailure, RegistrationError
 from .throttle import MemoryThrottleStore, ThrottleStore
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 _ATTRIBUTE = "__catalyst_cooldown__"
 EVERY = "*"
@@ -56,7 +57,7 @@ def cooldown(seconds: float, *, name: str | None = None) -> Cooldown:
     return Cooldown(float(seconds), name)
 
 
-def declared_cooldown(func: Callable[..., Any]) -> Cooldown | None:
+def declared_cooldown(func: Callable[..., object]) -> Cooldown | None:
     """The cooldown ``@cooldown`` put on ``func``, if any."""
     found = getattr(func, _ATTRIBUTE, None)
     return found if isinstance(found, Cooldown) else None
@@ -111,7 +112,7 @@ class Cooldowns:
         await self.store.close()
 
 
-CooldownSource = Callable[[Any], Cooldowns]
+CooldownSource = Callable[[Context[Any]], Cooldowns]
 """Where a handler's context finds the application's :class:`Cooldowns`."""
 
 
@@ -138,7 +139,7 @@ class CooldownCheck:
     def __repr__(self) -> str:
         return f"CooldownCheck({self.cooldown!r})"
 
-    async def __call__(self, ctx: Any) -> None:
+    async def __call__(self, ctx: Context[Any]) -> None:
         source = self.source()
         if source is None:  # validate() refuses this at start; never silently unlimited
             raise RegistrationError(f"cooldown {self.cooldown.name!r} has no Cooldowns to use")

@@ -179,7 +179,7 @@ class OptionSpec:
         return raw
 
 
-def options_from_signature(func: Callable[..., Any], where: str) -> list[OptionSpec]:
+def options_from_signature(func: Callable[..., object], where: str) -> list[OptionSpec]:
     """Options from every parameter after the first (the context)."""
     hints = typing.get_type_hints(func, include_extras=True)
     params = list(inspect.signature(func).parameters.values())[1:]

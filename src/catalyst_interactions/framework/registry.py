@@ -34,16 +34,20 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import CommandType, OptionType
 from ..discord.limits import COMMAND_DESCRIPTION_MAX, COMMAND_NAME_MAX
+from .context import Context
 from .cooldowns import Cooldown, CooldownCheck, CooldownSource, declared_cooldown
 from .errors import RegistrationError
 from .modes import Mode
-from .options import OptionSpec, options_from_signature
+from .options import OptionSpec, Suggest, options_from_signature
 from .overlap import common_match
 
-Handler = Callable[..., Awaitable[Any]]
-Check = Callable[[Any], Awaitable[None]]
-"""A check receives the context and raises CheckFailure to refuse the interaction."""
+Handler = Callable[..., Awaitable[object]]
+Check = Callable[[Context[Any]], Awaitable[None]]
+"""A check receives the context and raises CheckFailure to refuse the interaction. Its
+resources stay Any: the registry does not know the application's resources type (a
+registry generic in it would carry it from ``Dispatcher[R]`` to every check)."""
 F = TypeVar("F", bound=Handler)
+S = TypeVar("S", bound=Suggest)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -97,7 +101,7 @@ T = TypeVar("T", ComponentSpec, ModalSpec)
 class AutocompleteSpec:
     path: tuple[str, ...]
     option: str
-    func: Handler
+    func: Suggest
     declared: str = "registry.autocomplete"
     """Where the source was declared: on the option itself, or apart by command path."""
 
@@ -130,17 +134,17 @@ def _check_description(description: str, where: str) -> str:
     return description
 
 
-def _doc_summary(func: Callable[..., Any]) -> str:
+def _doc_summary(func: Callable[..., object]) -> str:
     doc = inspect.getdoc(func) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def _where(func: Callable[..., Any]) -> str:
+def _where(func: Callable[..., object]) -> str:
     """A handler as a reader finds it: ``catalyst_interactions.bot.chart.legacy_chart``."""
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
 
-def _check_fields(func: Callable[..., Any], template: CustomIdTemplate, where: str) -> None:
+def _check_fields(func: Callable[..., object], template: CustomIdTemplate, where: str) -> None:
     """The handler takes exactly the template's fields (after ``ctx``), so a renamed field
     is found at start instead of failing every click."""
     params = list(inspect.signature(func).parameters.values())[1:]
@@ -580,13 +584,13 @@ class Registry:
     component = _on_top_level(Scope.component)
     modal = _on_top_level(Scope.modal)
 
-    def autocomplete(self, command: str, option: str) -> Callable[[F], F]:
+    def autocomplete(self, command: str, option: str) -> Callable[[S], S]:
         """Suggestions for ``option`` of ``command`` (``"watchlist remove"``), declared apart
         from the option. Prefer the option's own ``Param(autocomplete=source)``: then the
         two cannot disagree. :meth:`validate` checks that this one names a real option."""
         path = tuple(command.split())
 
-        def decorate(func: F) -> F:
+        def decorate(func: S) -> S:
             self._add_autocomplete(AutocompleteSpec(path, option, func))
             return func
 
