@@ -222,18 +222,25 @@ def _component_problems(components: list[Any], path: Path, *, v2: bool) -> list[
                 )
         elif kind == COMPONENT["BUTTON"]:
             out += _button_problems(component, where)
-        custom_id = component.get("custom_id")
-        if isinstance(custom_id, str):
-            if custom_id in seen:
-                out.append(
-                    Problem(
-                        (*where, "custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated (§7).",
-                    )
-                )
-            seen.add(custom_id)
+        out += _repeated_custom_id(component, where, seen)
     return out
+
+
+def _repeated_custom_id(component: Mapping[str, Any], path: Path, seen: set[str]) -> list[Problem]:
+    """A custom_id already ``seen`` in the same message or form is refused (§7); records it."""
+    custom_id = component.get("custom_id")
+    if not isinstance(custom_id, str):
+        return []
+    if custom_id in seen:
+        return [
+            Problem(
+                (*path, "custom_id"),
+                "COMPONENT_CUSTOM_ID_DUPLICATED",
+                "Component custom id cannot be duplicated (§7).",
+            )
+        ]
+    seen.add(custom_id)
+    return []
 
 
 def _walk(components: list[Any], path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:
@@ -353,17 +360,7 @@ def _modal_problems(modal: Mapping[str, Any]) -> list[Problem]:
         )
     seen: set[str] = set()
     for where, component in _walk(components, path):
-        custom_id = component.get("custom_id")
-        if isinstance(custom_id, str):
-            if custom_id in seen:
-                out.append(
-                    Problem(
-                        (*where, "custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated (§7).",
-                    )
-                )
-            seen.add(custom_id)
+        out += _repeated_custom_id(component, where, seen)
     return out
 
 
