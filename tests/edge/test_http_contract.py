@@ -149,6 +149,21 @@ def test_streamed_body_over_the_cap_is_413_without_content_length(
     assert_clean_error(response, 413)
 
 
+def test_streamed_body_under_the_cap_is_joined_whole(client: httpx.Client, signer: Signer) -> None:
+    # Several ASGI body messages: every chunk must reach the signature check, in order.
+    body, headers = signer.signed(ping() | {"padding": "x" * (20 * 1024)})
+
+    def chunks():
+        for i in range(0, len(body), 4096):
+            yield body[i : i + 4096]
+            time.sleep(0.02)  # apart on the wire, so the server receives them apart
+
+    response = client.post("/interactions", content=chunks(), headers=headers)
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 200
+    assert response.json() == {"type": 1}
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -26,7 +26,10 @@ async def user_rate(ctx: Context[Resources | None]) -> None:
     (an edge built without the bot's resources, as some tests build it, has no limit)."""
     if ctx.resources is None:
         return
-    wait = await ctx.resources.cooldowns.rate_wait(ctx.user.id, ctx.interaction.id)
+    cooldowns = ctx.resources.cooldowns
+    if cooldowns.rate is None:  # switched off: no user to look up, no store to ask
+        return
+    wait = await cooldowns.rate_wait(ctx.user.id, ctx.interaction.id)
     if wait > 0:
         raise CheckFailure(
             f"Slow down: you are sending requests faster than we can serve everyone; "

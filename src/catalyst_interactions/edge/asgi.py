@@ -118,9 +118,15 @@ class EdgeApp:
                 declared = int(value) if value.isdigit() and len(value) < 19 else -1
         if declared > self._max_body:
             return self._too_large()
-        try:
-            body = await read_body(receive, self._max_body)
-        except BodyTooLarge:
+        # read_body inlined for the usual body in one message: a coroutine less per request.
+        message = await receive()
+        body: bytes = message.get("body", b"")
+        if message.get("more_body", False):
+            try:
+                body = await _rest_of_body(receive, body, self._max_body)
+            except BodyTooLarge:
+                return self._too_large()
+        elif len(body) > self._max_body:
             return self._too_large()
         return await self._endpoint.on_interaction(body, signature, timestamp)
 
@@ -188,15 +194,22 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         if len(body) > limit:
             raise BodyTooLarge
         return body
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body", False):
+    return await _rest_of_body(receive, body, limit)
+
+
+async def _rest_of_body(receive: Receive, first: bytes, limit: int) -> bytes:
+    """A body sent in several messages, ``first`` being the chunk already received."""
+    chunks = [first]
+    size = len(first)
+    more = True
+    while more:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 

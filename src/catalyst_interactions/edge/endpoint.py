@@ -31,6 +31,7 @@ JSON = b"application/json"
 _encode = msgspec.json.Encoder().encode
 _PONG = b'{"type":1}'
 _TYPE_LABELS = {int(t): t.name.lower() for t in InteractionType}
+_PING_TYPE = InteractionType.PING  # bound once: an enum class attribute read costs per request
 _PREPARED_MAX = 64  # as many as the dispatcher caches answers
 
 
@@ -94,9 +95,10 @@ class InteractionEndpoint:
         self._recorder = recorder
         self._clock = clock
         self._rejected = metrics.rejected
-        # labels() takes a lock and builds a key per call; children are cached here instead.
-        self._counted: dict[tuple[str, str, str], Any] = {}
-        self._timed: dict[str, Any] = {}
+        # labels() takes a lock and builds a key per call; children are cached here instead,
+        # one entry per (interaction type, handler, outcome): the type's label, its request
+        # counter and its latency histogram, found with one lookup per request.
+        self._children: dict[tuple[int, str, str], tuple[str, Any, Any]] = {}
         self._ping_ok = metrics.requests.labels("ping", "", "ok")
         # Answers the dispatcher hands out again and again (a cached /help) as HTTP results
         # with their response start prepared: built once, like the answers themselves.
@@ -126,22 +128,32 @@ class InteractionEndpoint:
             log.info("malformed interaction refused", extra={"status": 400, "problem": str(exc)})
             return error_result(400, str(exc))
         itype = interaction.type
-        if itype == InteractionType.PING:
+        if itype == _PING_TYPE:
             self._ping_ok.inc()
             return _PONG_RESULT
-        if not await self._first_seen(interaction.id, self._verifier.expires_at(timestamp)):
+        expires_at = self._verifier.expires_at(timestamp)
+        # Awaited here rather than in a helper coroutine: one coroutine less per request.
+        try:
+            first_seen = await self._replay.first_seen(interaction.id, expires_at)
+        except Exception:  # noqa: BLE001 - an outage of the shared memory must not stop the bot
+            first_seen = self._replay_unavailable(interaction.id)
+        if not first_seen:
             self._rejected.labels("replay").inc()
             log.warning("replayed interaction refused", extra={"interaction_id": interaction.id})
             return error_result(409, "interaction already received")
         if self._recorder is not None:
             self._recorder.record(interaction, body)
-        result, handler, outcome = await self._dispatch(interaction, body)
-        type_label = _TYPE_LABELS[itype]
-        self._count(type_label, handler, outcome)
+        decided = await self._dispatcher.handle(interaction)
+        if isinstance(decided, Respond):  # answered inline: no coroutine of our own for it
+            result, handler, outcome = self._inline_result(decided)
+        else:
+            result, handler, outcome = await self._enqueue(interaction, body, decided)
+        children = self._children.get((itype, handler, outcome))
+        if children is None:
+            children = self._labelled_children(itype, handler, outcome)
+        type_label, counter, timer = children
+        counter.inc()
         elapsed = self._clock() - started
-        timer = self._timed.get(type_label)
-        if timer is None:
-            timer = self._timed[type_label] = self._metrics.latency.labels(type_label)
         timer.observe(elapsed)
         if elapsed >= INITIAL_RESPONSE_DEADLINE_S:
             self._metrics.late.labels(type_label).inc()
@@ -162,41 +174,44 @@ class InteractionEndpoint:
             )
         return result
 
-    async def _first_seen(self, interaction_id: str, expires_at: float) -> bool:
-        try:
-            return await self._replay.first_seen(interaction_id, expires_at)
-        except Exception:  # noqa: BLE001 - an outage of the shared memory must not stop the bot
-            # Fail open, as the shared rate limits do (D11): verification still holds, deferred
-            # work is still deduplicated by the queue; only inline replays go unnoticed.
-            self._rejected.labels("replay_memory_unavailable").inc()
-            log.warning(
-                "replay memory unavailable; answering without the replay check",
-                extra={"interaction_id": interaction_id},
-            )
-            return True
+    def _replay_unavailable(self, interaction_id: str) -> bool:
+        """The replay record could not be asked: answer anyway (True, as if first seen).
 
-    def _count(self, type_label: str, handler: str, outcome: str) -> None:
-        key = (type_label, handler, outcome)
-        child = self._counted.get(key)
-        if child is None:
-            child = self._counted[key] = self._metrics.requests.labels(*key)
-        child.inc()
+        Fail open, as the shared rate limits do (D11): verification still holds, deferred
+        work is still deduplicated by the queue; only inline replays go unnoticed."""
+        self._rejected.labels("replay_memory_unavailable").inc()
+        log.warning(
+            "replay memory unavailable; answering without the replay check",
+            extra={"interaction_id": interaction_id},
+        )
+        return True
 
-    async def _dispatch(
-        self, interaction: Interaction, body: bytes
+    def _labelled_children(self, itype: int, handler: str, outcome: str) -> tuple[str, Any, Any]:
+        type_label = _TYPE_LABELS[itype]
+        children = (
+            type_label,
+            self._metrics.requests.labels(type_label, handler, outcome),
+            self._metrics.latency.labels(type_label),
+        )
+        self._children[(itype, handler, outcome)] = children
+        return children
+
+    def _inline_result(self, outcome: Respond) -> tuple[EndpointResult, str, str]:
+        """The HTTP result of an inline answer, its handler and outcome labels."""
+        if outcome.encoded is None:
+            return _respond(outcome), outcome.handler, outcome.outcome
+        prepared = self._prepared.get(id(outcome))
+        if prepared is None or prepared[0] is not outcome:
+            if len(self._prepared) >= _PREPARED_MAX:
+                self._prepared.pop(next(iter(self._prepared)))
+            # The answer is kept alive with its result, so its id is not reused meanwhile.
+            prepared = self._prepared[id(outcome)] = (outcome, _respond(outcome).prepared())
+        return prepared[1], outcome.handler, outcome.outcome
+
+    async def _enqueue(
+        self, interaction: Interaction, body: bytes, outcome: Defer
     ) -> tuple[EndpointResult, str, str]:
-        outcome = await self._dispatcher.handle(interaction)
-        if isinstance(outcome, Respond):
-            if outcome.encoded is None:
-                return _respond(outcome), outcome.handler, outcome.outcome
-            prepared = self._prepared.get(id(outcome))
-            if prepared is None or prepared[0] is not outcome:
-                if len(self._prepared) >= _PREPARED_MAX:
-                    self._prepared.pop(next(iter(self._prepared)))
-                # The answer is kept alive with its result, so its id is not reused meanwhile.
-                prepared = self._prepared[id(outcome)] = (outcome, _respond(outcome).prepared())
-            return prepared[1], outcome.handler, outcome.outcome
-        assert isinstance(outcome, Defer)
+        """Store deferred work as a job; the acknowledgement (or the refusal) to send."""
         if self._jobs is None:
             log.error(
                 "deferred handler without a job queue", extra={"handler": outcome.handler_key}

@@ -56,6 +56,17 @@ _ANSWER_CACHE_SIZE = 64
 _COMMAND_KINDS = {int(kind): kind for kind in CommandType}
 _NOTHING_GIVEN: dict[str, Any] = {}  # read only: a command invoked without options
 _encode = msgspec.json.Encoder().encode
+# Enum members bound once: reading ``InteractionType.X`` off an enum class costs more than
+# the comparison it feeds, and the request path below compares several per request.
+_COMMAND = InteractionType.APPLICATION_COMMAND
+_COMPONENT = InteractionType.MESSAGE_COMPONENT
+_MODAL_SUBMIT = InteractionType.MODAL_SUBMIT
+_AUTOCOMPLETE = InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE
+_CHAT_INPUT = CommandType.CHAT_INPUT
+_USER_COMMAND = CommandType.USER
+_MESSAGE_COMMAND = CommandType.MESSAGE
+_DEFERRED = Mode.DEFERRED
+_AUTO = Mode.AUTO
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +177,7 @@ class Dispatcher(Generic[R]):
     # -- the edge -------------------------------------------------------------------------
     async def handle(self, interaction: Interaction) -> Outcome:
         """Decide the HTTP answer for a verified, non-PING interaction."""
-        if interaction.type == InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+        if interaction.type == _AUTOCOMPLETE:
             return await self._autocomplete(interaction)
         try:
             routed = self._route(interaction)
@@ -192,9 +203,10 @@ class Dispatcher(Generic[R]):
                 handler=_key_of(self, interaction),
             )
         spec = routed.spec
-        if spec.mode is Mode.DEFERRED:
+        mode = spec.mode
+        if mode is _DEFERRED:
             return self._defer(routed)
-        if spec.mode is Mode.AUTO:
+        if mode is _AUTO:
             # Counted from the interaction's creation; never more than the budget itself, even
             # when our clock is behind Discord's.
             remaining = min(self.auto_budget_s, self.auto_budget_s - self._age_s(interaction))
@@ -328,12 +340,13 @@ class Dispatcher(Generic[R]):
         return self._respond(routed, None, problem)
 
     def _route(self, interaction: Interaction) -> _Routed[R]:
+        itype = interaction.type
         try:
-            if interaction.type == InteractionType.APPLICATION_COMMAND:
+            if itype == _COMMAND:
                 return self._route_command(interaction)
-            if interaction.type == InteractionType.MESSAGE_COMPONENT:
+            if itype == _COMPONENT:
                 return self._route_component(interaction)
-            if interaction.type == InteractionType.MODAL_SUBMIT:
+            if itype == _MODAL_SUBMIT:
                 return self._route_modal(interaction)
         except PayloadError as exc:
             raise BadOption(str(exc)) from None
@@ -341,7 +354,7 @@ class Dispatcher(Generic[R]):
 
     def _route_command(self, interaction: Interaction) -> _Routed[R]:
         data = command_data(interaction)
-        kind = _COMMAND_KINDS.get(data.type, CommandType.CHAT_INPUT)  # a dict: no enum call
+        kind = _COMMAND_KINDS.get(data.type, _CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
         spec = self.registry.find_command(kind, path)
         if spec is None:
@@ -355,9 +368,9 @@ class Dispatcher(Generic[R]):
             path=path,
         )
         args: dict[str, Any] = {}
-        if kind is CommandType.USER:
+        if kind is _USER_COMMAND:
             args["target"] = data.resolved.users.get(data.target_id or "")
-        elif kind is CommandType.MESSAGE:
+        elif kind is _MESSAGE_COMMAND:
             args["target"] = data.resolved.messages.get(data.target_id or "")
         else:
             given = {o.name: o.value for o in options} if options else _NOTHING_GIVEN
