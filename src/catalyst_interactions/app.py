@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from . import __version__
 from .bot import build_registry
@@ -72,8 +72,8 @@ class Runtime:
 
     app: EdgeApp
     settings: Settings
-    registry: Registry
-    dispatcher: Dispatcher[Resources | None]
+    registry: Registry[Resources]
+    dispatcher: Dispatcher[Resources]
     metrics: Metrics
     resources: Resources | None = None
     """The handlers' resources (None for an edge built alone, without them)."""
@@ -230,7 +230,7 @@ def access_policy(settings: Settings) -> AccessPolicy:
     return AccessPolicy(settings.admin_user_ids, settings.admin_role_ids, settings.admin_guild_ids)
 
 
-def check_admin_scope(settings: Settings, registry: Registry) -> None:
+def check_admin_scope(settings: Settings, registry: Registry[Resources]) -> None:
     """Refuse to serve admin commands that nobody could use safely (one clear line)."""
     if registry.home_only_commands():
         problem = settings.admin_scope_problem()
@@ -259,7 +259,7 @@ def _replay_guard(settings: Settings, redis: Redis | None = None) -> ReplayGuard
     )
 
 
-def validated(registry: Registry | None) -> Registry:
+def validated(registry: Registry[Resources] | None) -> Registry[Resources]:
     """The registry a caller passes in, refused at start like the bot's own when its handlers
     cannot all work (:meth:`Registry.validate`); None: the Catalyst bot's, validated as built."""
     if registry is None:
@@ -271,7 +271,7 @@ def validated(registry: Registry | None) -> Registry:
 def build_edge(
     settings: Settings,
     *,
-    registry: Registry | None = None,
+    registry: Registry[Resources] | None = None,
     resources: Resources | None = None,
     jobs: JobSink | None = None,
     readiness: dict[str, ReadinessCheck] | None = None,
@@ -292,8 +292,15 @@ def build_edge(
     registry = validated(registry)
     metrics = metrics or Metrics()
     access = access_policy(settings)
-    dispatcher: Dispatcher[Resources | None] = Dispatcher(
-        registry, resources=resources, access=access, auto_budget_s=settings.auto_budget_s
+    # The handlers take Resources (every process that serves members builds them). An edge
+    # built without them (tests of the bare edge) hands the handlers None all the same: one
+    # that reaches for them fails and is answered "something went wrong"; user_rate, which
+    # runs first, lets everyone through.
+    dispatcher: Dispatcher[Resources] = Dispatcher(
+        registry,
+        resources=cast(Resources, resources),
+        access=access,
+        auto_budget_s=settings.auto_budget_s,
     )
     recorder = None
     if settings.record_path is not None:
@@ -393,7 +400,7 @@ def build_runtime(
     settings: Settings,
     *,
     workers: bool = True,
-    registry: Registry | None = None,
+    registry: Registry[Resources] | None = None,
     rest_transport: Transport | None = None,
     metrics_address: tuple[str, int] | None = None,
 ) -> Runtime:
@@ -468,7 +475,7 @@ class Backend:
 def build_backend(
     settings: Settings,
     queue: JobQueue,
-    dispatcher: Dispatcher[Resources | None],
+    dispatcher: Dispatcher[Resources],
     metrics: Metrics,
     resources: Resources,
 ) -> Backend:
@@ -515,7 +522,7 @@ def build_worker_process(settings: Settings) -> Backend:
     metrics = Metrics()
     resources = build_resources(settings, workers=True, metrics=metrics)
     queue = open_process_queue(settings, resources)
-    dispatcher: Dispatcher[Resources | None] = Dispatcher(
+    dispatcher: Dispatcher[Resources] = Dispatcher(
         build_registry(), resources=resources, access=access_policy(settings)
     )
     backend = build_backend(settings, queue, dispatcher, metrics, resources)

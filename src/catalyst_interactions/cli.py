@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -444,13 +444,15 @@ def manifest(out: Path | None) -> None:
     import asyncio
 
     from .bot import build_registry
+    from .bot.resources import Resources
     from .framework.context import AccessPolicy
     from .framework.dispatch import Dispatcher
     from .ops.manifest import build_manifest
 
     settings = _settings()
     registry = build_registry()
-    dispatcher = Dispatcher(registry, access=AccessPolicy())
+    # The static answers (/help) read only the registry: the handlers get no resources.
+    dispatcher = Dispatcher(registry, resources=cast(Resources, None), access=AccessPolicy())
     data = asyncio.run(build_manifest(registry, dispatcher, auto_budget_s=settings.auto_budget_s))
     text = json.dumps(data, indent=2, sort_keys=True)
     if out is None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from ..framework.registry import Registry
 from . import admin, backtest, chart, check, research, sentiment, stats, watchlist
 from . import help as help_feature
+from .resources import Resources
 from .services import cooldowns_of, user_rate
 
 
-def build_registry() -> Registry:
+def build_registry() -> Registry[Resources]:
     """Every feature, in the order ``/help`` lists them; validated before anything starts."""
-    registry = Registry()
+    registry = Registry[Resources]()
     registry.include(
         help_feature.commands,
         watchlist.commands,

@@ -82,7 +82,7 @@ from .resources import Resources
 from .services import ADMIN_REFUSAL, admin_only
 
 # -- who may use /admin ------------------------------------------------------------------
-commands = Feature()
+commands = Feature[Resources]()
 admin = commands.group(
     "admin",
     "Catalyst admin tools",

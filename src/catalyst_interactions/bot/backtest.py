@@ -237,7 +237,7 @@ async def daily_bars(ctx: CommandContext[Resources], symbol: str) -> Bars:
     return bars
 
 
-commands = Feature()
+commands = Feature[Resources]()
 
 
 @commands.command(

@@ -498,7 +498,7 @@ Indicators = Annotated[
 ]
 """Parsed while routing, so an unknown indicator is refused before a render is queued."""
 
-commands = Feature()
+commands = Feature[Resources]()
 # Each click renders: a chart's buttons and menu (and the old bot's buttons) share one
 # cooldown, /compare's buttons another; each is named for CATALYST_COOLDOWNS.
 chart_clicks = cooldown(1, name="chart-buttons")

@@ -53,7 +53,7 @@ def quote_embed(symbol: str, quote: Quote | None, problem: str | None) -> Embed:
     )
 
 
-commands = Feature()
+commands = Feature[Resources]()
 
 
 # AUTO: a cached quote answers inline; a slow provider turns it into a deferred edit.

@@ -39,7 +39,9 @@ def describe_options(spec: CommandSpec) -> str:
     return ", ".join(parts)
 
 
-def help_message(registry: Registry, *, is_admin: bool, only: str | None = None) -> Message:
+def help_message(
+    registry: Registry[Resources], *, is_admin: bool, only: str | None = None
+) -> Message:
     """One field per slash command (subcommands included); admin commands only for admins."""
     fields: list[EmbedField] = []
     for spec in registry.commands():
@@ -75,13 +77,13 @@ def help_message(registry: Registry, *, is_admin: bool, only: str | None = None)
 
 
 @functools.lru_cache(maxsize=256)
-def cached_help(registry: Registry, is_admin: bool, only: str | None) -> Message:
+def cached_help(registry: Registry[Resources], is_admin: bool, only: str | None) -> Message:
     """:func:`help_message`, built once per variant: the registry is complete before the
     first request and never changes afterwards (``/help`` is on the edge's hot path)."""
     return help_message(registry, is_admin=is_admin, only=only)
 
 
-def declared(ctx: Context[Resources]) -> Registry:
+def declared(ctx: Context[Resources]) -> Registry[Resources]:
     if ctx.registry is None:  # the dispatcher always sets it; a test building one by hand may not
         raise TypeError("/help needs the dispatcher's registry in its context")
     return ctx.registry
@@ -96,7 +98,7 @@ async def command_names(ctx: AutocompleteContext[Resources], typed: str) -> list
     return [Choice(name=n, value=n) for n in names if n.startswith(typed.lower())][:CHOICES_MAX]
 
 
-commands = Feature()
+commands = Feature[Resources]()
 
 
 @commands.command("help", "List the bot's commands and their options", ephemeral=True)

@@ -142,7 +142,7 @@ def answer_message(
     return Message(embeds=[embed], files=files)
 
 
-commands = Feature(checks=(research_configured,))
+commands = Feature[Resources](checks=(research_configured,))
 """Both commands need the LLM: refused at once, before deferring, when it is not set up."""
 
 

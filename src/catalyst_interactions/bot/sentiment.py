@@ -155,7 +155,7 @@ def _gauge_png(score: float) -> bytes:
     return render_gauge(score)
 
 
-commands = Feature()
+commands = Feature[Resources]()
 
 
 # DEFERRED: drawing the gauge imports and runs matplotlib, never on the edge.

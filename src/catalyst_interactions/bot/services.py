@@ -21,10 +21,10 @@ def cooldowns_of(ctx: Context[Resources]) -> Cooldowns:
     return ctx.resources.cooldowns
 
 
-async def user_rate(ctx: Context[Resources | None]) -> None:
+async def user_rate(ctx: Context[Resources]) -> None:
     """Every user's interactions (commands, components, forms) within CATALYST_USER_RATE
     (an edge built without the bot's resources, as some tests build it, has no limit)."""
-    if ctx.resources is None:
+    if ctx.resources is None:  # typed Resources, but the bare edge of tests hands None
         return
     cooldowns = ctx.resources.cooldowns
     if cooldowns.rate is None:  # switched off: no user to look up, no store to ask

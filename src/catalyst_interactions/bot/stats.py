@@ -122,7 +122,7 @@ def _outcome_text(result: Outcomes) -> str:
     return text + ("\n" + ", ".join(extra) if extra else "")
 
 
-commands = Feature()
+commands = Feature[Resources]()
 
 
 # AUTO: usually quick (cached bars); a cold cache over many tickers becomes a deferred edit.

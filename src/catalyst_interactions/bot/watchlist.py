@@ -52,7 +52,7 @@ async def _refuse_unknown(ctx: CommandContext[Resources], symbol: str) -> None:
         return
 
 
-commands = Feature()
+commands = Feature[Resources]()
 watchlist = commands.group("watchlist", "Your personal watchlist of tickers")
 
 

@@ -43,6 +43,7 @@ from ..secret import Secret
 from ..settings import Settings
 
 if TYPE_CHECKING:
+    from ..bot.resources import Resources
     from .demo import DemoSummary
 
 __all__ = ["DEV_DATA_DIR", "DevStack", "DevStartError", "build_dev", "isolated_settings", "run_dev"]
@@ -136,7 +137,7 @@ class DevStack:
         self,
         settings: Settings,
         *,
-        registry: Registry | None = None,
+        registry: Registry[Resources] | None = None,
         host: str = "127.0.0.1",
         port: int = 8081,
         edge_port: int = 0,
@@ -383,7 +384,7 @@ def _bot_token(path: Path, application_id: str) -> Secret:
 
 def build_dev(
     settings: Settings,
-    registry: Registry | None = None,
+    registry: Registry[Resources] | None = None,
     *,
     host: str = "127.0.0.1",
     port: int = 8081,

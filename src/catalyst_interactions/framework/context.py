@@ -101,7 +101,7 @@ class Context(Generic[R]):
     access: AccessPolicy = field(default_factory=AccessPolicy)
     live: LiveMessage = INLINE
     """Where progress and edits go: the interaction's message when run by a worker."""
-    registry: Registry | None = None
+    registry: Registry[R] | None = None
     """Every declared handler (what ``/help`` lists); set by the dispatcher."""
 
     async def progress(self, text: str) -> None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from .context import Context
 from .errors import CheckFailure, RegistrationError
 from .throttle import MemoryThrottleStore, ThrottleStore
 
 F = TypeVar("F", bound=Callable[..., object])
+R = TypeVar("R")
 
 _ATTRIBUTE = "__catalyst_cooldown__"
 EVERY = "*"
@@ -112,11 +113,11 @@ class Cooldowns:
         await self.store.close()
 
 
-CooldownSource = Callable[[Context[Any]], Cooldowns]
+CooldownSource = Callable[[Context[R]], Cooldowns]
 """Where a handler's context finds the application's :class:`Cooldowns`."""
 
 
-class CooldownCheck:
+class CooldownCheck(Generic[R]):
     """The check a declared cooldown becomes: run after every other check of the handler,
     so a refusal for another reason never uses up the member's cooldown."""
 
@@ -125,7 +126,7 @@ class CooldownCheck:
     def __init__(
         self,
         declared: Cooldown,
-        source: Callable[[], CooldownSource | None],
+        source: Callable[[], CooldownSource[R] | None],
         *,
         command: str | None,
     ) -> None:
@@ -139,7 +140,7 @@ class CooldownCheck:
     def __repr__(self) -> str:
         return f"CooldownCheck({self.cooldown!r})"
 
-    async def __call__(self, ctx: Context[Any]) -> None:
+    async def __call__(self, ctx: Context[R]) -> None:
         source = self.source()
         if source is None:  # validate() refuses this at start; never silently unlimited
             raise RegistrationError(f"cooldown {self.cooldown.name!r} has no Cooldowns to use")

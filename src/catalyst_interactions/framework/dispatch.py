@@ -140,7 +140,7 @@ class Dispatcher(Generic[R]):
     @overload
     def __init__(
         self: Dispatcher[None],
-        registry: Registry,
+        registry: Registry[None],
         *,
         access: AccessPolicy | None = None,
         auto_budget_s: float = 2.0,
@@ -150,7 +150,7 @@ class Dispatcher(Generic[R]):
     @overload
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry[R],
         *,
         resources: R,
         access: AccessPolicy | None = None,
@@ -160,14 +160,14 @@ class Dispatcher(Generic[R]):
 
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry[Any],
         *,
         resources: Any = None,
         access: AccessPolicy | None = None,
         auto_budget_s: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.registry = registry
+        self.registry: Registry[R] = registry
         self.resources: R = resources
         self.access = access or AccessPolicy()
         self.auto_budget_s = auto_budget_s

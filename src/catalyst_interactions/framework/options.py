@@ -22,7 +22,7 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from ..discord.enums import OptionType
 from ..discord.limits import COMMAND_NAME_MAX, COMMAND_OPTIONS_MAX
@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     from ..discord.messages import Choice
     from .context import AutocompleteContext
 
-Suggest = Callable[["AutocompleteContext[Any]", str], Awaitable[Sequence["Choice"]]]
-"""An autocomplete source: ``async (ctx, typed) -> choices`` (at most 25 are sent)."""
+R = TypeVar("R")
+Suggest = Callable[["AutocompleteContext[R]", str], Awaitable[Sequence["Choice"]]]
+"""An autocomplete source: ``async (ctx, typed) -> choices`` (at most 25 are sent); ``R``
+is the resources type (``Suggest[Resources]``)."""
 Convert = Callable[[Any], Any]
 """Turns a submitted value into the handler's argument; raises ``UserFacingError`` (or
 ``BadOption``) with a message fit to show the member when the value is unusable."""
@@ -52,7 +54,7 @@ class Param:
     max_value: float | None = None
     min_length: int | None = None
     max_length: int | None = None
-    autocomplete: bool | Suggest = False
+    autocomplete: bool | Suggest[Any] = False
     """A suggestion function (the option's own source), or True when the source is declared
     apart with ``registry.autocomplete(command, option)``; start-up fails without one."""
     choices: Mapping[str, str | int | float] | None = None  # display name -> value
@@ -104,7 +106,7 @@ class OptionSpec:
     min_length: int | None = None
     max_length: int | None = None
     autocomplete: bool = False
-    suggest: Suggest | None = None
+    suggest: Suggest[Any] | None = None
     """The option's own autocomplete source (None: declared apart, or no autocomplete)."""
     converter: Convert | None = None
 

@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from ..discord.custom_id import CustomIdTemplate
 from ..discord.enums import CommandType, OptionType
@@ -42,14 +42,15 @@ from .options import OptionSpec, Suggest, options_from_signature
 from .overlap import common_match
 
 Handler = Callable[..., Awaitable[object]]
-Check = Callable[[Context[Any]], Awaitable[None]]
-"""A check receives the context and raises CheckFailure to refuse the interaction. Its
-resources stay Any: the registry does not know the application's resources type (a
-registry generic in it would carry it from ``Dispatcher[R]`` to every check)."""
-F = TypeVar("F", bound=Handler)
-S = TypeVar("S", bound=Suggest)
-P = ParamSpec("P")
 R = TypeVar("R")
+"""The application's resources type, as in ``Context[R]`` and ``Dispatcher[R]``: a
+``Registry[Resources]`` takes only checks, cooldown sources and suggestion sources that
+accept a ``Context[Resources]``."""
+Check = Callable[[Context[R]], Awaitable[None]]
+"""A check receives the context and raises CheckFailure to refuse the interaction."""
+F = TypeVar("F", bound=Handler)
+P = ParamSpec("P")
+Out = TypeVar("Out")
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -61,7 +62,7 @@ class HandlerSpec:
     func: Handler
     mode: Mode = Mode.INLINE
     ephemeral: bool = False
-    checks: tuple[Check, ...] = ()
+    checks: tuple[Check[Any], ...] = ()
     """Every check in the order they run: the feature's, the groups', the handler's own,
     then the cooldown's (not the registry-wide ``global_checks``, which run first)."""
     cooldown: Cooldown | None = None
@@ -101,7 +102,7 @@ T = TypeVar("T", ComponentSpec, ModalSpec)
 class AutocompleteSpec:
     path: tuple[str, ...]
     option: str
-    func: Suggest
+    func: Suggest[Any]
     declared: str = "registry.autocomplete"
     """Where the source was declared: on the option itself, or apart by command path."""
 
@@ -165,16 +166,16 @@ def _template(template: CustomIdTemplate | str) -> CustomIdTemplate:
     return template if isinstance(template, CustomIdTemplate) else CustomIdTemplate(template)
 
 
-class Scope:
+class Scope(Generic[R]):
     """Where declarations land: the registry's top level, or a command group. Carries the
     checks and the cooldown every handler declared through it inherits."""
 
     def __init__(
         self,
-        registry: Registry,
+        registry: Registry[R],
         node: _Node | None,
         path: tuple[str, ...],
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
         cooldown: Cooldown | None = None,
     ) -> None:
         self._registry = registry
@@ -183,7 +184,7 @@ class Scope:
         self.checks = checks
         self.cooldown = cooldown
 
-    def narrowed(self, checks: tuple[Check, ...], cooldown: Cooldown | None = None) -> Scope:
+    def narrowed(self, checks: tuple[Check[R], ...], cooldown: Cooldown | None = None) -> Scope[R]:
         """This scope with more checks first-in-line after its own (a feature's)."""
         inherited = cooldown or self.cooldown
         return Scope(self._registry, self._node, self._path, (*self.checks, *checks), inherited)
@@ -195,7 +196,7 @@ class Scope:
         *,
         mode: Mode = Mode.INLINE,
         ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
         default_member_permissions: str | None = None,
     ) -> Callable[[F], F]:
         """A slash command (a subcommand inside a group); options come from the handler's
@@ -241,11 +242,11 @@ class Scope:
         name: str,
         description: str,
         *,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
         cooldown: Cooldown | None = None,
         default_member_permissions: str | None = None,
         home_only: bool = False,
-    ) -> Scope:
+    ) -> Scope[R]:
         """A command with subcommands (``/watchlist add``); a group may hold one level of
         groups. ``checks`` and ``cooldown`` apply to everything declared through it."""
         path = (*self._path, name)
@@ -278,7 +279,7 @@ class Scope:
         *,
         mode: Mode = Mode.INLINE,
         ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
     ) -> Callable[[F], F]:
         """A context-menu command on a user; the handler gets ``(ctx, target: User)``."""
         return self._context_menu(CommandType.USER, name, mode, ephemeral, checks)
@@ -289,7 +290,7 @@ class Scope:
         *,
         mode: Mode = Mode.INLINE,
         ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
     ) -> Callable[[F], F]:
         """A context-menu command on a message; the handler gets ``(ctx, target: Message)``."""
         return self._context_menu(CommandType.MESSAGE, name, mode, ephemeral, checks)
@@ -301,7 +302,7 @@ class Scope:
         mode: Mode = Mode.INLINE,
         updates_message: bool = True,
         ephemeral: bool = False,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
     ) -> Callable[[F], F]:
         """A button or select handler; template fields arrive as keyword arguments."""
         registry = self._registry
@@ -315,7 +316,7 @@ class Scope:
         mode: Mode = Mode.INLINE,
         ephemeral: bool = False,
         updates_message: bool = False,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
     ) -> Callable[[F], F]:
         """A modal-submit handler; ``ctx.values`` holds the inputs by custom_id."""
         kind = (ModalSpec, "modal", self._registry._modals)
@@ -329,7 +330,7 @@ class Scope:
         mode: Mode,
         ephemeral: bool,
         updates_message: bool,
-        checks: tuple[Check, ...],
+        checks: tuple[Check[R], ...],
     ) -> Callable[[F], F]:
         """A component or form handler: ``kind`` is its spec class, key prefix and bucket."""
         spec_type, prefix, bucket = kind
@@ -368,8 +369,8 @@ class Scope:
         return declared.named(command)
 
     def _checks(
-        self, own: tuple[Check, ...], cooldown: Cooldown | None, *, command: str | None
-    ) -> tuple[Check, ...]:
+        self, own: tuple[Check[R], ...], cooldown: Cooldown | None, *, command: str | None
+    ) -> tuple[Check[R], ...]:
         checks = (*self.checks, *own)
         if cooldown is None:
             return checks
@@ -381,7 +382,12 @@ class Scope:
         )
 
     def _context_menu(
-        self, kind: CommandType, name: str, mode: Mode, ephemeral: bool, checks: tuple[Check, ...]
+        self,
+        kind: CommandType,
+        name: str,
+        mode: Mode,
+        ephemeral: bool,
+        checks: tuple[Check[R], ...],
     ) -> Callable[[F], F]:
         registry = self._registry
         if self._node is not None:
@@ -417,16 +423,16 @@ CommandGroup = Scope
 """A command group is a scope below the top level (the name older code uses)."""
 
 
-Step = Callable[[Scope], object]
+Step = Callable[[Scope[R]], object]
 
 
 def _recorded(
-    method: Callable[Concatenate[Scope, P], Callable[[F], F]],
-) -> Callable[Concatenate[_Declarations, P], Callable[[F], F]]:
+    method: Callable[Concatenate[Scope[R], P], Callable[[F], F]],
+) -> Callable[Concatenate[_Declarations[R], P], Callable[[F], F]]:
     """A :class:`Scope` decorator, recorded now and run on the scope ``include`` gives."""
 
     @functools.wraps(method)
-    def record(self: _Declarations, /, *args: P.args, **kwargs: P.kwargs) -> Callable[[F], F]:
+    def record(self: _Declarations[R], /, *args: P.args, **kwargs: P.kwargs) -> Callable[[F], F]:
         def decorate(func: F) -> F:
             self._steps.append(lambda scope: method(scope, *args, **kwargs)(func))
             return func
@@ -436,15 +442,15 @@ def _recorded(
     return record
 
 
-class _Declarations(ABC):
+class _Declarations(ABC, Generic[R]):
     """Handlers recorded where a module declares them, declared on a registry by
     :meth:`Registry.include`. Each decorator takes what :class:`Scope`'s does and returns
     the function unchanged."""
 
-    def __init__(self, checks: tuple[Check, ...], cooldown: Cooldown | None) -> None:
+    def __init__(self, checks: tuple[Check[R], ...], cooldown: Cooldown | None) -> None:
         self.checks = tuple(checks)
         self.cooldown = cooldown
-        self._steps: list[Step] = []
+        self._steps: list[Step[R]] = []
 
     command = _recorded(Scope.command)
     component = _recorded(Scope.component)
@@ -455,13 +461,13 @@ class _Declarations(ABC):
         name: str,
         description: str,
         *,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
         cooldown: Cooldown | None = None,
         default_member_permissions: str | None = None,
         home_only: bool = False,
-    ) -> Group:
+    ) -> Group[R]:
         """A command group inside this one (see :meth:`Scope.group`)."""
-        group = Group(
+        group: Group[R] = Group(
             name,
             description,
             checks=checks,
@@ -473,28 +479,28 @@ class _Declarations(ABC):
         return group
 
     @abstractmethod
-    def declare_in(self, scope: Scope) -> None:
+    def declare_in(self, scope: Scope[R]) -> None:
         """Declare every recorded handler in ``scope`` (what ``include`` calls)."""
 
 
-class Feature(_Declarations):
+class Feature(_Declarations[R]):
     """A feature module's handlers: ``commands = Feature()`` at module level, decorators on
     module-level functions, ``registry.include(module.commands)`` at start. ``checks`` and
     ``cooldown`` apply to every handler the feature declares."""
 
-    def __init__(self, *, checks: tuple[Check, ...] = (), cooldown: Cooldown | None = None):
+    def __init__(self, *, checks: tuple[Check[R], ...] = (), cooldown: Cooldown | None = None):
         super().__init__(checks, cooldown)
 
     user_command = _recorded(Scope.user_command)
     message_command = _recorded(Scope.message_command)
 
-    def declare_in(self, scope: Scope) -> None:
+    def declare_in(self, scope: Scope[R]) -> None:
         inner = scope.narrowed(self.checks, self.cooldown)
         for step in self._steps:
             step(inner)
 
 
-class Group(_Declarations):
+class Group(_Declarations[R]):
     """A slash-command group declared at module level (``/watchlist``), discord.py's
     ``app_commands.Group`` without the subclassing: ``checks`` and ``cooldown`` apply to its
     subcommands and to the components and forms declared on it."""
@@ -504,7 +510,7 @@ class Group(_Declarations):
         name: str,
         description: str,
         *,
-        checks: tuple[Check, ...] = (),
+        checks: tuple[Check[R], ...] = (),
         cooldown: Cooldown | None = None,
         default_member_permissions: str | None = None,
         home_only: bool = False,
@@ -515,7 +521,7 @@ class Group(_Declarations):
         self.default_member_permissions = default_member_permissions
         self.home_only = home_only
 
-    def declare_in(self, scope: Scope) -> None:
+    def declare_in(self, scope: Scope[R]) -> None:
         inner = scope.group(
             self.name,
             self.description,
@@ -529,19 +535,20 @@ class Group(_Declarations):
 
 
 def _on_top_level(
-    method: Callable[Concatenate[Scope, P], R],
-) -> Callable[Concatenate[Registry, P], R]:
+    method: Callable[Concatenate[Scope[R], P], Out],
+) -> Callable[Concatenate[Registry[R], P], Out]:
     """A :class:`Scope` method run on the registry's top-level scope."""
 
     @functools.wraps(method)
-    def forward(self: Registry, /, *args: P.args, **kwargs: P.kwargs) -> R:
+    def forward(self: Registry[R], /, *args: P.args, **kwargs: P.kwargs) -> Out:
         return method(self._root, *args, **kwargs)
 
     return forward
 
 
-class Registry:
-    """Every handler of an application, by command path, custom_id template and modal id."""
+class Registry(Generic[R]):
+    """Every handler of an application, by command path, custom_id template and modal id;
+    ``R`` is the resources type its handlers' contexts carry (``Registry[Resources]``)."""
 
     def __init__(self) -> None:
         self._roots: dict[str, _Node] = {}
@@ -552,25 +559,25 @@ class Registry:
         self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
         self._by_key: dict[str, HandlerSpec] = {}
         self._home_only: set[str] = set()
-        self._cooldown_source: CooldownSource | None = None
+        self._cooldown_source: CooldownSource[R] | None = None
         self._cooldown_users: list[Cooldown] = []
-        self._root = Scope(self, None, ())
-        self.global_checks: tuple[Check, ...] = ()
+        self._root: Scope[R] = Scope(self, None, ())
+        self.global_checks: tuple[Check[R], ...] = ()
         """Run before every command's, component's and form's own checks (not autocomplete):
         e.g. a per-user rate."""
 
     # -- declaration ----------------------------------------------------------------------
-    def include(self, *declarations: _Declarations) -> None:
+    def include(self, *declarations: _Declarations[R]) -> None:
         """Declare the handlers of module-level :class:`Feature` and :class:`Group` objects,
         in order (the order of ``/help``)."""
         for declared in declarations:
             declared.declare_in(self._root)
 
-    def check_all(self, check: Check) -> None:
+    def check_all(self, check: Check[R]) -> None:
         """Add a check every interaction with a handler passes first."""
         self.global_checks = (*self.global_checks, check)
 
-    def cooldowns_from(self, source: CooldownSource) -> None:
+    def cooldowns_from(self, source: CooldownSource[R]) -> None:
         """Where a handler's context finds the application's
         :class:`~.cooldowns.Cooldowns` (needed once any handler declares a cooldown)."""
         self._cooldown_source = source
@@ -584,13 +591,13 @@ class Registry:
     component = _on_top_level(Scope.component)
     modal = _on_top_level(Scope.modal)
 
-    def autocomplete(self, command: str, option: str) -> Callable[[S], S]:
+    def autocomplete(self, command: str, option: str) -> Callable[[Suggest[R]], Suggest[R]]:
         """Suggestions for ``option`` of ``command`` (``"watchlist remove"``), declared apart
         from the option. Prefer the option's own ``Param(autocomplete=source)``: then the
         two cannot disagree. :meth:`validate` checks that this one names a real option."""
         path = tuple(command.split())
 
-        def decorate(func: S) -> S:
+        def decorate(func: Suggest[R]) -> Suggest[R]:
             self._add_autocomplete(AutocompleteSpec(path, option, func))
             return func
 

@@ -8,7 +8,7 @@ it cannot drift from the handlers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ..discord.enums import CommandType
 from ..discord.limits import EPHEMERAL
@@ -18,6 +18,8 @@ from ..framework.modes import Mode
 from ..framework.registry import HandlerSpec, Registry
 
 MANIFEST_VERSION = 1
+
+R = TypeVar("R")  # the resources type the registry and dispatcher share
 
 
 def _ack(spec: HandlerSpec, *, updates_message: bool) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def js_regex(python_regex: str) -> str:
 
 
 async def build_manifest(
-    registry: Registry, dispatcher: Dispatcher[Any], *, auto_budget_s: float
+    registry: Registry[R], dispatcher: Dispatcher[R], *, auto_budget_s: float
 ) -> dict[str, Any]:
     commands: dict[str, Any] = {}
     for spec in registry.commands():
@@ -76,13 +78,13 @@ async def build_manifest(
     }
 
 
-def _ordered(registry: Registry, kind: str) -> list[Any]:
+def _ordered(registry: Registry[R], kind: str) -> list[Any]:
     specs = [h for h in registry.handlers() if h.key.startswith(kind + ":")]
     # Same order as the router: longest literal prefix first.
     return sorted(specs, key=lambda s: -len(s.template.prefix))
 
 
-async def _static_answers(registry: Registry, dispatcher: Dispatcher[Any]) -> dict[str, Any]:
+async def _static_answers(registry: Registry[R], dispatcher: Dispatcher[R]) -> dict[str, Any]:
     """Answers that depend on nothing but the registry: ``/help`` without options, as a
     regular member sees it (admins get the full list from the backend via ``/help``'s
     option or when the static answer is not used)."""
