@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from catalyst_interactions.charts.warmup import short_of_history
+from catalyst_interactions.market import Bars
+
 NY = ZoneInfo("America/New_York")
 HOLIDAYS = {
     date(2025, 1, 1),
@@ -81,3 +84,26 @@ def split_at(
     before = [(t, c) for t, c in held if t.astimezone(NY).date() < first_day][-history:]
     shown = [(t, c) for t, c in held if t.astimezone(NY).date() >= first_day]
     return [int(t.timestamp()) for t, _ in before + shown], [c for _, c in before + shown]
+
+
+def assert_history_then_range(
+    bars: Bars, held: list[tuple[datetime, float]], first_day: date, history: int
+) -> None:
+    """An intraday chart from ``first_day`` came back as ``history`` bars before it, then
+    every bar of its range, the range starting at the first session's 09:30."""
+    timestamps, closes = split_at(held, first_day, history)
+    assert bars.timestamps.tolist() == timestamps
+    assert bars.close.tolist() == closes
+    assert bars.start == history
+    start_of_range = datetime(first_day.year, first_day.month, first_day.day, 9, 30, tzinfo=NY)
+    assert bars.timestamps[bars.start] == int(start_of_range.timestamp())
+
+
+def assert_history_from_12_17(bars: Bars, first_day: date) -> None:
+    """A vendor holding 30-minute bars from 2025-12-17 only: the history is the four full
+    sessions before ``first_day`` (12-17, 12-18, 12-19, 12-22, thirteen bars each), and MACD
+    is the one indicator it is short for."""
+    assert bars.history == 4 * 13
+    assert bars.timestamps[0] == int(datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp())
+    assert ny_date(int(bars.window().timestamps[0])) == first_day
+    assert short_of_history(["sma20", "sma50", "macd"], bars.history) == ["macd"]

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from canned_sessions import (
     NY,
+    assert_history_from_12_17,
+    assert_history_then_range,
     daily_series,
     intraday_series,
     ny_date,
     regular_bars_between,
-    split_at,
     trading_days,
 )
 from upstream_server import FakeUpstream, Reply, Seen
@@ -315,12 +316,7 @@ async def test_intraday_history_precedes_the_range(upstream: FakeUpstream) -> No
         bars = await p.bars("AAPL", Timeframe.D5, history=history)
     first, _ = asked_range(upstream)
     assert regular_bars_between(first, FIRST_5D - timedelta(days=1), 30) >= history
-    timestamps, closes = split_at(held, FIRST_5D, history)
-    assert bars.timestamps.tolist() == timestamps
-    assert bars.close.tolist() == closes
-    assert bars.start == history
-    start_of_range = datetime(2025, 12, 23, 9, 30, tzinfo=NY)
-    assert bars.timestamps[bars.start] == int(start_of_range.timestamp())
+    assert_history_then_range(bars, held, FIRST_5D, history)
 
 
 async def test_intraday_history_short_when_the_vendor_has_no_more(upstream: FakeUpstream) -> None:
@@ -328,11 +324,7 @@ async def test_intraday_history_short_when_the_vendor_has_no_more(upstream: Fake
     upstream.routes["/v2/aggs/ticker/AAPL/range/30/minute/*"] = aggs_in_range(held)
     async with provider(upstream) as p:
         bars = await p.bars("AAPL", Timeframe.D5, history=HISTORY_BARS["macd"])
-    # 12-17, 12-18, 12-19 and 12-22 are full sessions of thirteen 30-minute bars.
-    assert bars.history == 4 * 13
-    assert bars.timestamps[0] == int(datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp())
-    assert ny_date(int(bars.window().timestamps[0])) == FIRST_5D
-    assert short_of_history(["sma20", "sma50", "macd"], bars.history) == ["macd"]
+    assert_history_from_12_17(bars, FIRST_5D)
 
 
 async def test_long_daily_history_is_not_cut_short_by_holidays(upstream: FakeUpstream) -> None:
