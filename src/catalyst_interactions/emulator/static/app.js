@@ -16,6 +16,8 @@ class App {
     this.persona = localStorage.getItem("persona") || "regular";
     this.channelId = localStorage.getItem("channel") || null;
     this.list = document.getElementById("messages");
+    this.pinned = true;           // follow new messages until the member scrolls up
+    this.scrolledTo = 0;          // the list's scrollTop at its last scroll (ours or theirs)
     this.ctx = {
       userName: (id) => this.userById(id)?.global_name ?? null,
       roleName: (id) => this.state.roles.find((r) => r.id === id)?.name ?? null,
@@ -40,11 +42,17 @@ class App {
       this.renderMessages();
     });
     document.getElementById("modal-cancel").addEventListener("click", () => this.closeModal());
+    // Pinned to the bottom until the member scrolls up. Only a smaller scrollTop unpins: an
+    // image that loads between our scroll and its (asynchronous) scroll event makes the
+    // distance to the bottom grow without the member doing anything.
     this.list.addEventListener("scroll", () => {
-      this.pinned = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 120;
+      const top = this.list.scrollTop;
+      if (this.list.scrollHeight - top - this.list.clientHeight < 120) this.pinned = true;
+      else if (top < this.scrolledTo - 1) this.pinned = false;
+      this.scrolledTo = top;
     });
     // The composer grows and shrinks with a command's options: stay at the bottom meanwhile.
-    new ResizeObserver(() => { if (this.pinned) this.list.scrollTop = this.list.scrollHeight; }).observe(this.list);
+    new ResizeObserver(() => { if (this.pinned) this.scrollToEnd(); }).observe(this.list);
     this.connect();
   }
 
@@ -175,12 +183,17 @@ class App {
   // height until it has loaded, so scrolling only once leaves it below the fold. A member
   // who scrolls up meanwhile is left where they are.
   toBottom(root) {
-    this.list.scrollTop = this.list.scrollHeight;
+    this.scrollToEnd();
     this.pinned = true;
     for (const img of root.querySelectorAll("img")) {
       if (img.complete) continue;
-      img.addEventListener("load", () => { if (this.pinned) this.list.scrollTop = this.list.scrollHeight; }, { once: true });
+      img.addEventListener("load", () => { if (this.pinned) this.scrollToEnd(); }, { once: true });
     }
+  }
+
+  scrollToEnd() {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.scrolledTo = this.list.scrollTop;
   }
 
   // Replace one message in place (keeps other messages' open menus and inputs intact).
