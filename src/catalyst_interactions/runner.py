@@ -36,6 +36,9 @@ def _uvicorn_config(app: object, **where: object) -> uvicorn.Config:
         access_log=False,
         log_config=None,
         server_header=False,
+        # No route reads the client address or the scheme, so uvicorn's X-Forwarded-*
+        # middleware (a dict of the headers and a call per request) is left out.
+        proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         **where,  # type: ignore[arg-type]
     )

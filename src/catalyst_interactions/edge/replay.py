@@ -158,6 +158,11 @@ class SharedReplayTable:
     async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
         return self._offer(interaction_id, expires_at, _INLINE) == 0
 
+    def first_seen_now(self, interaction_id: str, expires_at: float) -> bool:
+        """:meth:`first_seen` without a coroutine: the table answers without I/O, and the
+        edge's hot path calls this directly."""
+        return self._offer(interaction_id, expires_at, _INLINE) == 0
+
     async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
         before = self._offer(interaction_id, expires_at, _QUEUED)
         return (Previously.NOTHING, Previously.RAN_INLINE, Previously.QUEUED)[before]
