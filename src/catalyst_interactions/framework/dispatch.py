@@ -28,6 +28,7 @@ from ..discord.messages import (
     user_text,
 )
 from ..discord.payloads import (
+    CommandData,
     CommandOption,
     Interaction,
     PayloadError,
@@ -37,6 +38,7 @@ from ..discord.payloads import (
 )
 from ..discord.snowflake import snowflake_time_ms
 from .context import (
+    INLINE,
     AccessPolicy,
     AutocompleteContext,
     CommandContext,
@@ -53,6 +55,11 @@ from .registry import HandlerSpec, Registry
 log = logging.getLogger("catalyst_interactions.dispatch")
 
 _ANSWER_CACHE_SIZE = 64
+_ROUTE_CACHE_SIZE = 256
+_ROUTE_CACHE_KEY_MAX = 512
+# Option values the route cache may share between requests: immutable ones (a converter
+# that returns anything else leaves its command uncached).
+_SHAREABLE = frozenset({str, int, float, bool, type(None), frozenset, tuple})
 _COMMAND_KINDS = {int(kind): kind for kind in CommandType}
 _NOTHING_GIVEN: dict[str, Any] = {}  # read only: a command invoked without options
 _encode = msgspec.json.Encoder().encode
@@ -108,6 +115,10 @@ class Delivery:
     message: Message
     ephemeral_notice: bool = False
     delete_original: bool = False
+
+
+# A chat-input command seen before: its handler, decoded data, path and converted options.
+_KnownCommand = tuple["HandlerSpec", "CommandData", tuple[str, ...], dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -173,6 +184,7 @@ class Dispatcher(Generic[R]):
         self.auto_budget_s = auto_budget_s
         self._clock = clock
         self._answers: dict[tuple[int, bool, str], tuple[Message, Respond]] = {}
+        self._commands_seen: dict[bytes, _KnownCommand] = {}
 
     # -- the edge -------------------------------------------------------------------------
     async def handle(self, interaction: Interaction) -> Outcome:
@@ -353,6 +365,14 @@ class Dispatcher(Generic[R]):
         raise NoHandler(f"interaction type {interaction.type} has no handlers")
 
     def _route_command(self, interaction: Interaction) -> _Routed[R]:
+        raw = bytes(interaction.data)
+        known = self._commands_seen.get(raw)
+        if known is not None:  # the same command with the same options as a recent one
+            spec, data, path, args = known
+            ctx = CommandContext(
+                interaction, self.resources, self.access, INLINE, self.registry, data, path
+            )
+            return _Routed(spec, ctx, dict(args))
         data = command_data(interaction)
         kind = _COMMAND_KINDS.get(data.type, _CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
@@ -360,12 +380,7 @@ class Dispatcher(Generic[R]):
         if spec is None:
             raise NoHandler(f"`/{quoted(' '.join(path))}` is not available any more.")
         ctx = CommandContext(
-            interaction=interaction,
-            resources=self.resources,
-            access=self.access,
-            registry=self.registry,
-            command=data,
-            path=path,
+            interaction, self.resources, self.access, INLINE, self.registry, data, path
         )
         args: dict[str, Any] = {}
         if kind is _USER_COMMAND:
@@ -381,7 +396,31 @@ class Dispatcher(Generic[R]):
                     raise BadOption(f"`{opt.name}` is required")
                 else:
                     args[opt.python_name] = opt.default
+            self._remember_command(raw, spec, data, path, args)
         return _Routed(spec, ctx, args)
+
+    def _remember_command(
+        self,
+        raw: bytes,
+        spec: HandlerSpec,
+        data: CommandData,
+        path: tuple[str, ...],
+        args: dict[str, Any],
+    ) -> None:
+        """Keep a chat-input command's decoded data, handler and converted options, so that
+        the same command with the same options (every ``/help``) skips decoding, routing and
+        conversion. Converters are pure functions of the option and ``resolved`` (options.py),
+        so the result is the same; only immutable values are kept, as they are shared.
+
+        Bound: :data:`_ROUTE_CACHE_SIZE` entries of at most :data:`_ROUTE_CACHE_KEY_MAX`
+        bytes, oldest out first (the key is request data)."""
+        if len(raw) > _ROUTE_CACHE_KEY_MAX or not all(
+            type(value) in _SHAREABLE for value in args.values()
+        ):
+            return
+        if len(self._commands_seen) >= _ROUTE_CACHE_SIZE:
+            self._commands_seen.pop(next(iter(self._commands_seen)))
+        self._commands_seen[raw] = (spec, data, path, dict(args))
 
     def _route_component(self, interaction: Interaction) -> _Routed[R]:
         data = component_data(interaction)
