@@ -8,6 +8,7 @@ interaction and gets the same handler with the same context.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -50,15 +51,15 @@ from .context import (
 )
 from .errors import BadOption, NoHandler, UserFacingError
 from .modes import Mode
-from .registry import HandlerSpec, Registry
+from .registry import CommandSpec, HandlerSpec, Registry
 
 log = logging.getLogger("catalyst_interactions.dispatch")
 
 _ANSWER_CACHE_SIZE = 64
 _ROUTE_CACHE_SIZE = 256
 _ROUTE_CACHE_KEY_MAX = 512
-# Option values the route cache may share between requests: immutable ones (a converter
-# that returns anything else leaves its command uncached).
+# Option values the route cache may share between requests: immutable ones, and enum
+# members (a converter that returns anything else leaves its command uncached).
 _SHAREABLE = frozenset({str, int, float, bool, type(None), frozenset, tuple})
 _COMMAND_KINDS = {int(kind): kind for kind in CommandType}
 _NOTHING_GIVEN: dict[str, Any] = {}  # read only: a command invoked without options
@@ -117,8 +118,13 @@ class Delivery:
     delete_original: bool = False
 
 
-# A chat-input command seen before: its handler, decoded data, path and converted options.
-_KnownCommand = tuple["HandlerSpec", "CommandData", tuple[str, ...], dict[str, Any]]
+@dataclass(frozen=True, slots=True)
+class _KnownCommand:
+    """A chat-input command seen before: its handler, (decoded data, path), converted options."""
+
+    spec: CommandSpec
+    seen: tuple[CommandData, tuple[str, ...]]
+    args: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -368,11 +374,10 @@ class Dispatcher(Generic[R]):
         raw = bytes(interaction.data)
         known = self._commands_seen.get(raw)
         if known is not None:  # the same command with the same options as a recent one
-            spec, data, path, args = known
-            ctx = CommandContext(
-                interaction, self.resources, self.access, INLINE, self.registry, data, path
+            command = CommandContext(
+                interaction, self.resources, self.access, INLINE, self.registry, *known.seen
             )
-            return _Routed(spec, ctx, dict(args))
+            return _Routed(known.spec, command, dict(known.args))
         data = command_data(interaction)
         kind = _COMMAND_KINDS.get(data.type, _CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
@@ -402,7 +407,7 @@ class Dispatcher(Generic[R]):
     def _remember_command(
         self,
         raw: bytes,
-        spec: HandlerSpec,
+        spec: CommandSpec,
         data: CommandData,
         path: tuple[str, ...],
         args: dict[str, Any],
@@ -415,12 +420,12 @@ class Dispatcher(Generic[R]):
         Bound: :data:`_ROUTE_CACHE_SIZE` entries of at most :data:`_ROUTE_CACHE_KEY_MAX`
         bytes, oldest out first (the key is request data)."""
         if len(raw) > _ROUTE_CACHE_KEY_MAX or not all(
-            type(value) in _SHAREABLE for value in args.values()
+            type(value) in _SHAREABLE or isinstance(value, enum.Enum) for value in args.values()
         ):
             return
         if len(self._commands_seen) >= _ROUTE_CACHE_SIZE:
             self._commands_seen.pop(next(iter(self._commands_seen)))
-        self._commands_seen[raw] = (spec, data, path, dict(args))
+        self._commands_seen[raw] = _KnownCommand(spec, (data, path), dict(args))
 
     def _route_component(self, interaction: Interaction) -> _Routed[R]:
         data = component_data(interaction)
