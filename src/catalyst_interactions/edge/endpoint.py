@@ -43,13 +43,18 @@ class EndpointResult:
     start_message: dict[str, Any] | None = None
     """The ASGI response start, prepared once for results sent again and again (PONG)."""
 
-    def prepared(self) -> EndpointResult:
+    def response_start(self, allow: bytes | None = None) -> dict[str, Any]:
+        """The ASGI response start (``start_message`` when prepared); ``allow`` for a 405."""
         headers = [
             (b"content-type", self.content_type),
             (b"content-length", str(len(self.body)).encode()),
         ]
-        start = {"type": "http.response.start", "status": self.status, "headers": headers}
-        return EndpointResult(self.status, self.body, self.content_type, start)
+        if allow is not None:
+            headers.append((b"allow", allow))
+        return {"type": "http.response.start", "status": self.status, "headers": headers}
+
+    def prepared(self) -> EndpointResult:
+        return EndpointResult(self.status, self.body, self.content_type, self.response_start())
 
 
 _PONG_RESULT = EndpointResult(200, _PONG).prepared()
