@@ -131,13 +131,20 @@ def _url_host(host: str) -> str:
 
 
 class DevStack:
-    """Everything ``dev`` runs. ``await start()`` / ``await stop()``, or ``background()``."""
+    """Everything ``dev`` runs, not started: ``await start()`` / ``await stop()``, or
+    ``background()``. ``registry`` defaults to the bot's commands.
+
+    ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
+    bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
+    free port (tests). ``demo`` fills the database (once) and the channels (every start)
+    with the simulated demo history (dev/demo.py).
+    """
 
     def __init__(
         self,
         settings: Settings,
-        *,
         registry: Registry[Resources] | None = None,
+        *,
         host: str = "127.0.0.1",
         port: int = 8081,
         edge_port: int = 0,
@@ -382,34 +389,8 @@ def _bot_token(path: Path, application_id: str) -> Secret:
     return token
 
 
-def build_dev(
-    settings: Settings,
-    registry: Registry[Resources] | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8081,
-    edge_port: int = 0,
-    clock: Callable[[], float] = time.time,
-    rate_limits: RateLimitRules | None = None,
-    demo: bool = False,
-) -> DevStack:
-    """The whole local system, not started. ``registry`` defaults to the bot's commands.
-
-    ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
-    bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
-    free port (tests). ``demo`` fills the database (once) and the channels (every start)
-    with the simulated demo history (dev/demo.py).
-    """
-    return DevStack(
-        settings,
-        registry=registry,
-        host=host,
-        port=port,
-        edge_port=edge_port,
-        clock=clock,
-        rate_limits=rate_limits,
-        demo=demo,
-    )
+build_dev = DevStack
+"""The whole local system, not started (:class:`DevStack`; the name the CLI and tests use)."""
 
 
 def run_dev(stack: DevStack, *, announce: Callable[[str], None]) -> None:
