@@ -264,12 +264,7 @@ class DevStack:
             return
         services = self.runtime.resources
         assert services is not None  # build_runtime always builds them
-        rest = DiscordRest(
-            base_url=self.settings.api_base,
-            application_id=self.emulator.world.application_id,
-            bot_token=self.settings.bot_token,
-            max_attempts=2,
-        )
+        rest = self._rest()
         try:
             async with rest:
                 self.demo = await start_demo(
@@ -277,6 +272,16 @@ class DevStack:
                 )
         except DiscordError as exc:
             raise DevStartError(f"posting the demo messages failed: {exc}") from None
+
+    def _rest(self) -> DiscordRest:
+        """The real REST client, pointed at this local Discord with its bot token."""
+        assert self.settings is not None
+        return DiscordRest(
+            base_url=self.settings.api_base,
+            application_id=self.emulator.world.application_id,
+            bot_token=self.settings.bot_token,
+            max_attempts=2,
+        )
 
     def _write_env_file(self) -> None:
         """``dev.env``: ``--env-file data/dev/dev.env`` points any command at this stack."""
@@ -297,12 +302,7 @@ class DevStack:
         """The two things an operator does in the Developer Portal, through the real client."""
         assert self.settings is not None
         assert self.runtime is not None
-        rest = DiscordRest(
-            base_url=self.settings.api_base,
-            application_id=self.emulator.world.application_id,
-            bot_token=self.settings.bot_token,
-            max_attempts=2,
-        )
+        rest = self._rest()
         try:
             async with rest:
                 await rest.edit_application(
