@@ -76,7 +76,7 @@ class Runtime:
     dispatcher: Dispatcher[Resources]
     metrics: Metrics
     resources: Resources | None = None
-    """The handlers' resources (None for an edge built alone, without them)."""
+    """The handlers' resources (every edge is built with them)."""
     queue: JobQueue | None = None
     worker: Worker | None = None
     """The in-process workers (``build_runtime(workers=True)``)."""
