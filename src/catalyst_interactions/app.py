@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .bot import build_registry
@@ -76,7 +76,7 @@ class Runtime:
     dispatcher: Dispatcher[Resources]
     metrics: Metrics
     resources: Resources | None = None
-    """The handlers' resources (None for an edge built alone, without them)."""
+    """The handlers' resources (every edge is built with them)."""
     queue: JobQueue | None = None
     worker: Worker | None = None
     """The in-process workers (``build_runtime(workers=True)``)."""
@@ -271,8 +271,8 @@ def validated(registry: Registry[Resources] | None) -> Registry[Resources]:
 def build_edge(
     settings: Settings,
     *,
+    resources: Resources,
     registry: Registry[Resources] | None = None,
-    resources: Resources | None = None,
     jobs: JobSink | None = None,
     readiness: dict[str, ReadinessCheck] | None = None,
     on_startup: list[Hook] | None = None,
@@ -282,8 +282,8 @@ def build_edge(
 ) -> Runtime:
     """The edge alone; raises ConfigError when the public key is missing or bad. With
     ``metrics_address`` (host, port), ``/metrics`` and ``/ready`` move off the public port to
-    a listener of their own there. ``resources`` reach the handlers (None: handlers get
-    None, as in tests of the bare edge)."""
+    a listener of their own there. ``resources`` reach the handlers (:func:`build_resources`;
+    nothing in them connects before a handler uses it)."""
     verifier = SignatureVerifier(
         settings.public_key(),
         window_s=settings.timestamp_window_s,
@@ -292,13 +292,9 @@ def build_edge(
     registry = validated(registry)
     metrics = metrics or Metrics()
     access = access_policy(settings)
-    # The handlers take Resources (every process that serves members builds them). An edge
-    # built without them (tests of the bare edge) hands the handlers None all the same: one
-    # that reaches for them fails and is answered "something went wrong"; user_rate, which
-    # runs first, lets everyone through.
     dispatcher: Dispatcher[Resources] = Dispatcher(
         registry,
-        resources=cast(Resources, resources),
+        resources=resources,
         access=access,
         auto_budget_s=settings.auto_budget_s,
     )
@@ -308,7 +304,7 @@ def build_edge(
 
         recorder = InteractionRecorder(settings.record_path)
         on_shutdown = [*(on_shutdown or []), recorder.aclose]
-    replay = _replay_guard(settings, resources.redis if resources is not None else None)
+    replay = _replay_guard(settings, resources.redis)
     endpoint = InteractionEndpoint(
         verifier=verifier,
         dispatcher=dispatcher,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -443,17 +443,26 @@ def manifest(out: Path | None) -> None:
     handlers are deferred (ack 5/6, ephemeral or not) and which answers are static."""
     import asyncio
 
+    from .app import build_resources
     from .bot import build_registry
-    from .bot.resources import Resources
     from .framework.context import AccessPolicy
     from .framework.dispatch import Dispatcher
     from .ops.manifest import build_manifest
 
     settings = _settings()
     registry = build_registry()
-    # The static answers (/help) read only the registry: the handlers get no resources.
-    dispatcher = Dispatcher(registry, resources=cast(Resources, None), access=AccessPolicy())
-    data = asyncio.run(build_manifest(registry, dispatcher, auto_budget_s=settings.auto_budget_s))
+    # The static answers (/help) read only the registry; the checks before them (the per-user
+    # rate) read the resources, which open nothing until used and are closed at once.
+    resources = build_resources(settings, workers=False)
+    dispatcher = Dispatcher(registry, resources=resources, access=AccessPolicy())
+
+    async def build() -> dict[str, Any]:
+        try:
+            return await build_manifest(registry, dispatcher, auto_budget_s=settings.auto_budget_s)
+        finally:
+            await resources.aclose()
+
+    data = asyncio.run(build())
     text = json.dumps(data, indent=2, sort_keys=True)
     if out is None:
         click.echo(text)

@@ -93,6 +93,15 @@ class Layout:
 
 
 # -- what runs in a child (module-level functions of picklable values: spawned, not forked) --
+def _become_child(parent_pid: int) -> None:
+    """A served child's first step: it dies with the supervisor (SIGTERM) and leaves the
+    terminal's process group, so Ctrl-C reaches the supervisor, which stops it in order."""
+    from .ops.lifeline import tie_to_parent
+
+    tie_to_parent(parent_pid, signal_on_death=signal.SIGTERM)
+    os.setpgid(0, 0)
+
+
 def _edge_main(
     settings: Settings,
     sock: socket.socket,
@@ -101,10 +110,7 @@ def _edge_main(
     index: int,
     metrics_address: tuple[str, int] | None,
 ) -> None:
-    from .ops.lifeline import tie_to_parent
-
-    tie_to_parent(parent_pid, signal_on_death=signal.SIGTERM)
-    os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the supervisor, which stops us in order
+    _become_child(parent_pid)
     from .runner import serve_edge_on
 
     serve_edge_on(
@@ -119,10 +125,9 @@ def _worker_main(
     index: int,
     metrics_address: tuple[str, int] | None,
 ) -> None:
-    from .ops.lifeline import lower_priority, tie_to_parent
+    from .ops.lifeline import lower_priority
 
-    tie_to_parent(parent_pid, signal_on_death=signal.SIGTERM)
-    os.setpgid(0, 0)
+    _become_child(parent_pid)
     lower_priority(WORKER_NICE)
     from .runner import run_worker
 

@@ -5,12 +5,15 @@ request rebuilds the help text or re-encodes the answer, without timing anything
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from catalyst_interactions.app import build_resources
 from catalyst_interactions.bot import build_registry
 from catalyst_interactions.discord.enums import Permissions
 from catalyst_interactions.discord.payloads import decode_interaction
 from catalyst_interactions.framework.context import AccessPolicy
 from catalyst_interactions.framework.dispatch import Dispatcher, Respond
+from catalyst_interactions.settings import Settings
 from support.signing import command, member
 
 HOME_GUILD = "500"  # the guild of every test interaction (support.signing)
@@ -31,9 +34,12 @@ def _field_names(answer: Respond) -> list[str]:
     return [field["name"] for embed in body["data"]["embeds"] for field in embed["fields"]]
 
 
-async def test_help_answer_is_built_and_encoded_once_per_audience() -> None:
+async def test_help_answer_is_built_and_encoded_once_per_audience(tmp_path: Path) -> None:
+    resources = build_resources(Settings(data_dir=tmp_path), workers=False)
     dispatcher = Dispatcher(
-        build_registry(), access=AccessPolicy(admin_guild_ids=frozenset({HOME_GUILD}))
+        build_registry(),
+        resources=resources,
+        access=AccessPolicy(admin_guild_ids=frozenset({HOME_GUILD})),
     )
     admin = member("1", permissions=int(Permissions.ADMINISTRATOR))
 
@@ -51,3 +57,4 @@ async def test_help_answer_is_built_and_encoded_once_per_audience() -> None:
     assert "/help" in members_view and "/help" in admins_view
     assert not any(name.startswith("/admin") for name in members_view)
     assert any(name.startswith("/admin") for name in admins_view)
+    await resources.aclose()

@@ -160,7 +160,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         backend = build_runtime(settings, registry=registry)
         manifest = asyncio.run(
-            build_manifest(registry, Dispatcher(registry, access=AccessPolicy()), auto_budget_s=1.0)
+            build_manifest(
+                registry,
+                Dispatcher(registry, resources=backend.resources, access=AccessPolicy()),
+                auto_budget_s=1.0,
+            )
         )
         manifest_path = tmp / "manifest.json"
         manifest_path.write_text(json.dumps(manifest))

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from catalyst_interactions.app import build_edge
 from catalyst_interactions.settings import Settings
+from support.edge import edge_runtime
 from support.servers import serve_in_thread
 from support.signing import Signer
 
@@ -23,7 +23,7 @@ def edge_settings(signer: Signer, tmp_path) -> Settings:
 
 @pytest.fixture
 def edge_url(edge_settings: Settings) -> Iterator[str]:
-    runtime = build_edge(edge_settings)
+    runtime = edge_runtime(edge_settings)
     with serve_in_thread(runtime.app) as url:
         yield url
 

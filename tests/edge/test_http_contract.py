@@ -226,8 +226,8 @@ def test_secrets_do_not_reach_logs_or_metrics(
 
 
 def test_replay_memory_outage_fails_open_instead_of_500(signer: Signer, tmp_path) -> None:
-    from catalyst_interactions.app import build_edge
     from catalyst_interactions.settings import Settings
+    from support.edge import edge_runtime
     from support.servers import serve_in_thread
 
     # Nothing listens on port 1: the shared replay memory is down.
@@ -237,7 +237,7 @@ def test_replay_memory_outage_fails_open_instead_of_500(signer: Signer, tmp_path
         data_dir=tmp_path,
         redis_url="redis://127.0.0.1:1/0",
     )
-    with serve_in_thread(build_edge(settings).app) as url, httpx.Client(base_url=url) as c:
+    with serve_in_thread(edge_runtime(settings).app) as url, httpx.Client(base_url=url) as c:
         response = post(c, *signer.signed(command("help")))
         assert response.status_code == 200
         assert response.json()["type"] == 4

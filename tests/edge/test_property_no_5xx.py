@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalyst_interactions.app import build_edge
 from catalyst_interactions.settings import Settings
+from support.edge import edge_runtime
 from support.servers import serve_in_thread
 from support.signing import Signer, new_id
 
@@ -80,7 +80,7 @@ def client(
         application_id="1",
         data_dir=tmp_path_factory.mktemp("edge"),
     )
-    with serve_in_thread(build_edge(settings_).app) as url, httpx.Client(base_url=url) as c:
+    with serve_in_thread(edge_runtime(settings_).app) as url, httpx.Client(base_url=url) as c:
         yield c
 
 

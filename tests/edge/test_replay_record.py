@@ -17,7 +17,7 @@ import pytest
 from nacl.signing import SigningKey
 from redis.asyncio import Redis
 
-from catalyst_interactions.app import REPLAY_TABLE, build_edge
+from catalyst_interactions.app import REPLAY_TABLE
 from catalyst_interactions.edge.replay import (
     MAX_LOAD,
     MEASURED_PEAK_RATE,
@@ -29,6 +29,7 @@ from catalyst_interactions.edge.replay import (
     table_bytes,
 )
 from catalyst_interactions.settings import Settings
+from support.edge import edge_runtime
 from support.servers import free_port, serve_in_thread
 from support.signing import Signer, command, new_id
 
@@ -172,7 +173,7 @@ def edge_settings(signer: Signer, tmp_path: Path, **kw: object) -> Settings:
 @pytest.mark.loopback
 def test_a_replay_is_refused_until_the_timestamp_itself_is_stale(tmp_path: Path) -> None:
     signer = Signer(SigningKey.generate())
-    runtime = build_edge(edge_settings(signer, tmp_path, timestamp_window_s=3.0))
+    runtime = edge_runtime(edge_settings(signer, tmp_path, timestamp_window_s=3.0))
     with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
         body, headers = signer.signed(command("help"), timestamp=int(time.time()) - 1)
         assert client.post("/interactions", content=body, headers=headers).status_code == 200
@@ -186,7 +187,7 @@ def test_a_replay_is_refused_until_the_timestamp_itself_is_stale(tmp_path: Path)
 @pytest.mark.loopback
 def test_timestamps_too_far_in_the_future_are_refused(tmp_path: Path) -> None:
     signer = Signer(SigningKey.generate())
-    runtime = build_edge(edge_settings(signer, tmp_path))  # default skew: 10 s
+    runtime = edge_runtime(edge_settings(signer, tmp_path))  # default skew: 10 s
     with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
         ahead = int(time.time()) + 60
         body, headers = signer.signed(command("help"), timestamp=ahead)

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from catalyst_interactions.app import build_edge
 from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.discord.payloads import decode_interaction
 from catalyst_interactions.framework.context import CommandContext
 from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.ops.recorder import InteractionRecorder
 from catalyst_interactions.settings import Settings
+from support.edge import edge_runtime
 from support.servers import serve_in_thread
 from support.signing import Signer, command, component, member, modal_submit, ping
 
@@ -129,7 +129,7 @@ def test_the_edge_records_verified_interactions_when_enabled(
 
     corpus = tmp_path / "rec" / "corpus.jsonl"
     settings = Settings(public_key_hex=signer.public_key_hex, data_dir=tmp_path, record_path=corpus)
-    runtime = build_edge(settings, registry=registry)
+    runtime = edge_runtime(settings, registry=registry)
     with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
         for payload in (ping(), command("hello"), command("hello")):
             body, headers = signer.signed(payload)
@@ -212,7 +212,7 @@ def test_user_ids_in_selects_options_and_forms_are_replaced(tmp_path: Path, sign
 
     corpus = tmp_path / "corpus.jsonl"
     settings = Settings(public_key_hex=signer.public_key_hex, data_dir=tmp_path, record_path=corpus)
-    runtime = build_edge(settings, registry=Registry())  # no handlers: recorded, then refused
+    runtime = edge_runtime(settings, registry=Registry())  # no handlers: recorded, then refused
     with serve_in_thread(runtime.app) as url, httpx.Client(base_url=url) as client:
         for payload in payloads:
             body, headers = signer.signed(payload)

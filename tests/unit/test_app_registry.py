@@ -9,13 +9,14 @@ from typing import Annotated
 import pytest
 from nacl.signing import SigningKey
 
-from catalyst_interactions.app import build_edge, build_runtime
+from catalyst_interactions.app import build_runtime
 from catalyst_interactions.discord.messages import Message
 from catalyst_interactions.framework.context import CommandContext
 from catalyst_interactions.framework.errors import RegistrationError
 from catalyst_interactions.framework.options import Param
 from catalyst_interactions.framework.registry import Registry
 from catalyst_interactions.settings import Settings
+from support.edge import edge_runtime
 
 
 def unworkable() -> Registry:
@@ -42,7 +43,7 @@ def settings(data_dir: Path) -> Settings:
 
 def test_build_edge_refuses_a_passed_registry_that_cannot_work(tmp_path: Path) -> None:
     with pytest.raises(RegistrationError, match="'what' is marked for autocomplete"):
-        build_edge(settings(tmp_path / "data"), registry=unworkable())
+        edge_runtime(settings(tmp_path / "data"), registry=unworkable())
 
 
 def test_build_runtime_refuses_it_before_any_resource_is_built(tmp_path: Path) -> None:
@@ -59,5 +60,5 @@ def test_a_workable_passed_registry_still_builds_an_edge(tmp_path: Path) -> None
     async def ping(ctx: CommandContext[None]) -> Message:
         return Message(content="pong")
 
-    runtime = build_edge(settings(tmp_path / "data"), registry=registry)
+    runtime = edge_runtime(settings(tmp_path / "data"), registry=registry)
     assert runtime.registry is registry

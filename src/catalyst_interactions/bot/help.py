@@ -28,7 +28,7 @@ _TYPE_NAMES = {
 }
 
 
-def describe_options(spec: CommandSpec) -> str:
+def describe_options(spec: CommandSpec[Resources]) -> str:
     if not spec.options:
         return "no options"
     parts = []

@@ -22,10 +22,7 @@ def cooldowns_of(ctx: Context[Resources]) -> Cooldowns:
 
 
 async def user_rate(ctx: Context[Resources]) -> None:
-    """Every user's interactions (commands, components, forms) within CATALYST_USER_RATE
-    (an edge built without the bot's resources, as some tests build it, has no limit)."""
-    if ctx.resources is None:  # typed Resources, but the bare edge of tests hands None
-        return
+    """Every user's interactions (commands, components, forms) within CATALYST_USER_RATE."""
     cooldowns = ctx.resources.cooldowns
     if cooldowns.rate is None:  # switched off: no user to look up, no store to ask
         return

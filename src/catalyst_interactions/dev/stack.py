@@ -131,13 +131,20 @@ def _url_host(host: str) -> str:
 
 
 class DevStack:
-    """Everything ``dev`` runs. ``await start()`` / ``await stop()``, or ``background()``."""
+    """Everything ``dev`` runs, not started: ``await start()`` / ``await stop()``, or
+    ``background()``. ``registry`` defaults to the bot's commands.
+
+    ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
+    bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
+    free port (tests). ``demo`` fills the database (once) and the channels (every start)
+    with the simulated demo history (dev/demo.py).
+    """
 
     def __init__(
         self,
         settings: Settings,
-        *,
         registry: Registry[Resources] | None = None,
+        *,
         host: str = "127.0.0.1",
         port: int = 8081,
         edge_port: int = 0,
@@ -257,12 +264,7 @@ class DevStack:
             return
         services = self.runtime.resources
         assert services is not None  # build_runtime always builds them
-        rest = DiscordRest(
-            base_url=self.settings.api_base,
-            application_id=self.emulator.world.application_id,
-            bot_token=self.settings.bot_token,
-            max_attempts=2,
-        )
+        rest = self._rest()
         try:
             async with rest:
                 self.demo = await start_demo(
@@ -270,6 +272,16 @@ class DevStack:
                 )
         except DiscordError as exc:
             raise DevStartError(f"posting the demo messages failed: {exc}") from None
+
+    def _rest(self) -> DiscordRest:
+        """The real REST client, pointed at this local Discord with its bot token."""
+        assert self.settings is not None
+        return DiscordRest(
+            base_url=self.settings.api_base,
+            application_id=self.emulator.world.application_id,
+            bot_token=self.settings.bot_token,
+            max_attempts=2,
+        )
 
     def _write_env_file(self) -> None:
         """``dev.env``: ``--env-file data/dev/dev.env`` points any command at this stack."""
@@ -290,12 +302,7 @@ class DevStack:
         """The two things an operator does in the Developer Portal, through the real client."""
         assert self.settings is not None
         assert self.runtime is not None
-        rest = DiscordRest(
-            base_url=self.settings.api_base,
-            application_id=self.emulator.world.application_id,
-            bot_token=self.settings.bot_token,
-            max_attempts=2,
-        )
+        rest = self._rest()
         try:
             async with rest:
                 await rest.edit_application(
@@ -382,34 +389,8 @@ def _bot_token(path: Path, application_id: str) -> Secret:
     return token
 
 
-def build_dev(
-    settings: Settings,
-    registry: Registry[Resources] | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8081,
-    edge_port: int = 0,
-    clock: Callable[[], float] = time.time,
-    rate_limits: RateLimitRules | None = None,
-    demo: bool = False,
-) -> DevStack:
-    """The whole local system, not started. ``registry`` defaults to the bot's commands.
-
-    ``settings`` supplies the data dir, queue, database and tuning; the key, application id,
-    bot token, API base and admin ids are replaced by the emulator's. ``port=0`` picks a
-    free port (tests). ``demo`` fills the database (once) and the channels (every start)
-    with the simulated demo history (dev/demo.py).
-    """
-    return DevStack(
-        settings,
-        registry=registry,
-        host=host,
-        port=port,
-        edge_port=edge_port,
-        clock=clock,
-        rate_limits=rate_limits,
-        demo=demo,
-    )
+build_dev = DevStack
+"""The whole local system, not started (:class:`DevStack`; the name the CLI and tests use)."""
 
 
 def run_dev(stack: DevStack, *, announce: Callable[[str], None]) -> None:

@@ -22,7 +22,7 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from ..discord.enums import OptionType
 from ..discord.limits import COMMAND_NAME_MAX, COMMAND_OPTIONS_MAX
@@ -37,6 +37,15 @@ R = TypeVar("R")
 Suggest = Callable[["AutocompleteContext[R]", str], Awaitable[Sequence["Choice"]]]
 """An autocomplete source: ``async (ctx, typed) -> choices`` (at most 25 are sent); ``R``
 is the resources type (``Suggest[Resources]``)."""
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as DefaultedTypeVar
+
+    S = DefaultedTypeVar("S", default=Any)
+else:
+    S = TypeVar("S")
+"""The resources type a declaration's checks and suggestion sources take (``R`` of the
+registry that holds it). Its default lets code that only reads a declaration (the
+dispatcher's routed ``HandlerSpec``) name it without the type; declaring takes ``R``."""
 Convert = Callable[[Any], Any]
 """Turns a submitted value into the handler's argument; raises ``UserFacingError`` (or
 ``BadOption``) with a message fit to show the member when the value is unusable."""
@@ -45,7 +54,7 @@ _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @dataclass(frozen=True, slots=True)
-class Param:
+class Param(Generic[S]):
     """Metadata for one option, used as ``Annotated[str, Param("Ticker symbol")]``."""
 
     description: str = ""
@@ -54,7 +63,7 @@ class Param:
     max_value: float | None = None
     min_length: int | None = None
     max_length: int | None = None
-    autocomplete: bool | Suggest[Any] = False
+    autocomplete: bool | Suggest[S] = False
     """A suggestion function (the option's own source), or True when the source is declared
     apart with ``registry.autocomplete(command, option)``; start-up fails without one."""
     choices: Mapping[str, str | int | float] | None = None  # display name -> value
@@ -64,7 +73,7 @@ class Param:
     """What Discord sends (the option's type) when ``convert`` turns it into something else:
     ``Annotated[frozenset[str] | None, Param(sent_as=str, convert=parse_list)]``."""
 
-    def refined_by(self, later: Param) -> Param:
+    def refined_by(self, later: Param[S]) -> Param[S]:
         """This Param with every field ``later`` sets (differs from the default) replaced."""
         changes = {
             f.name: getattr(later, f.name)
@@ -90,7 +99,7 @@ _MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
-class OptionSpec:
+class OptionSpec(Generic[S]):
     """One declared option: its Discord shape and how to convert a submitted value."""
 
     name: str
@@ -106,7 +115,7 @@ class OptionSpec:
     min_length: int | None = None
     max_length: int | None = None
     autocomplete: bool = False
-    suggest: Suggest[Any] | None = None
+    suggest: Suggest[S] | None = None
     """The option's own autocomplete source (None: declared apart, or no autocomplete)."""
     converter: Convert | None = None
 
@@ -181,11 +190,11 @@ class OptionSpec:
         return raw
 
 
-def options_from_signature(func: Callable[..., object], where: str) -> list[OptionSpec]:
+def options_from_signature(func: Callable[..., object], where: str) -> list[OptionSpec[S]]:
     """Options from every parameter after the first (the context)."""
     hints = typing.get_type_hints(func, include_extras=True)
     params = list(inspect.signature(func).parameters.values())[1:]
-    specs = [_option(p, hints.get(p.name, str), where) for p in params]
+    specs: list[OptionSpec[S]] = [_option(p, hints.get(p.name, str), where) for p in params]
     seen_optional = False
     for spec in specs:
         if spec.required and seen_optional:
@@ -200,8 +209,8 @@ def options_from_signature(func: Callable[..., object], where: str) -> list[Opti
     return specs
 
 
-def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec:
-    meta = Param()
+def _option(param: inspect.Parameter, hint: Any, where: str) -> OptionSpec[S]:
+    meta: Param[S] = Param()
     if get_origin(hint) is typing.Annotated:
         # A nested alias is flattened by typing: Annotated[Ticker, Param(...)] arrives as
         # Annotated[str, <Ticker's Param>, <the refinement>]; later Params refine earlier ones.

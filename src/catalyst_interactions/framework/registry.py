@@ -38,7 +38,7 @@ from .context import Context
 from .cooldowns import Cooldown, CooldownCheck, CooldownSource, declared_cooldown
 from .errors import RegistrationError
 from .modes import Mode
-from .options import OptionSpec, Suggest, options_from_signature
+from .options import OptionSpec, S, Suggest, options_from_signature
 from .overlap import common_match
 
 Handler = Callable[..., Awaitable[object]]
@@ -56,13 +56,13 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HandlerSpec:
+class HandlerSpec(Generic[S]):
     key: str
     """Stable identifier, stored in jobs: ``command:watchlist add``, ``component:chart:{...}``."""
     func: Handler
     mode: Mode = Mode.INLINE
     ephemeral: bool = False
-    checks: tuple[Check[Any], ...] = ()
+    checks: tuple[Check[S], ...] = ()
     """Every check in the order they run: the feature's, the groups', the handler's own,
     then the cooldown's (not the registry-wide ``global_checks``, which run first)."""
     cooldown: Cooldown | None = None
@@ -70,25 +70,25 @@ class HandlerSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CommandSpec(HandlerSpec):
+class CommandSpec(HandlerSpec[S]):
     path: tuple[str, ...]
     description: str
     kind: CommandType = CommandType.CHAT_INPUT
-    options: tuple[OptionSpec, ...] = ()
+    options: tuple[OptionSpec[S], ...] = ()
 
     def option_json(self) -> list[dict[str, Any]]:
         return [o.to_json() for o in self.options]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ComponentSpec(HandlerSpec):
+class ComponentSpec(HandlerSpec[S]):
     template: CustomIdTemplate
     updates_message: bool = True
     """True: the reply replaces the clicked message (type 7 / 6). False: a new message (4 / 5)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ModalSpec(HandlerSpec):
+class ModalSpec(HandlerSpec[S]):
     template: CustomIdTemplate
     updates_message: bool = False
     """True: when the modal was opened from a component, the reply replaces that component's
@@ -99,23 +99,23 @@ T = TypeVar("T", ComponentSpec, ModalSpec)
 
 
 @dataclass(frozen=True, slots=True)
-class AutocompleteSpec:
+class AutocompleteSpec(Generic[S]):
     path: tuple[str, ...]
     option: str
-    func: Suggest[Any]
+    func: Suggest[S]
     declared: str = "registry.autocomplete"
     """Where the source was declared: on the option itself, or apart by command path."""
 
 
 @dataclass(slots=True)
-class _Node:
+class _Node(Generic[S]):
     """A top-level command name: a plain command or a tree of subcommands."""
 
     name: str
     description: str
     kind: CommandType = CommandType.CHAT_INPUT
-    command: CommandSpec | None = None
-    children: dict[str, _Node] = field(default_factory=dict)
+    command: CommandSpec[S] | None = None
+    children: dict[str, _Node[S]] = field(default_factory=dict)
     default_member_permissions: str | None = None
 
 
@@ -173,7 +173,7 @@ class Scope(Generic[R]):
     def __init__(
         self,
         registry: Registry[R],
-        node: _Node | None,
+        node: _Node[R] | None,
         path: tuple[str, ...],
         checks: tuple[Check[R], ...] = (),
         cooldown: Cooldown | None = None,
@@ -551,13 +551,13 @@ class Registry(Generic[R]):
     ``R`` is the resources type its handlers' contexts carry (``Registry[Resources]``)."""
 
     def __init__(self) -> None:
-        self._roots: dict[str, _Node] = {}
-        self._context_menus: dict[tuple[CommandType, str], CommandSpec] = {}
-        self._commands: dict[tuple[str, ...], CommandSpec] = {}
-        self._components: list[ComponentSpec] = []
-        self._modals: list[ModalSpec] = []
-        self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec] = {}
-        self._by_key: dict[str, HandlerSpec] = {}
+        self._roots: dict[str, _Node[R]] = {}
+        self._context_menus: dict[tuple[CommandType, str], CommandSpec[R]] = {}
+        self._commands: dict[tuple[str, ...], CommandSpec[R]] = {}
+        self._components: list[ComponentSpec[R]] = []
+        self._modals: list[ModalSpec[R]] = []
+        self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteSpec[R]] = {}
+        self._by_key: dict[str, HandlerSpec[R]] = {}
         self._home_only: set[str] = set()
         self._cooldown_source: CooldownSource[R] | None = None
         self._cooldown_users: list[Cooldown] = []
@@ -619,29 +619,29 @@ class Registry(Generic[R]):
             )
 
     # -- lookup ---------------------------------------------------------------------------
-    def find_command(self, kind: CommandType, path: tuple[str, ...]) -> CommandSpec | None:
+    def find_command(self, kind: CommandType, path: tuple[str, ...]) -> CommandSpec[R] | None:
         if kind is CommandType.CHAT_INPUT:
             return self._commands.get(path)
         return self._context_menus.get((kind, path[0])) if path else None
 
-    def route_component(self, custom_id: str) -> tuple[ComponentSpec, dict[str, str]] | None:
+    def route_component(self, custom_id: str) -> tuple[ComponentSpec[R], dict[str, str]] | None:
         return _route(self._components, custom_id)
 
-    def route_modal(self, custom_id: str) -> tuple[ModalSpec, dict[str, str]] | None:
+    def route_modal(self, custom_id: str) -> tuple[ModalSpec[R], dict[str, str]] | None:
         return _route(self._modals, custom_id)
 
-    def find_autocomplete(self, path: tuple[str, ...], option: str) -> AutocompleteSpec | None:
+    def find_autocomplete(self, path: tuple[str, ...], option: str) -> AutocompleteSpec[R] | None:
         return self._autocomplete.get((path, option))
 
-    def handler(self, key: str) -> HandlerSpec | None:
+    def handler(self, key: str) -> HandlerSpec[R] | None:
         return self._by_key.get(key)
 
-    def commands(self) -> Iterator[CommandSpec]:
+    def commands(self) -> Iterator[CommandSpec[R]]:
         """Every command (leaves of groups included), in declaration order."""
         yield from self._commands.values()
         yield from self._context_menus.values()
 
-    def handlers(self) -> Iterator[HandlerSpec]:
+    def handlers(self) -> Iterator[HandlerSpec[R]]:
         yield from self._by_key.values()
 
     def mark_home_only(self, name: str) -> None:
@@ -663,7 +663,7 @@ class Registry(Generic[R]):
         return sorted(out, key=lambda c: (c["type"], c["name"]))
 
     # -- internals ------------------------------------------------------------------------
-    def _add_path(self, spec: CommandSpec) -> None:
+    def _add_path(self, spec: CommandSpec[R]) -> None:
         self._commands[spec.path] = spec
         self._by_key[spec.key] = spec
         for option in spec.options:
@@ -672,7 +672,7 @@ class Registry(Generic[R]):
                     AutocompleteSpec(spec.path, option.name, option.suggest, declared="option")
                 )
 
-    def _add_autocomplete(self, spec: AutocompleteSpec) -> None:
+    def _add_autocomplete(self, spec: AutocompleteSpec[R]) -> None:
         key = (spec.path, spec.option)
         earlier = self._autocomplete.get(key)
         if earlier is not None:
@@ -745,7 +745,7 @@ def _route(specs: list[T], custom_id: str) -> tuple[T, dict[str, str]] | None:
     return None
 
 
-def _node_json(node: _Node) -> dict[str, Any]:
+def _node_json(node: _Node[S]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": node.name,
         "type": int(CommandType.CHAT_INPUT),
@@ -760,7 +760,7 @@ def _node_json(node: _Node) -> dict[str, Any]:
     return out
 
 
-def _child_json(node: _Node) -> dict[str, Any]:
+def _child_json(node: _Node[S]) -> dict[str, Any]:
     if node.command is not None:
         return {
             "type": int(OptionType.SUB_COMMAND),

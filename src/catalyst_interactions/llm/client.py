@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
+from ..member_errors import parse_retry_after
 from ..secret import Secret
 from ..settings import Settings
 from .errors import (
@@ -229,7 +230,7 @@ class ChatClient:
         if status in (401, 403):
             raise LLMAuthFailed()
         if status == 429:
-            raise LLMRateLimited(retry_after=_retry_after(response.headers))
+            raise LLMRateLimited(retry_after=parse_retry_after(response.headers.get("retry-after")))
         if status >= 500:
             raise LLMUnavailable()
         if status >= 400:
@@ -281,11 +282,3 @@ async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
             buffer.append(value[1:] if value.startswith(" ") else value)
     if buffer:
         yield "\n".join(buffer)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    raw: Any = headers.get("retry-after")
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None

@@ -1,20 +1,18 @@
 """The LLM client's exception tree; httpx errors are translated at the client boundary.
 
-Every error carries ``user_message``: a sentence safe to show in Discord. It never holds the
-API key, the base URL or an upstream response body (which may echo the request).
+Every error is a :class:`~catalyst_interactions.member_errors.MemberSafeError`: its
+``user_message`` is a sentence safe to show in Discord.
 """
 
 from __future__ import annotations
 
+from ..member_errors import MemberSafeError, MemberSafeRateLimited
 
-class LLMError(Exception):
+
+class LLMError(MemberSafeError):
     """Base of every error the LLM client raises."""
 
     default_message = "The research assistant is unavailable right now."
-
-    def __init__(self, user_message: str | None = None) -> None:
-        self.user_message = user_message or self.default_message
-        super().__init__(self.user_message)
 
 
 class LLMUnavailable(LLMError):
@@ -25,12 +23,8 @@ class LLMTimeout(LLMUnavailable):
     default_message = "The research assistant took too long to answer; try again later."
 
 
-class LLMRateLimited(LLMError):
+class LLMRateLimited(LLMError, MemberSafeRateLimited):
     default_message = "The research assistant is busy (rate limited); try again in a minute."
-
-    def __init__(self, user_message: str | None = None, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(user_message)
 
 
 class LLMAuthFailed(LLMError):

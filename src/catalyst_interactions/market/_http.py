@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import httpx
 import msgspec
 
+from ..member_errors import parse_retry_after
 from ..secret import Secret
 from .errors import ProviderRateLimited, ProviderUnavailable
 
@@ -31,14 +32,6 @@ def _decoder(into: object) -> msgspec.json.Decoder[Any]:
     if decoder is None:
         decoder = _decoders[into] = msgspec.json.Decoder(into)
     return decoder
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class VendorProvider:
@@ -109,7 +102,8 @@ class VendorProvider:
         status = response.status_code
         if status == 429:
             raise ProviderRateLimited(
-                f"{provider} is rate limiting us; try again in a minute.", _retry_after(response)
+                f"{provider} is rate limiting us; try again in a minute.",
+                parse_retry_after(response.headers.get("retry-after")),
             )
         if status in (401, 403):
             log.error("%s rejected our credentials or plan (HTTP %d)", provider, status)

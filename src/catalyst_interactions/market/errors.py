@@ -1,20 +1,18 @@
 """The market-data exception tree: every provider failure is translated into one of these.
 
-Each error carries ``user_message``: a short sentence safe to show in Discord (never a URL,
-a key or an upstream body). ``str(error)`` is the same text, so logging it is safe too.
+Each error is a :class:`~catalyst_interactions.member_errors.MemberSafeError`: its
+``user_message`` (and ``str(error)``) is a short sentence safe to show in Discord.
 """
 
 from __future__ import annotations
 
+from ..member_errors import MemberSafeError, MemberSafeRateLimited
 
-class MarketDataError(Exception):
+
+class MarketDataError(MemberSafeError):
     """Base of the market-data errors."""
 
     default_message = "Market data is unavailable right now."
-
-    def __init__(self, user_message: str | None = None) -> None:
-        self.user_message = user_message or self.default_message
-        super().__init__(self.user_message)
 
 
 class UnknownTicker(MarketDataError):
@@ -33,14 +31,10 @@ class ProviderUnavailable(MarketDataError):
     default_message = "The market-data provider is unavailable; try again shortly."
 
 
-class ProviderRateLimited(MarketDataError):
+class ProviderRateLimited(MarketDataError, MemberSafeRateLimited):
     """The provider asked us to slow down (HTTP 429 or its in-body equivalent)."""
 
     default_message = "The market-data provider is rate limiting us; try again in a minute."
-
-    def __init__(self, user_message: str | None = None, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(user_message)
 
 
 class NoBarsYet(MarketDataError):

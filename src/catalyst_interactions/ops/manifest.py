@@ -22,7 +22,7 @@ MANIFEST_VERSION = 1
 R = TypeVar("R")  # the resources type the registry and dispatcher share
 
 
-def _ack(spec: HandlerSpec, *, updates_message: bool) -> dict[str, Any]:
+def _ack(spec: HandlerSpec[R], *, updates_message: bool) -> dict[str, Any]:
     if updates_message:
         return {"type": 6}
     ack: dict[str, Any] = {"type": 5}
@@ -31,7 +31,7 @@ def _ack(spec: HandlerSpec, *, updates_message: bool) -> dict[str, Any]:
     return ack
 
 
-def _entry(spec: HandlerSpec, *, updates_message: bool = False) -> dict[str, Any]:
+def _entry(spec: HandlerSpec[R], *, updates_message: bool = False) -> dict[str, Any]:
     return {
         "mode": spec.mode.value,
         "ack": _ack(spec, updates_message=updates_message),

@@ -168,6 +168,14 @@ class Database:
         await self.engine.dispose()
 
 
+class Repository:
+    """One of the store's repositories (``store.watchlists``, ``store.alerts``, ...): its
+    operations run in transactions of the store's one :class:`Database`."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ._db import Database, positive_limit, record_of
+from ._db import Repository, positive_limit, record_of
 from .errors import DuplicateAlert, InvalidValue
 from .models import AlertRow
 from .records import Alert, AlertStats, NewAlert
@@ -29,10 +29,7 @@ def natural_key(ticker: str, posted_at: datetime, title: str) -> str:
     return hashlib.sha256(f"{ticker}\x1f{instant}\x1f{title.strip()}".encode()).hexdigest()
 
 
-class Alerts:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Alerts(Repository):
     async def add(self, alert: NewAlert) -> Alert:
         """Store a posted alert; raises :class:`DuplicateAlert` if its natural key exists."""
         values = _row_values(alert)

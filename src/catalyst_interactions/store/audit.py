@@ -6,17 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ._db import Database, positive_limit, record_of
+from ._db import Repository, positive_limit, record_of
 from .models import AuditRow
 from .records import AuditEntry, JSONObject
 
 AuditList = list[AuditEntry]
 
 
-class Audit:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Audit(Repository):
     async def record(
         self,
         actor_id: str,

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from ._db import Database, rowcount
+from ._db import Repository, rowcount
 from .errors import Conflict, InvalidValue
 from .models import ComponentStateRow
 from .records import JSONObject
@@ -20,10 +20,7 @@ _ID_BYTES = 9
 _ATTEMPTS = 3
 
 
-class ComponentState:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class ComponentState(Repository):
     async def put(self, state: JSONObject, ttl: timedelta) -> str:
         """Store ``state`` for ``ttl``; returns its short id (12 URL-safe characters)."""
         if ttl <= timedelta(0):

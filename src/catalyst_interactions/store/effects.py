@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from ._db import Database
+from ._db import Repository
 from .models import InteractionEffectRow
 
 # Interactions can be delivered again for at most the token's 15 minutes (a worker retry);
@@ -44,10 +44,7 @@ class Effect:
     """Set by the first run: its answer, stored with its changes."""
 
 
-class Effects:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Effects(Repository):
     @asynccontextmanager
     async def once(self, interaction_id: str, handler: str) -> AsyncIterator[Effect]:
         """A unit of work keyed by ``interaction_id``; see the module docstring."""

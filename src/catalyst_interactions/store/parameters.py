@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ._db import Database, positive_limit, record_of
+from ._db import Repository, positive_limit, record_of
 from .errors import (
     AlreadyRolledBack,
     ChangeNotFound,
@@ -33,10 +33,7 @@ ChangeList = list[ParameterChange]
 MAX_NAME_LENGTH = 64
 
 
-class Parameters:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Parameters(Repository):
     async def define(
         self,
         name: str,

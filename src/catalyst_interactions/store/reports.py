@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from ._db import Database, positive_limit, record_of, rowcount
+from ._db import Repository, positive_limit, record_of, rowcount
 from .errors import DuplicateReport, InvalidValue, ReportAlreadyDecided, ReportNotFound
 from .models import ReportRow
 from .records import JSONObject, Report, ReportStatus
@@ -13,10 +13,7 @@ ReportList = list[Report]
 MAX_REPORT_ID_LENGTH = 100
 
 
-class Reports:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Reports(Repository):
     async def create(
         self,
         report_id: str,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from ._db import Database, record_of, rowcount
+from ._db import Repository, record_of, rowcount
 from .errors import AlreadyWatching, InvalidValue, NotWatching, WatchlistFull
 from .models import WatchlistRow
 from .records import WatchlistEntry
@@ -16,10 +16,7 @@ from .tickers import normalize_ticker
 Entries = list[WatchlistEntry]
 
 
-class Watchlists:
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
+class Watchlists(Repository):
     async def add(self, user_id: str, ticker: str, max_size: int) -> WatchlistEntry:
         """Add ``ticker`` to the user's list.
 
