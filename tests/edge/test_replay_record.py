@@ -302,3 +302,46 @@ def test_a_lookup_stops_at_slots_that_expired_longer_ago_than_an_entry_can_live(
     # the replay is found where the id went in).
     assert reads[False] >= 2 * 64
     assert reads[True] <= 2 * 2 * 2
+
+
+def test_the_hot_path_answers_and_writes_exactly_as_the_general_lookup(tmp_path: Path) -> None:
+    """``first_seen_now`` (the edge's path: home slot free, write there, else the general
+    lookup) against ``first_seen`` (always the general lookup), on the same sequence: the
+    same answers and, byte for byte, the same file. The sequence mixes fresh and repeated
+    snowflakes, ids that are not snowflakes or do not fit 63 bits, and time passing so that
+    slots expire and die; the small table makes home slots collide often."""
+    import random
+
+    now = [1_000_000.0]
+    fast = SharedReplayTable(
+        tmp_path / "fast", 1024, shared=False, lifetime_s=310, clock=lambda: now[0]
+    )
+    general = SharedReplayTable(tmp_path / "general", 1024, lifetime_s=310, clock=lambda: now[0])
+    rng = random.Random(7)
+    seen: list[str] = []
+    general_lookups = [0]
+    offer = fast._offer
+
+    def counted_offer(interaction_id: str, expires_at: float, state: int) -> int:
+        general_lookups[0] += 1
+        return offer(interaction_id, expires_at, state)
+
+    fast._offer = counted_offer  # type: ignore[method-assign]
+    for step in range(6000):
+        roll = rng.random()
+        if seen and roll < 0.2:
+            interaction_id = rng.choice(seen[-400:])  # a replay
+        elif roll < 0.25:
+            interaction_id = rng.choice(["abc-" + str(step), "9" * 19, "0", "٣٤٥"])
+        else:
+            interaction_id = new_id()
+        seen.append(interaction_id)
+        expires_at = now[0] + rng.choice([5, 300])
+        answer = fast.first_seen_now(interaction_id, expires_at)
+        assert answer == run(general.first_seen(interaction_id, expires_at)), (step, interaction_id)
+        if step % 500 == 499:
+            now[0] += rng.choice([1, 60, 400])  # some slots expire; after 400 s they are dead
+    assert bytes(fast._map) == bytes(general._map)
+    assert fast.evicted == general.evicted
+    # Both paths were exercised: the home slot free, and taken (replays, collisions).
+    assert 1000 < general_lookups[0] < 5000

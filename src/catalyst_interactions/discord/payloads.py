@@ -4,6 +4,9 @@ Structs hold only the fields we use; msgspec ignores the rest, so decoding stays
 field from Discord never breaks us. ``Interaction.data`` is kept raw and decoded by the
 decoder for the interaction's type only when a handler needs it: a PING never pays for it.
 
+Every struct here is ``gc=False``: decoded JSON cannot hold a reference cycle, so the
+collector need not track (and walk) the objects each request makes.
+
 A signed body is still typed by a stranger, so decoding refuses what Discord never sends
 (docs/security.md, "Hostile input"): bytes that are not UTF-8, JSON nested deeper than
 :data:`MAX_DEPTH`, ids that are not snowflakes, a token that is not a short URL-safe string,
@@ -48,7 +51,7 @@ CustomId = Annotated[str, msgspec.Meta(max_length=CUSTOM_ID_MAX)]
 OptionText = Annotated[str, msgspec.Meta(max_length=OPTION_STRING_LENGTH_MAX)]
 
 
-class User(msgspec.Struct, frozen=True):
+class User(msgspec.Struct, frozen=True, gc=False):
     id: Snowflake
     username: str = ""
     global_name: str | None = None
@@ -60,7 +63,7 @@ class User(msgspec.Struct, frozen=True):
         return self.global_name or self.username or self.id
 
 
-class Member(msgspec.Struct, frozen=True):
+class Member(msgspec.Struct, frozen=True, gc=False):
     user: User | None = None
     nick: str | None = None
     roles: list[Snowflake] = []
@@ -73,20 +76,20 @@ class Member(msgspec.Struct, frozen=True):
         return bool(int(self.permissions) & permission.value)
 
 
-class Role(msgspec.Struct, frozen=True):
+class Role(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: str = ""
     color: int = 0
     permissions: str = "0"
 
 
-class Channel(msgspec.Struct, frozen=True):
+class Channel(msgspec.Struct, frozen=True, gc=False):
     id: str
     type: int = 0
     name: str | None = None
 
 
-class Attachment(msgspec.Struct, frozen=True):
+class Attachment(msgspec.Struct, frozen=True, gc=False):
     id: str
     filename: str
     size: int = 0
@@ -94,7 +97,7 @@ class Attachment(msgspec.Struct, frozen=True):
     content_type: str | None = None
 
 
-class Message(msgspec.Struct, frozen=True):
+class Message(msgspec.Struct, frozen=True, gc=False):
     """The message a component was attached to (type 3 interactions)."""
 
     id: str
@@ -106,7 +109,7 @@ class Message(msgspec.Struct, frozen=True):
     flags: int = 0
 
 
-class Resolved(msgspec.Struct, frozen=True):
+class Resolved(msgspec.Struct, frozen=True, gc=False):
     users: dict[str, User] = {}
     members: dict[str, Member] = {}
     roles: dict[str, Role] = {}
@@ -118,7 +121,7 @@ class Resolved(msgspec.Struct, frozen=True):
 OptionValue = str | int | float | bool
 
 
-class CommandOption(msgspec.Struct, frozen=True):
+class CommandOption(msgspec.Struct, frozen=True, gc=False):
     name: Name
     type: int
     value: OptionText | int | float | bool | None = None
@@ -126,7 +129,7 @@ class CommandOption(msgspec.Struct, frozen=True):
     focused: bool = False
 
 
-class CommandData(msgspec.Struct, frozen=True):
+class CommandData(msgspec.Struct, frozen=True, gc=False):
     id: str
     name: Name
     type: int = 1
@@ -136,14 +139,14 @@ class CommandData(msgspec.Struct, frozen=True):
     guild_id: str | None = None
 
 
-class ComponentData(msgspec.Struct, frozen=True):
+class ComponentData(msgspec.Struct, frozen=True, gc=False):
     custom_id: CustomId
     component_type: int
     values: Annotated[list[OptionText], msgspec.Meta(max_length=SELECT_VALUES_MAX)] = []
     resolved: Resolved = Resolved()
 
 
-class ModalField(msgspec.Struct, frozen=True):
+class ModalField(msgspec.Struct, frozen=True, gc=False):
     """A submitted modal input, from a Label (type 18) or a legacy action row."""
 
     type: int
@@ -154,7 +157,7 @@ class ModalField(msgspec.Struct, frozen=True):
     components: list[ModalField] = []  # legacy action row
 
 
-class ModalData(msgspec.Struct, frozen=True):
+class ModalData(msgspec.Struct, frozen=True, gc=False):
     custom_id: CustomId
     components: list[ModalField] = []
 
@@ -175,7 +178,7 @@ class ModalData(msgspec.Struct, frozen=True):
         return out
 
 
-class Interaction(msgspec.Struct, frozen=True):
+class Interaction(msgspec.Struct, frozen=True, gc=False):
     id: Snowflake
     application_id: Snowflake
     type: int

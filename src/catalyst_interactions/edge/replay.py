@@ -73,6 +73,7 @@ _PROBES = 64
 _INLINE, _QUEUED = 1, 2
 _MASK64 = (1 << 64) - 1
 _FIB = 0x9E3779B97F4A7C15
+_KEY_LIMIT = 1 << 63  # keys are signed 64-bit words
 _NEVER = 1 << 62  # no lifetime given: an expired slot is never known to be dead
 
 
@@ -91,7 +92,7 @@ def _key(interaction_id: str) -> int:
     """A non-zero signed 64-bit key: the snowflake itself, else a hash of the id."""
     if interaction_id.isdigit() and len(interaction_id) <= 19:
         value = int(interaction_id)
-        if 0 < value < (1 << 63):
+        if 0 < value < _KEY_LIMIT:
             return value
     digest = hashlib.blake2b(interaction_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1 | 1
@@ -160,7 +161,20 @@ class SharedReplayTable:
 
     def first_seen_now(self, interaction_id: str, expires_at: float) -> bool:
         """:meth:`first_seen` without a coroutine: the table answers without I/O, and the
-        edge's hot path calls this directly."""
+        edge's hot path calls this directly.
+
+        The usual case first, for one process alone: the id's home slot is free (empty, or
+        dead: no live id lies beyond it), so the id goes there and nothing else is read."""
+        if not self._shared and len(interaction_id) <= 19 and interaction_id.isdigit():
+            key = int(interaction_id)  # a snowflake is its own key (see _key)
+            if 0 < key < _KEY_LIMIT:
+                index = 2 * (((key * _FIB) & _MASK64) >> self._shift)
+                words = self._words
+                now_ms = int(self._clock() * 1000)
+                if words[index] == 0 or words[index + 1] >> 2 <= now_ms - self._dead_after_ms:
+                    words[index + 1] = int(expires_at * 1000) << 2 | _INLINE
+                    words[index] = key
+                    return True
         return self._offer(interaction_id, expires_at, _INLINE) == 0
 
     async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
