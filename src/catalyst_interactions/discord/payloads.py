@@ -65,10 +65,8 @@ class User(msgspec.Struct, frozen=True, gc=False):
 
 class Member(msgspec.Struct, frozen=True, gc=False):
     user: User | None = None
-    nick: str | None = None
     roles: list[Snowflake] = []
     permissions: Bitfield | None = None
-    joined_at: str | None = None
 
     def has_permission(self, permission: Permissions) -> bool:
         if self.permissions is None or not _is_snowflake_like(self.permissions, 40):
@@ -183,17 +181,14 @@ class Interaction(msgspec.Struct, frozen=True, gc=False):
     application_id: Snowflake
     type: int
     token: Token = ""
-    version: int = 1
+    version: int = 1  # always 1; typed, so an absurd number here is refused
     data: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
     guild_id: str | None = None
     channel_id: str | None = None
     member: Member | None = None
     user: User | None = None
     message: Message | None = None
-    locale: str | None = None
-    guild_locale: str | None = None
     app_permissions: Bitfield | None = None
-    context: int | None = None
 
     def __repr__(self) -> str:
         # The token is a credential for 15 minutes: keep it out of every repr and log.
