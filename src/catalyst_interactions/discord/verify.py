@@ -65,13 +65,10 @@ class SignatureVerifier:
         """How far ahead of our clock it may be (Discord's clock and ours differ a little)."""
         self._clock = clock
 
-    def expires_at(self, timestamp: bytes) -> float:
-        """When a verified request becomes stale: its timestamp plus the window. Replay
-        memory keeps its id until then, and not longer."""
-        return int(timestamp) + self.window_s
-
-    def verify(self, signature_hex: bytes, timestamp: bytes, body: bytes) -> None:
-        """Raise :class:`VerificationError` unless the request is authentic and fresh."""
+    def verify(self, signature_hex: bytes, timestamp: bytes, body: bytes) -> float:
+        """Raise :class:`VerificationError` unless the request is authentic and fresh; when it
+        is, return when it becomes stale: its timestamp plus the window. Replay memory keeps
+        its id until then, and not longer."""
         if len(signature_hex) != SIGNATURE_HEX_LENGTH:
             raise VerificationError("malformed_signature", "invalid request signature")
         try:
@@ -89,11 +86,13 @@ class SignatureVerifier:
             raise VerificationError("bad_signature", "invalid request signature") from None
         # Checked after the signature so that an attacker cannot probe our clock cheaply,
         # and so the reason label of a forged request is always "bad_signature".
-        age = self._clock() - int(timestamp)
+        signed_at = int(timestamp)
+        age = self._clock() - signed_at
         if age > self.window_s or -age > self.future_skew_s:
             raise VerificationError(
                 "stale_timestamp", "request timestamp outside the allowed window"
             )
+        return signed_at + self.window_s
 
 
 def signed_headers(key: SigningKey, body: bytes, timestamp: int | None = None) -> dict[str, str]:

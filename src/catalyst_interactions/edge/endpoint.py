@@ -117,7 +117,7 @@ class InteractionEndpoint:
             self._rejected.labels("missing_headers").inc()
             return error_result(401, "missing signature headers")
         try:
-            self._verifier.verify(signature, timestamp, body)
+            expires_at = self._verifier.verify(signature, timestamp, body)
         except VerificationError as exc:
             self._rejected.labels(exc.reason).inc()
             # Debug only: Discord probes with bad signatures on purpose, and a flood of
@@ -136,7 +136,6 @@ class InteractionEndpoint:
         if itype == _PING_TYPE:
             self._ping_ok.inc()
             return _PONG_RESULT
-        expires_at = self._verifier.expires_at(timestamp)
         # Asked here rather than in a helper coroutine: a coroutine costs per request.
         try:
             if self._replay_now is not None:  # the host's table: no I/O, no coroutine

@@ -95,7 +95,7 @@ class HandoverEndpoint:
             rejected.labels("handover_headers").inc()
             return error_result(401, "missing hand-over headers")
         try:
-            self._verifier.verify(signature, timestamp, body)
+            expires_at = self._verifier.verify(signature, timestamp, body)
         except VerificationError as exc:
             rejected.labels("handover_" + exc.reason).inc()
             return error_result(401, exc.message)
@@ -134,7 +134,7 @@ class HandoverEndpoint:
         # inline is enqueued anyway (the Worker hands over only what it got no answer for, so
         # the user is still waiting), and its committed effects make the job answer with the
         # first outcome instead of changing anything again.
-        before = await self._handed_over(interaction.id, self._verifier.expires_at(timestamp))
+        before = await self._handed_over(interaction.id, expires_at)
         if before is Previously.QUEUED:
             rejected.labels("replay").inc()
             return error_result(409, "interaction already received")
