@@ -76,33 +76,12 @@ class EdgeApp:
         return self._on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            if scope["path"] == "/interactions" and scope["method"] == "POST":
-                await self._interaction(scope, receive, send)
-            else:
-                await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
-
-    # -- HTTP -----------------------------------------------------------------------------
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        method: str = scope["method"]
-        route = self._routes.get((method, path))
-        if route is not None:
-            await route(scope, receive, send)
-        elif path == "/interactions":  # POST is the hot path, in __call__
-            await _send(send, error_result(405, "use POST"), allow=b"POST")
-        elif path in self._paths:
-            await _send(send, error_result(405, "method not allowed"))
-        else:
-            await _send(send, error_result(404, "not found"))
-
-    async def _interaction(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """``POST /interactions``: read, answer and send in this one coroutine (read_body and
-        send_result inlined): a coroutine costs a noticeable share of what the edge adds to a
-        signature check."""
+        if scope["type"] != "http" or scope["path"] != "/interactions" or scope["method"] != "POST":
+            await self._not_interactions(scope, receive, send)
+            return
+        # POST /interactions is read, answered and sent here, in the one coroutine the server
+        # starts per request (read_body and send_result inlined): a coroutine costs a
+        # noticeable share of what the edge adds to a signature check.
         signature = timestamp = None
         declared = -1
         for name, value in scope["headers"]:
@@ -130,6 +109,27 @@ class EdgeApp:
             result = await self._endpoint.on_interaction(body, signature, timestamp)
         await send(result.start_message or result.response_start())
         await send({"type": "http.response.body", "body": result.body})
+
+    async def _not_interactions(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    # -- HTTP -----------------------------------------------------------------------------
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        route = self._routes.get((method, path))
+        if route is not None:
+            await route(scope, receive, send)
+        elif path == "/interactions":  # POST is the hot path, in __call__
+            await _send(send, error_result(405, "use POST"), allow=b"POST")
+        elif path in self._paths:
+            await _send(send, error_result(405, "method not allowed"))
+        else:
+            await _send(send, error_result(404, "not found"))
 
     def _too_large(self) -> EndpointResult:
         self._metrics.rejected.labels("too_large").inc()
