@@ -32,9 +32,16 @@ from .limits import (
 )
 
 MAX_DEPTH: Final = 32
-"""Deepest JSON nesting accepted. Discord's deepest interaction (a component on a V2 message,
-with the message resolved) nests about 12 levels. Without a limit, msgspec (recursing in C)
-raises RecursionError near Python's recursion limit, and our own walkers recurse too."""
+"""Deepest JSON nesting accepted in what we decode into Python containers. Discord's deepest
+interaction (a component on a V2 message, with the message resolved) nests about 12 levels.
+Without a limit, msgspec (recursing in C) raises RecursionError near Python's recursion
+limit, and our own walkers recurse too.
+
+Where it is checked (``decode_interaction``, ``_decode_data``): the typed structs of the body
+have a fixed depth; the clicked ``message`` (plain containers) is checked with the whole
+body; ``data`` when it is decoded; unknown fields are only skipped by msgspec, which refuses
+nesting past the recursion limit (a 400 too). Most bodies are commands: their check then
+reads only ``data`` (tens of bytes), not the whole body."""
 TOKEN_MAX: Final = 500
 """Interaction tokens are ~200 URL-safe characters; a token becomes part of REST paths."""
 
@@ -212,6 +219,7 @@ _component_decoder = msgspec.json.Decoder(ComponentData)
 _modal_decoder = msgspec.json.Decoder(ModalData)
 _KNOWN_TYPES = frozenset(int(t) for t in InteractionType)
 _PING = int(InteractionType.PING)
+_TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -255,15 +263,17 @@ def decode_interaction(body: bytes) -> Interaction:
             body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise PayloadError(f"body is not UTF-8 (byte {exc.start})") from None
-    # nesting_within's first test, inlined: most bodies hold few brackets.
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and not nesting_within(body):
-        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         interaction = _interaction_decoder.decode(body)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise PayloadError(f"malformed interaction: {_problem(exc)}") from None
+    except RecursionError:  # nesting in a skipped field, past Python's recursion limit
+        raise PayloadError(_TOO_DEEP) from None
     if interaction.type not in _KNOWN_TYPES:
         raise PayloadError(f"unknown interaction type {interaction.type}")
+    # The clicked message's embeds and components are plain containers (see MAX_DEPTH).
+    if interaction.message is not None and not nesting_within(body):
+        raise PayloadError(_TOO_DEEP)
     problem = _shape_problem(interaction)
     if problem is not None:
         raise PayloadError(problem)
@@ -307,10 +317,14 @@ def _shape_problem(interaction: Interaction) -> str | None:
 def _decode_data(raw: msgspec.Raw, decoder: msgspec.json.Decoder[Any], what: str) -> Any:
     if not raw:
         raise PayloadError(f"{what} interaction without data")
+    if not nesting_within(bytes(raw)):  # options nest in options (see MAX_DEPTH)
+        raise PayloadError(_TOO_DEEP)
     try:
         return decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise PayloadError(f"malformed {what} data: {_problem(exc)}") from None
+    except RecursionError:  # a skipped field nested past the recursion limit
+        raise PayloadError(_TOO_DEEP) from None
 
 
 def command_data(interaction: Interaction) -> CommandData:
