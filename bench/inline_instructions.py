@@ -2,11 +2,13 @@
 that does not move with the load of a shared machine (wall-clock rates drift by 2x there).
 
 The real edge (``build_runtime`` as ``serve --no-workers`` builds it, the real bot registry)
-answers signed requests in-process, without HTTP: the signature check alone, PING and
-``/help``. Each is run twice under ``valgrind --tool=callgrind`` with a different number of
-requests; the difference divided by the difference in requests is the cost of one request,
-start-up and imports cancelled out. ``/help`` minus the signature check alone is what the
-edge adds to the work the bare ASGI app of ``edge_throughput.py`` does.
+answers signed requests in-process through its ASGI app, as uvicorn calls it, without HTTP;
+beside it, the signature check alone as the bare app does it (PyNaCl's ``VerifyKey``). Kinds:
+``verify``, PING and ``/help``. Each is run twice under ``valgrind --tool=callgrind`` with a
+different number of requests; the difference divided by the difference in requests is the
+cost of one request, start-up and imports cancelled out. ``/help`` minus the signature check
+alone is what the edge adds to the work the bare ASGI app of ``edge_throughput.py`` does
+(which also reads the body and answers: a few thousand instructions).
 
 Usage: ``python bench/inline_instructions.py [--requests 1000]`` (needs valgrind; ~3 min).
 """
@@ -24,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from nacl.signing import VerifyKey
 
 from _signing import help_body, interaction_id, new_signing_key, ping_body, verify_key_hex
 
@@ -66,22 +70,41 @@ def serve_requests(pool_path: Path, kind: str, count: int) -> None:
     from catalyst_interactions.settings import Settings
 
     runtime = build_runtime(Settings.from_env(), workers=False)
-    endpoint = runtime.app._endpoint
-    verifier = endpoint._verifier
+    app = runtime.app
+    # The signature check alone, as the bare app of edge_throughput.py does it.
+    verify_key = VerifyKey(bytes.fromhex(pool["public_key"]))
     timestamp = pool["timestamp"].encode()
     requests = [
         (body.encode(), signature.encode())
         for body, signature in pool["ping" if kind == "ping" else "help"][:count]
     ]
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
 
     async def run() -> None:
         for body, signature in requests:
             if kind == "verify":
-                verifier.verify(signature, timestamp, body)
+                verify_key.verify(timestamp + body, bytes.fromhex(signature.decode()))
                 continue
-            result = await endpoint.on_interaction(body, signature, timestamp)
-            if result.status != 200:
-                raise SystemExit(f"{kind}: answered {result.status} {result.body[:200]!r}")
+            # Through the ASGI app as uvicorn calls it: adapter, endpoint, dispatcher.
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-signature-ed25519", signature),
+                (b"x-signature-timestamp", timestamp),
+            ]
+            scope = {"type": "http", "method": "POST", "path": "/interactions", "headers": headers}
+            message = {"type": "http.request", "body": body, "more_body": False}
+
+            async def receive(message: dict[str, object] = message) -> dict[str, object]:
+                return message
+
+            sent.clear()
+            await app(scope, receive, send)  # type: ignore[arg-type]
+            if sent[0].get("status") != 200:
+                raise SystemExit(f"{kind}: answered {sent[0].get('status')} {sent[1:]!r:.200}")
 
     asyncio.run(run())
     shutil.rmtree(data_dir, ignore_errors=True)
