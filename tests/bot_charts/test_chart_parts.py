@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -244,16 +244,9 @@ async def test_process_pool_renders_the_same_bytes(tmp_path: Path, bars: Bars) -
     )
 
 
-async def test_the_render_pool_is_replaced_after_its_share_of_renders(
-    tmp_path: Path, bars: Bars
-) -> None:
-    """A render process's memory is bounded by a fixed number of renders: after that the
-    pool is replaced and the old processes exit (they do not linger beside the new ones)."""
-    from concurrent.futures import ProcessPoolExecutor
-
+def _recording_spawner(pools: list[ProcessPoolExecutor]) -> Callable[[int], ProcessPoolExecutor]:
+    """The chart service's real pool factory, keeping each pool it makes in ``pools``."""
     from catalyst_interactions.bot.charting import _spawn_pool
-
-    pools: list[ProcessPoolExecutor] = []
 
     def spawn(size: int) -> ProcessPoolExecutor:
         pool = _spawn_pool(size)
@@ -261,6 +254,16 @@ async def test_the_render_pool_is_replaced_after_its_share_of_renders(
         pools.append(pool)
         return pool
 
+    return spawn
+
+
+async def test_the_render_pool_is_replaced_after_its_share_of_renders(
+    tmp_path: Path, bars: Bars
+) -> None:
+    """A render process's memory is bounded by a fixed number of renders: after that the
+    pool is replaced and the old processes exit (they do not linger beside the new ones)."""
+    pools: list[ProcessPoolExecutor] = []
+    spawn = _recording_spawner(pools)
     service = ChartService(
         LocalDiskStore(tmp_path), pool_size=1, executor_factory=spawn, renders_per_pool=2
     )
@@ -299,18 +302,8 @@ async def test_a_render_process_keeps_no_dead_chart_after_a_render(
     """A figure is freed only by the cyclic collector; the render process collects after
     every render, so what it holds between renders does not depend on when the collector
     last ran (the soak's render-process memory, docs/performance.md)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from catalyst_interactions.bot.charting import _spawn_pool
-
     pools: list[ProcessPoolExecutor] = []
-
-    def spawn(size: int) -> ProcessPoolExecutor:
-        pool = _spawn_pool(size)
-        assert isinstance(pool, ProcessPoolExecutor)
-        pools.append(pool)
-        return pool
-
+    spawn = _recording_spawner(pools)
     service = ChartService(LocalDiskStore(tmp_path), pool_size=1, executor_factory=spawn)
     try:
         for indicators in ({"sma20"}, {"rsi", "macd"}, {"bollinger"}):
