@@ -174,22 +174,22 @@ class InteractionCount:
     cost: two list increments, a float addition and a bisect, no lock (a prometheus_client
     child takes a lock per update and walks its buckets in Python: ~1 µs a request)."""
 
-    __slots__ = ("_buckets", "_count", "type_label")
+    __slots__ = ("_buckets", "count", "type_label")
 
     def __init__(self, type_label: str, buckets: list[float]) -> None:
         self.type_label = type_label
-        self._count = [0]
+        self.count = 0
         self._buckets = buckets  # per bucket (+Inf last), then the sum: shared by the type
 
     def record(self, seconds: float) -> None:
-        self._count[0] += 1
+        self.count += 1
         buckets = self._buckets
         buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         buckets[-1] += seconds
 
     def inc(self) -> None:
         """Counted without a latency (PONG: answered before anything is timed)."""
-        self._count[0] += 1
+        self.count += 1
 
 
 class InteractionStats(Collector):
@@ -228,7 +228,7 @@ class InteractionStats(Collector):
             labels=["type", "handler", "outcome"],
         )
         for labels, series in list(self._series.items()):
-            requests.add_metric(list(labels), series._count[0])
+            requests.add_metric(list(labels), series.count)
         yield requests
         latency = HistogramMetricFamily(
             "catalyst_interaction_request_duration_seconds",

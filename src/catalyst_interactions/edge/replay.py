@@ -161,20 +161,7 @@ class SharedReplayTable:
 
     def first_seen_now(self, interaction_id: str, expires_at: float) -> bool:
         """:meth:`first_seen` without a coroutine: the table answers without I/O, and the
-        edge's hot path calls this directly.
-
-        The usual case first, for one process alone: the id's home slot is free (empty, or
-        dead: no live id lies beyond it), so the id goes there and nothing else is read."""
-        if not self._shared and len(interaction_id) <= 19 and interaction_id.isdigit():
-            key = int(interaction_id)  # a snowflake is its own key (see _key)
-            if 0 < key < _KEY_LIMIT:
-                index = 2 * (((key * _FIB) & _MASK64) >> self._shift)
-                words = self._words
-                now_ms = int(self._clock() * 1000)
-                if words[index] == 0 or words[index + 1] >> 2 <= now_ms - self._dead_after_ms:
-                    words[index + 1] = int(expires_at * 1000) << 2 | _INLINE
-                    words[index] = key
-                    return True
+        edge's hot path calls this directly."""
         return self._offer(interaction_id, expires_at, _INLINE) == 0
 
     async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
@@ -185,45 +172,56 @@ class SharedReplayTable:
         """Record ``state`` for the id; the state it had before (0: none). Only a queued
         state overwrites (inline -> queued); everything else keeps the first record."""
         key = _key(interaction_id)
-        now_ms = int(self._clock() * 1000)
-        dead_ms = now_ms - self._dead_after_ms
+        index = ((key * _FIB) & _MASK64) >> self._shift
         meta = int(expires_at * 1000) << 2 | state
+        now_ms = int(self._clock() * 1000)
+        if not self._shared:
+            # The usual case, for one process alone: the id's home slot is free (empty, or
+            # dead: no live id lies beyond it), so the id goes there and nothing else is read.
+            words = self._words
+            if words[2 * index] == 0 or words[2 * index + 1] >> 2 <= now_ms - self._dead_after_ms:
+                words[2 * index + 1] = meta
+                words[2 * index] = key
+                return 0
+            return self._probe(key, index, meta, now_ms)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            return self._probe(key, index, meta, now_ms)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _probe(self, key: int, index: int, meta: int, now_ms: int) -> int:
+        """:meth:`_offer`'s walk from the home slot ``index`` (under the lock when shared)."""
         words = self._words
         mask = self.slots - 1
-        index = ((key * _FIB) & _MASK64) >> self._shift
-        if self._shared:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            free = -1
-            oldest, oldest_at = -1, 0
-            for _ in range(_PROBES):
-                slot_key = words[2 * index]
-                slot_meta = words[2 * index + 1]
-                expiry = slot_meta >> 2
-                if slot_key == 0 or expiry <= dead_ms:  # no live id lies beyond: stop here
-                    if free < 0:
-                        free = index
-                    break
-                if expiry <= now_ms:  # expired: reusable, but keep looking for the key
-                    if free < 0:
-                        free = index
-                elif slot_key == key:
-                    before: int = slot_meta & 3
-                    if state == _QUEUED and before == _INLINE:
-                        words[2 * index + 1] = meta
-                    return before
-                elif oldest < 0 or expiry < oldest_at:
-                    oldest, oldest_at = index, expiry
-                index = (index + 1) & mask
-            if free < 0:
-                free = oldest
-                self.evicted += 1
-            words[2 * free + 1] = meta
-            words[2 * free] = key
-            return 0
-        finally:
-            if self._shared:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        dead_ms = now_ms - self._dead_after_ms
+        free = -1
+        oldest, oldest_at = -1, 0
+        for _ in range(_PROBES):
+            slot_key = words[2 * index]
+            slot_meta = words[2 * index + 1]
+            expiry = slot_meta >> 2
+            if slot_key == 0 or expiry <= dead_ms:  # no live id lies beyond: stop here
+                if free < 0:
+                    free = index
+                break
+            if expiry <= now_ms:  # expired: reusable, but keep looking for the key
+                if free < 0:
+                    free = index
+            elif slot_key == key:
+                before: int = slot_meta & 3
+                if meta & 3 == _QUEUED and before == _INLINE:
+                    words[2 * index + 1] = meta
+                return before
+            elif oldest < 0 or expiry < oldest_at:
+                oldest, oldest_at = index, expiry
+            index = (index + 1) & mask
+        if free < 0:
+            free = oldest
+            self.evicted += 1
+        words[2 * free + 1] = meta
+        words[2 * free] = key
+        return 0
 
     async def aclose(self) -> None:
         if not self._map.closed:

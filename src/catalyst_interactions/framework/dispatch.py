@@ -119,11 +119,13 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class _KnownCommand:
-    """A chat-input command seen before: its handler, (decoded data, path), converted options."""
+class _ReadCommand:
+    """A command's handler, decoded data, path and converted options: what routing reads
+    from its ``data`` (kept for chat-input commands seen again, see ``_remember_command``)."""
 
     spec: CommandSpec
-    seen: tuple[CommandData, tuple[str, ...]]
+    data: CommandData
+    path: tuple[str, ...]
     args: dict[str, Any]
 
 
@@ -190,7 +192,7 @@ class Dispatcher(Generic[R]):
         self.auto_budget_s = auto_budget_s
         self._clock = clock
         self._answers: dict[tuple[int, bool, str], tuple[Message, Respond]] = {}
-        self._commands_seen: dict[bytes, _KnownCommand] = {}
+        self._commands_seen: dict[bytes, _ReadCommand] = {}
 
     # -- the edge -------------------------------------------------------------------------
     async def handle(self, interaction: Interaction) -> Outcome:
@@ -372,21 +374,22 @@ class Dispatcher(Generic[R]):
 
     def _route_command(self, interaction: Interaction) -> _Routed[R]:
         raw = bytes(interaction.data)
-        known = self._commands_seen.get(raw)
-        if known is not None:  # the same command with the same options as a recent one
-            command = CommandContext(
-                interaction, self.resources, self.access, INLINE, self.registry, *known.seen
-            )
-            return _Routed(known.spec, command, dict(known.args))
+        read = self._commands_seen.get(raw)  # the same command and options as a recent one
+        if read is None:
+            read = self._read_command(interaction)
+            self._remember_command(raw, read)
+        ctx = CommandContext(
+            interaction, self.resources, self.access, INLINE, self.registry, read.data, read.path
+        )
+        return _Routed(read.spec, ctx, dict(read.args))
+
+    def _read_command(self, interaction: Interaction) -> _ReadCommand:
         data = command_data(interaction)
         kind = _COMMAND_KINDS.get(data.type, _CHAT_INPUT)  # a dict: no enum call
         path, options = _command_path(data.name, data.options)
         spec = self.registry.find_command(kind, path)
         if spec is None:
             raise NoHandler(f"`/{quoted(' '.join(path))}` is not available any more.")
-        ctx = CommandContext(
-            interaction, self.resources, self.access, INLINE, self.registry, data, path
-        )
         args: dict[str, Any] = {}
         if kind is _USER_COMMAND:
             args["target"] = data.resolved.users.get(data.target_id or "")
@@ -401,31 +404,29 @@ class Dispatcher(Generic[R]):
                     raise BadOption(f"`{opt.name}` is required")
                 else:
                     args[opt.python_name] = opt.default
-            self._remember_command(raw, spec, data, path, args)
-        return _Routed(spec, ctx, args)
+        return _ReadCommand(spec, data, path, args)
 
-    def _remember_command(
-        self,
-        raw: bytes,
-        spec: CommandSpec,
-        data: CommandData,
-        path: tuple[str, ...],
-        args: dict[str, Any],
-    ) -> None:
-        """Keep a chat-input command's decoded data, handler and converted options, so that
-        the same command with the same options (every ``/help``) skips decoding, routing and
-        conversion. Converters are pure functions of the option and ``resolved`` (options.py),
-        so the result is the same; only immutable values are kept, as they are shared.
+    def _remember_command(self, raw: bytes, read: _ReadCommand) -> None:
+        """Keep a chat-input command's reading, so that the same command with the same
+        options (every ``/help``) skips decoding, routing and conversion. Converters are pure
+        functions of the option and ``resolved`` (options.py), so the result is the same; only
+        immutable values are kept, as they are shared. User and message commands are not kept
+        (their target is a struct read from ``resolved``).
 
         Bound: :data:`_ROUTE_CACHE_SIZE` entries of at most :data:`_ROUTE_CACHE_KEY_MAX`
         bytes, oldest out first (the key is request data)."""
-        if len(raw) > _ROUTE_CACHE_KEY_MAX or not all(
-            type(value) in _SHAREABLE or isinstance(value, enum.Enum) for value in args.values()
+        if (
+            read.spec.kind is not _CHAT_INPUT
+            or len(raw) > _ROUTE_CACHE_KEY_MAX
+            or not all(
+                type(value) in _SHAREABLE or isinstance(value, enum.Enum)
+                for value in read.args.values()
+            )
         ):
             return
         if len(self._commands_seen) >= _ROUTE_CACHE_SIZE:
             self._commands_seen.pop(next(iter(self._commands_seen)))
-        self._commands_seen[raw] = _KnownCommand(spec, (data, path), dict(args))
+        self._commands_seen[raw] = read
 
     def _route_component(self, interaction: Interaction) -> _Routed[R]:
         data = component_data(interaction)
