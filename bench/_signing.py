@@ -25,10 +25,13 @@ import msgspec
 import nacl.signing
 
 from catalyst_interactions.discord.snowflake import make_snowflake
+from catalyst_interactions.edge.replay import MEASURED_PEAK_RATE
 
-# make_snowflake keeps 12 bits of increment: a pool larger than that spreads its ids
-# over consecutive milliseconds so that they stay distinct.
-_INCREMENTS_PER_MS = 4096
+# A pool's ids are created at the rate one edge process is sized for (8 per millisecond), as
+# Discord's would be under that load: the edge places ids by their creation time
+# (edge/replay.py), so ids packed tighter than real traffic would crowd one region of its
+# table, and ids spread wider would flatter it.
+_INCREMENTS_PER_MS = MEASURED_PEAK_RATE // 1000
 _CHUNK = 10_000
 
 _encoder = msgspec.json.Encoder()

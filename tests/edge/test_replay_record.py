@@ -350,3 +350,106 @@ def test_the_hot_path_answers_and_writes_exactly_as_the_general_lookup(tmp_path:
     assert alone.evicted == shared.evicted
     # Both paths were exercised: the home slot free, and taken (replays, collisions).
     assert 1000 < walks[0] < 5700  # 5,492 walks, 508 home-slot writes with this seed
+
+
+def _slots_holding(table: SharedReplayTable, keys: set[int]) -> list[int]:
+    return [slot for slot in range(table.slots) if table._words[2 * slot] in keys]
+
+
+_NOW = 1_750_000_000.0  # ids carry their creation time: a time after Discord's epoch
+
+
+def test_ids_created_together_are_written_to_a_few_pages(tmp_path: Path) -> None:
+    """Ids are placed by the time their snowflake carries: those of one moment share one
+    region of the file (a few pages), not the whole table."""
+    now = [_NOW]
+    # 4 regions of 65,536 slots (1 MiB, 256 pages), each 2.5 s of creation time.
+    table = SharedReplayTable(
+        tmp_path / "t", 1 << 18, shared=False, lifetime_s=10, clock=lambda: now[0]
+    )
+    start_ms = int(now[0] * 1000)
+    together = [new_id(start_ms + i // 8) for i in range(8000)]  # 1 s of ids at 8/ms
+    for interaction_id in together:
+        assert table.first_seen_now(interaction_id, now[0] + 10) is True
+    slots = _slots_holding(table, {int(i) for i in together})
+    assert len(slots) == 8000
+    pages = {(24 + 16 * slot) // 4096 for slot in slots}
+    # At random over the table's 1,025 pages, 8,000 ids would touch ~1,000 of them.
+    assert len(pages) <= 2 * 256 + 1
+    assert len({slot >> 16 for slot in slots}) <= 2
+    # Ids created five seconds later (two region widths) go to other regions.
+    later = [new_id(start_ms + 5000 + i) for i in range(200)]
+    for interaction_id in later:
+        assert table.first_seen_now(interaction_id, now[0] + 10) is True
+    later_regions = {slot >> 16 for slot in _slots_holding(table, {int(i) for i in later})}
+    assert later_regions.isdisjoint({slot >> 16 for slot in slots})
+
+
+def _feed(table: SharedReplayTable, now: list[float], rate: float, seconds: float,
+          lifetime: float) -> list[tuple[str, float]]:
+    """Ids created now, at ``rate`` per second for ``seconds`` (a fake clock in 10 ms
+    steps), each offered once; those still live at the end, with their expiries."""
+    recent: list[tuple[str, float]] = []
+    per_step = round(rate / 100)
+    for step in range(round(seconds * 100)):
+        now[0] += 0.01
+        at_ms = int(now[0] * 1000)
+        for _ in range(per_step):
+            interaction_id = new_id(at_ms)
+            assert table.first_seen_now(interaction_id, now[0] + lifetime) is True
+            recent.append((interaction_id, now[0] + lifetime))
+        if step % 100 == 0:
+            recent = [(i, expiry) for i, expiry in recent if expiry > now[0]]
+    # The table keeps expiries in whole milliseconds: ids expiring within the last one are
+    # not counted live.
+    return [(i, expiry) for i, expiry in recent if expiry > now[0] + 0.001]
+
+
+def test_at_its_sized_rate_for_three_lifetimes_the_table_forgets_no_live_id(
+    tmp_path: Path,
+) -> None:
+    """Fed ids created at the rate it is sized for (the whole table at MAX_LOAD), for three
+    lifetimes, the time-placed table never overwrites a live entry, and every id it holds is
+    refused when offered again until its expiry."""
+    lifetime, slots = 10.0, 1 << 18
+    rate = slots * MAX_LOAD / lifetime  # 15,729 ids/s
+    now = [_NOW]
+    table = SharedReplayTable(
+        tmp_path / "t", slots, shared=False, lifetime_s=lifetime, clock=lambda: now[0]
+    )
+    live = _feed(table, now, rate, 3 * lifetime, lifetime)
+    assert table.evicted == 0
+    assert len(live) > 0.9 * rate * lifetime
+    assert not any(table.first_seen_now(i, now[0] + lifetime) for i, _ in live)
+
+
+def test_a_burst_of_1_4_times_the_sized_rate_for_two_region_widths_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """The bound time placement adds (docs/security.md, "Replay"): the ids created within
+    one region width share a region, so a burst is limited by the region, not the table;
+    1.4 times the sized-for rate over two whole widths (5 s here) still fits."""
+    lifetime, slots = 10.0, 1 << 18
+    rate = slots * MAX_LOAD / lifetime
+    now = [_NOW]
+    table = SharedReplayTable(
+        tmp_path / "t", slots, shared=False, lifetime_s=lifetime, clock=lambda: now[0]
+    )
+    live = _feed(table, now, 1.4 * rate, lifetime / 2, lifetime)
+    assert table.evicted == 0
+    assert not any(table.first_seen_now(i, now[0] + lifetime) for i, _ in live)
+
+
+def test_a_table_laid_out_otherwise_starts_empty(tmp_path: Path) -> None:
+    """The placement is part of the file's layout (its header): a file written with another
+    lifetime (another region width) would hide its ids from lookups, so it starts empty."""
+    path = tmp_path / "t"
+    first = SharedReplayTable(path, 1 << 18, lifetime_s=310)
+    interaction_id = new_id()
+    assert first.first_seen_now(interaction_id, time.time() + 300) is True
+    run(first.aclose())
+    same = SharedReplayTable(path, 1 << 18, lifetime_s=310)
+    assert same.first_seen_now(interaction_id, time.time() + 300) is False
+    run(same.aclose())
+    other = SharedReplayTable(path, 1 << 18, lifetime_s=600)
+    assert other.first_seen_now(interaction_id, time.time() + 300) is True
