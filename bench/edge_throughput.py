@@ -301,7 +301,17 @@ def closed_loop_rounds(
     used: dict[tuple[str, Path], int] = {}  # pool entries a server has seen: ids never repeat
     best: dict[tuple[str, Workload], WrkResult] = {}
     least_cpu: dict[tuple[str, Workload], float] = {}
-    cells = [(name, w) for name in servers for w in (Workload.PING, Workload.HELP)]
+    # The runs a budget compares are next to each other in every round, whichever the
+    # direction: legacy PING, ours PING, bare PING, ours /help (then the rest).
+    order = [
+        ("legacy", Workload.PING),
+        ("ours", Workload.PING),
+        ("bare", Workload.PING),
+        ("ours", Workload.HELP),
+        ("bare", Workload.HELP),
+        ("legacy", Workload.HELP),
+    ]
+    cells = [cell for cell in order if cell[0] in servers]
     for round_index in range(args.repeats):
         rates: dict[str, float] = {}
         for name, workload in cells if round_index % 2 == 0 else cells[::-1]:
