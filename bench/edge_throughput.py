@@ -79,6 +79,10 @@ class Throughput:
     """The server's CPU time (user + system) per answer, least of the runs: on a shared
     machine a rate also measures how often the server and wrk had to wait for a core, while
     the CPU a request costs moves much less with the load."""
+    faults: float = 0.0
+    """The server's page faults per answer, most of the runs: a count the machine's speed
+    does not move (each costs ~10 µs here; the replay table's file was where they came
+    from, docs/decisions.md D37)."""
 
 
 @dataclass
@@ -215,10 +219,20 @@ def ours_available() -> str | None:
     return None
 
 
+def _stat(pid: int) -> list[str]:
+    """``/proc/PID/stat`` after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (``/proc/PID/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU time a process has used so far."""
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def page_faults(pid: int) -> int:
+    """Page faults (minor: no disk read) a process has taken so far."""
+    return int(_stat(pid)[7])
 
 
 def open_loop(
@@ -301,6 +315,7 @@ def closed_loop_rounds(
     used: dict[tuple[str, Path], int] = {}  # pool entries a server has seen: ids never repeat
     best: dict[tuple[str, Workload], WrkResult] = {}
     least_cpu: dict[tuple[str, Workload], float] = {}
+    most_faults: dict[tuple[str, Workload], float] = {}
     # The runs a budget compares are next to each other in every round, whichever the
     # direction: legacy PING, ours PING, bare PING, ours /help (then the rest).
     order = [
@@ -322,6 +337,7 @@ def closed_loop_rounds(
                 f" wrk -c{args.connections} -d{args.duration}s"
             )
             cpu_before = cpu_seconds(server.process.pid)
+            faults_before = page_faults(server.process.pid)
             result = run_wrk(
                 f"{server.base_url}/interactions",
                 pool,
@@ -333,7 +349,9 @@ def closed_loop_rounds(
             )
             used[(name, pool)] = result.next_offset
             cpu_us = (cpu_seconds(server.process.pid) - cpu_before) / result.responses * 1e6
+            faults = (page_faults(server.process.pid) - faults_before) / result.responses
             cell = (name, workload)
+            most_faults[cell] = max(faults, most_faults.get(cell, 0.0))
             if cpu_us > 0 and (cell not in least_cpu or cpu_us < least_cpu[cell]):
                 least_cpu[cell] = cpu_us
             if cell not in best or result.rps > best[cell].rps:
@@ -351,6 +369,7 @@ def closed_loop_rounds(
                 top.p99_ms,
                 top.responses,
                 least_cpu.get((name, workload), 0.0),
+                most_faults.get((name, workload), 0.0),
             )
         )
 
@@ -404,12 +423,12 @@ def judge(report: Report) -> None:
 def render(report: Report) -> str:
     lines = [
         f"{'server':<8} {'workload':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-        f" {'CPU µs/req':>11}",
+        f" {'CPU µs/req':>11} {'faults/req':>11}",
     ]
     for t in report.throughput:
         lines.append(
             f"{t.server:<8} {t.workload:<8} {t.rps:>9.0f} {t.p50_ms:>8.2f} {t.p99_ms:>8.2f}"
-            f" {t.cpu_us:>11.1f}"
+            f" {t.cpu_us:>11.1f} {t.faults:>11.3f}"
         )
     if report.latency:
         lines += ["", "open loop, PING at half of the server's own PING peak:"]
