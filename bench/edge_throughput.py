@@ -449,6 +449,13 @@ def render(report: Report) -> str:
     if ratios:
         lines += ["", f"ratios (rates: median of {len(report.rounds)} rounds' ratios):"]
         lines += [f"  {name:<36} {value:>7.2f}" for name, value in ratios]
+    for label, top, bottom in (
+        ("/help ours / PING bare", "ours help", "bare ping"),
+        ("PING ours/bare", "ours ping", "bare ping"),
+    ):
+        each = [r[top] / r[bottom] for r in report.rounds if r.get(top) and r.get(bottom)]
+        if len(each) > 1:
+            lines.append(f"  {label + ', each round:':<36} " + " ".join(f"{v:.2f}" for v in each))
     if report.budgets:
         lines += ["", "budgets (docs/design.md):"]
         for b in report.budgets:
