@@ -385,8 +385,9 @@ def test_ids_created_together_are_written_to_a_few_pages(tmp_path: Path) -> None
     assert later_regions.isdisjoint({slot >> 16 for slot in slots})
 
 
-def _feed(table: SharedReplayTable, now: list[float], rate: float, seconds: float,
-          lifetime: float) -> list[tuple[str, float]]:
+def _feed(
+    table: SharedReplayTable, now: list[float], rate: float, seconds: float, lifetime: float
+) -> list[tuple[str, float]]:
     """Ids created now, at ``rate`` per second for ``seconds`` (a fake clock in 10 ms
     steps), each offered once; those still live at the end, with their expiries."""
     recent: list[tuple[str, float]] = []
