@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from nacl.signing import SigningKey
 from redis.asyncio import Redis
 
 from catalyst_interactions.app import REPLAY_TABLE
+from catalyst_interactions.discord.snowflake import make_snowflake
 from catalyst_interactions.edge.replay import (
     MAX_LOAD,
     MEASURED_PEAK_RATE,
@@ -395,8 +397,8 @@ def _feed(
     for step in range(round(seconds * 100)):
         now[0] += 0.01
         at_ms = int(now[0] * 1000)
-        for _ in range(per_step):
-            interaction_id = new_id(at_ms)
+        for increment in range(per_step):  # the same ids whatever ran before
+            interaction_id = make_snowflake(at_ms, increment)
             assert table.first_seen_now(interaction_id, now[0] + lifetime) is True
             recent.append((interaction_id, now[0] + lifetime))
         if step % 100 == 0:
@@ -428,17 +430,30 @@ def test_a_burst_of_1_4_times_the_sized_rate_for_two_region_widths_loses_nothing
     tmp_path: Path,
 ) -> None:
     """The bound time placement adds (docs/security.md, "Replay"): the ids created within
-    one region width share a region, so a burst is limited by the region, not the table;
-    1.4 times the sized-for rate over two whole widths (5 s here) still fits."""
+    one region width share a region, so a burst is limited by the region, not the table.
+    After a lifetime of traffic at the sized-for rate, 1.4 times it over two whole widths
+    (5 s here) still fits; twice it overwrites live entries (placed at random over the
+    whole table, the same burst would fit: the region is what bounds it)."""
     lifetime, slots = 10.0, 1 << 18
     rate = slots * MAX_LOAD / lifetime
-    now = [_NOW]
-    table = SharedReplayTable(
-        tmp_path / "t", slots, shared=False, lifetime_s=lifetime, clock=lambda: now[0]
-    )
-    live = _feed(table, now, 1.4 * rate, lifetime / 2, lifetime)
-    assert table.evicted == 0
-    assert not any(table.first_seen_now(i, now[0] + lifetime) for i, _ in live)
+    evicted = {}
+    for factor in (1.4, 2.0):
+        now = [_NOW]
+        table = SharedReplayTable(
+            tmp_path / str(factor),
+            slots,
+            shared=False,
+            lifetime_s=lifetime,
+            clock=lambda now=now: now[0],
+        )
+        _feed(table, now, rate, lifetime, lifetime)
+        assert table.evicted == 0
+        live = _feed(table, now, factor * rate, lifetime / 2, lifetime)
+        evicted[factor] = table.evicted
+        if factor == 1.4:
+            assert not any(table.first_seen_now(i, now[0] + lifetime) for i, _ in live)
+    assert evicted[1.4] == 0
+    assert evicted[2.0] > 0
 
 
 def test_a_table_laid_out_otherwise_starts_empty(tmp_path: Path) -> None:
@@ -453,4 +468,7 @@ def test_a_table_laid_out_otherwise_starts_empty(tmp_path: Path) -> None:
     assert same.first_seen_now(interaction_id, time.time() + 300) is False
     run(same.aclose())
     other = SharedReplayTable(path, 1 << 18, lifetime_s=600)
+    assert not any(other._words)  # emptied, not merely looked up in another region
+    _magic, slots, width_ms = struct.unpack("<8sqq", path.read_bytes()[:24])
+    assert (slots, width_ms) == (1 << 18, 600_000 // 4)  # 4 regions of 65,536 slots
     assert other.first_seen_now(interaction_id, time.time() + 300) is True

@@ -73,10 +73,11 @@ SLOT = struct.Struct("<qq")  # key (0 = empty), expiry in ms << 2 | state
 _HEADER = struct.Struct("<8sqq")  # magic, slot count, region width in ms
 _MAGIC = b"CIREPLY2"  # 2: ids placed by time (regions); a version-1 file starts empty
 _REGION_SLOTS = 1 << 16
-"""Slots of one region (1 MiB, 256 pages): the ids created within one region width (4.8 s
-for the default table) share it, at most :data:`MAX_LOAD` full at the sized-for rate. Large
-enough that 1.4 times that rate over whole widths still fits (tested; at 1.5 times, linear
-probing runs past :data:`_PROBES` and the earliest-expiring entries start to go)."""
+"""Slots of one region (1 MiB, 256 pages): the ids created within one region width (lifetime
+÷ regions: 4.8 s for one edge process at the default window, 4.8 s ÷ N with ``--processes N``)
+share it, at most :data:`MAX_LOAD` full at the sized-for rate. Large enough that 1.4 times
+that rate over whole widths still fits (tested); at twice it, linear probing runs past
+:data:`_PROBES` and the earliest-expiring entries are overwritten (tested)."""
 _DEFAULT_LIFETIME_S = 310.0
 """The default window plus future skew: the placement's cycle when no lifetime is given."""
 _PROBES = 64
@@ -117,14 +118,17 @@ class SharedReplayTable:
     one that expires first is overwritten — the only way an id is forgotten early.
 
     Placement: the table is a ring of regions of :data:`_REGION_SLOTS` slots, one region per
-    ``lifetime / regions`` of creation time (4.8 s for the default table); an id's home slot
-    is a hash of the id within the region of the time its snowflake carries. The ids that
-    arrive together are then written to one 1 MiB region, not all over 64 MiB. That
+    ``lifetime / regions`` of creation time (4.8 s for one process's default table); an id's
+    home slot is a hash of the id within the region of the time its snowflake carries. The ids
+    that arrive together are then written to one 1 MiB region, not all over 64 MiB. That
     matters because the table is a file: the first write to a page after the kernel wrote
     it back to disk (every ~30 s) is a page fault. Placed at random, 0.3 to 0.9 of all
     requests paid one under load (~10 µs each, and a cold cache after it); placed by time,
     0.01 (docs/performance.md, "Session 5"). A region comes round again one lifetime later,
     when what it held has expired. Ids that are not snowflakes (hashed keys) land anywhere.
+    The region width is part of the file's layout (its header): a table opened with another
+    window, skew or size starts empty, so every process sharing the file must be started
+    with the same settings (``serve --processes N`` starts them so).
     Lookups are linear probing from the home slot across region borders: placement spreads
     load and locality, it never decides whether an id is found.
     """
@@ -161,7 +165,7 @@ class SharedReplayTable:
         cycle_ms = int((lifetime_s or _DEFAULT_LIFETIME_S) * 1000)
         # A whole cycle of regions spans at least a lifetime: a region is reused only once
         # its ids have expired, and at the sized-for rate it is at most MAX_LOAD full.
-        self._region_ms = -(-cycle_ms // regions)
+        self._region_ms = max(1, -(-cycle_ms // regions))
         self._region_mask = regions - 1
         self._region_bits = region_bits
         self._hash_shift = 64 - region_bits
