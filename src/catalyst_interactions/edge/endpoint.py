@@ -23,7 +23,7 @@ from ..discord.verify import SignatureVerifier, VerificationError
 from ..framework.dispatch import Defer, Dispatcher, Respond, ephemeral_message
 from ..framework.errors import UserFacingError
 from ..metrics import INITIAL_RESPONSE_DEADLINE_S, InteractionCount, Metrics
-from .replay import ReplayGuard, SharedReplayTable
+from .replay import ReplayGuard, immediate_first_seen
 
 log = logging.getLogger("catalyst_interactions.edge")
 
@@ -95,7 +95,7 @@ class InteractionEndpoint:
         self._verifier = verifier
         self._dispatcher = dispatcher
         self._replay = replay
-        self._replay_now = replay.first_seen_now if isinstance(replay, SharedReplayTable) else None
+        self._replay_now = immediate_first_seen(replay)
         self._metrics = metrics
         self._jobs = jobs
         self._recorder = recorder

@@ -192,11 +192,11 @@ class SharedReplayTable:
         """Live entries overwritten early in this process (the sized-for rate was exceeded)."""
 
     async def first_seen(self, interaction_id: str, expires_at: float) -> bool:
-        return self._offer(interaction_id, expires_at, _INLINE) == 0
+        return self.first_seen_now(interaction_id, expires_at)
 
     def first_seen_now(self, interaction_id: str, expires_at: float) -> bool:
-        """:meth:`first_seen` without a coroutine: the table answers without I/O, and the
-        edge's hot path calls this directly."""
+        """:meth:`first_seen` without a coroutine: the table answers without I/O (see
+        :func:`immediate_first_seen`)."""
         return self._offer(interaction_id, expires_at, _INLINE) == 0
 
     async def hand_over(self, interaction_id: str, expires_at: float) -> Previously:
@@ -266,6 +266,13 @@ class SharedReplayTable:
             self._words.release()  # the map cannot close while a view of it exists
             self._map.close()
             os.close(self._fd)
+
+
+def immediate_first_seen(guard: ReplayGuard) -> Callable[[str, float], bool] | None:
+    """``guard.first_seen`` as a plain call, for a backend that answers without I/O (the
+    host's table), so the edge's hot path need not make a coroutine per request; None for
+    one that must wait (Redis)."""
+    return guard.first_seen_now if isinstance(guard, SharedReplayTable) else None
 
 
 class RedisReplayGuard:
