@@ -134,13 +134,17 @@ class Report:
                 return row.rps
         return None
 
-    def round_ratio(self, top: tuple[str, Workload], bottom: tuple[str, Workload]) -> float | None:
-        """The median over rounds of one run's rate divided by another's of the same round;
-        None when no round has both."""
+    def round_ratios(self, top: tuple[str, Workload], bottom: tuple[str, Workload]) -> list[float]:
+        """Per round, one run's rate divided by another's of the same round (rounds that
+        have both)."""
         key_top, key_bottom = f"{top[0]} {top[1].value}", f"{bottom[0]} {bottom[1].value}"
-        ratios = [
+        return [
             r[key_top] / r[key_bottom] for r in self.rounds if r.get(key_top) and r.get(key_bottom)
         ]
+
+    def round_ratio(self, top: tuple[str, Workload], bottom: tuple[str, Workload]) -> float | None:
+        """The median of :meth:`round_ratios`; None when no round has both."""
+        ratios = self.round_ratios(top, bottom)
         return statistics.median(ratios) if ratios else None
 
     def cpu_us(self, server: str, workload: Workload) -> float | None:
@@ -269,7 +273,7 @@ def open_loop(
     return result
 
 
-def cold_starts(name: str, spec: ServerSpec, args: argparse.Namespace) -> list[float]:
+def cold_starts(spec: ServerSpec, args: argparse.Namespace) -> list[float]:
     """Seconds from spawn to the first 200 on ``/health``, for all but the last of the
     ``--cold-runs`` starts (the last is the start the server is measured in)."""
     colds: list[float] = []
@@ -283,7 +287,7 @@ def bench_servers(
     specs: dict[str, ServerSpec], pools: Pools, args: argparse.Namespace, report: Report
 ) -> None:
     """Start every server, then measure them in interleaved rounds, then each one's latency."""
-    colds = {name: cold_starts(name, spec, args) for name, spec in specs.items()}
+    colds = {name: cold_starts(spec, args) for name, spec in specs.items()}
     # Make or refresh the pools before the measured starts, so no signing overlaps them.
     for workload in (Workload.PING, Workload.HELP):
         pools.get(workload)
@@ -449,11 +453,12 @@ def render(report: Report) -> str:
     if ratios:
         lines += ["", f"ratios (rates: median of {len(report.rounds)} rounds' ratios):"]
         lines += [f"  {name:<36} {value:>7.2f}" for name, value in ratios]
+    ping, help_ = Workload.PING, Workload.HELP
     for label, top, bottom in (
-        ("/help ours / PING bare", "ours help", "bare ping"),
-        ("PING ours/bare", "ours ping", "bare ping"),
+        ("/help ours / PING bare", ("ours", help_), ("bare", ping)),
+        ("PING ours/bare", ("ours", ping), ("bare", ping)),
     ):
-        each = [r[top] / r[bottom] for r in report.rounds if r.get(top) and r.get(bottom)]
+        each = report.round_ratios(top, bottom)
         if len(each) > 1:
             lines.append(f"  {label + ', each round:':<36} " + " ".join(f"{v:.2f}" for v in each))
     if report.budgets:
@@ -481,10 +486,9 @@ def _ratios(report: Report) -> list[tuple[str, float]]:
         ratio = report.round_ratio(upper, lower)
         if ratio is not None:
             out.append((name, ratio))
-    pairs: list[tuple[str, Callable[[], float | None], Callable[[], float | None]]] = []
     # The same ratios from the server's CPU per answer (capacity on a core of its own):
     # what one request costs, not how often the shared machine let it run.
-    pairs += [
+    pairs: list[tuple[str, Callable[[], float | None], Callable[[], float | None]]] = [
         (
             "PING ours/bare by CPU per answer",
             lambda: report.cpu_us("bare", ping),
