@@ -58,7 +58,11 @@ def _load() -> str:
 
 @contextlib.contextmanager
 def serving(
-    processes: int, key: nacl.signing.SigningKey, work: Path, queue_url: str | None
+    processes: int,
+    key: nacl.signing.SigningKey,
+    work: Path,
+    queue_url: str | None,
+    user_rate: str = "off",
 ) -> Iterator[int]:
     port = free_port()
     data_dir = work / f"data-{processes}"
@@ -72,8 +76,9 @@ def serving(
         "CATALYST_COOLDOWNS": "chart=0,chart-buttons=0",
         "CATALYST_LOG_LEVEL": "warning",
         # The load generator is one member: the fair-use limits (docs/security.md) are
-        # for people, not for a benchmark, so they are off here.
-        "CATALYST_USER_RATE": "off",
+        # for people, not for a benchmark, so they are off unless --user-rate sets one
+        # (high enough to refuse nothing: then every request pays the check and no more).
+        "CATALYST_USER_RATE": user_rate,
         "CATALYST_JOBS_PER_USER": "0",
     }
     if queue_url:
@@ -116,6 +121,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--pool", type=int, default=150_000, help="signed requests per path")
     parser.add_argument("--queue-url", help="CATALYST_QUEUE_URL for both runs")
+    parser.add_argument(
+        "--user-rate",
+        default="off",
+        help="CATALYST_USER_RATE for both runs, e.g. 1000000/1: the per-member rate is "
+        "checked on every request (shared by the processes) but refuses none",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     key = new_signing_key()
@@ -135,7 +146,7 @@ def main() -> int:
             inline = make_spec(Workload.HELP, key, APPLICATION_ID, args.pool, ping.base_ms - 1)
             write_pool(inline, pools["inline"][0])
             write_chart_pool(pools["deferred"][0], key, args.pool // 3, 0, inline.base_ms - 1)
-            with serving(processes, key, work, args.queue_url) as port:
+            with serving(processes, key, work, args.queue_url, args.user_rate) as port:
                 url = f"http://{HOST}:{port}/interactions"
                 for path in PATHS:
                     pool, expected = pools[path]
@@ -160,7 +171,8 @@ def main() -> int:
     by = {(r.processes, r.path): r for r in rows}
     print(
         f"serve --no-workers --processes N, wrk -c{args.connections} for {args.duration:g} s, "
-        f"unpinned; load average before {load_before}, after {load_after}"
+        f"unpinned, CATALYST_USER_RATE={args.user_rate}; load average before {load_before}, "
+        f"after {load_after}"
     )
     print(
         f"{'path':<10} {'1 proc req/s':>13} {'p99 ms':>7} {'2 procs req/s':>14} {'p99 ms':>7}"

@@ -64,6 +64,8 @@ log = logging.getLogger("catalyst_interactions.app")
 
 REPLAY_TABLE = "replay.table"
 """The replay record's file in the data directory (every edge process maps it)."""
+THROTTLE_TABLE = "throttle.table"
+"""Cooldowns and rates of several edge processes without Redis (each maps it)."""
 
 
 @dataclass(slots=True)
@@ -194,14 +196,15 @@ def _state_backend(redis: Redis | None, store: LazyStore) -> StateBackend:
 
 
 def _throttle_store(settings: Settings, redis: Redis | None) -> ThrottleStore:
-    """Redis when configured (every edge everywhere); else a SQLite file when several
-    edge processes of this host serve (``serve --processes N``); else this process's memory."""
-    from .framework.throttle import MemoryThrottleStore, RedisThrottleStore, SqliteThrottleStore
+    """Redis when configured (every edge everywhere); else a table in a memory-mapped file
+    when several edge processes of this host serve (``serve --processes N``); else this
+    process's memory."""
+    from .framework.throttle import MemoryThrottleStore, RedisThrottleStore, SharedThrottleStore
 
     if redis is not None:
         return RedisThrottleStore(redis)
     if settings.edge_processes > 1:
-        return SqliteThrottleStore(settings.data_dir / "throttle.db")
+        return SharedThrottleStore(settings.data_dir / THROTTLE_TABLE)
     return MemoryThrottleStore()
 
 

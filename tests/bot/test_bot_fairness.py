@@ -191,9 +191,9 @@ def test_edges_of_one_host_share_cooldowns_and_rates_without_redis(
     start_bot: Callable[..., Bot],
 ) -> None:
     """`serve --processes 2` without Redis: two edges on one data dir (as the supervisor
-    starts them) keep cooldowns and rates in one SQLite file, so a member gets the limit
+    starts them) keep cooldowns and rates in one mapped table, so a member gets the limit
     once, not once per edge."""
-    from catalyst_interactions.framework.throttle import SqliteThrottleStore
+    from catalyst_interactions.framework.throttle import SharedThrottleStore
 
     edges = [
         start_bot(
@@ -201,7 +201,7 @@ def test_edges_of_one_host_share_cooldowns_and_rates_without_redis(
         )
         for _ in range(2)
     ]
-    assert all(isinstance(e.services.cooldowns.store, SqliteThrottleStore) for e in edges)
+    assert all(isinstance(e.services.cooldowns.store, SharedThrottleStore) for e in edges)
     alice = user()
     assert edges[0].send(timeframe_click(alice)) == {"type": 6}
     assert SLOW_DOWN.fullmatch(content(edges[1].send(timeframe_click(alice, "1M"))))

@@ -1,12 +1,13 @@
 """The throttle behind cooldowns and per-user rates: GCRA arithmetic worked out by hand, the
-memory bound measured, and the shared stores (a SQLite file between real processes, Redis
-between clients) holding one limit together."""
+memory bound measured, and the shared stores (a memory-mapped table between real processes,
+Redis between clients) holding one limit together."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import random
 import secrets
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from catalyst_interactions.framework.throttle import (
     DEFAULT_MAX_ENTRIES,
     MemoryThrottleStore,
     RedisThrottleStore,
-    SqliteThrottleStore,
+    SharedThrottleStore,
 )
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -100,10 +101,10 @@ _WORKER = textwrap.dedent(
     """
     import asyncio, json, sys
     from pathlib import Path
-    from catalyst_interactions.framework.throttle import SqliteThrottleStore
+    from catalyst_interactions.framework.throttle import SharedThrottleStore
 
     async def main():
-        store = SqliteThrottleStore(Path(sys.argv[1]))
+        store = SharedThrottleStore(Path(sys.argv[1]))
         admitted = {"cooldown": 0, "rate": 0}
         for _ in range(int(sys.argv[3])):
             if await store.admit("cd:chart:" + sys.argv[2], 60.0, 1) == 0:
@@ -119,14 +120,14 @@ _WORKER = textwrap.dedent(
 
 
 @pytest.mark.loopback
-def test_sqlite_store_holds_one_limit_across_processes(tmp_path: Path) -> None:
-    """Three real processes hammer one user's keys at once: one cooldown use and ten rate
-    slots in total, not per process."""
-    path = tmp_path / "throttle.db"
+def test_shared_store_holds_one_limit_across_processes(tmp_path: Path) -> None:
+    """Three real processes hammer one user's keys at once through one mapped file: one
+    cooldown use and ten rate slots in total, not per process."""
+    path = tmp_path / "data" / "throttle.table"
     user = str(secrets.randbelow(10**17))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(path), user, "40"],
+            [sys.executable, "-c", _WORKER, str(path), user, "2000"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -139,21 +140,90 @@ def test_sqlite_store_holds_one_limit_across_processes(tmp_path: Path) -> None:
         assert proc.returncode == 0, err
         results.append(json.loads(out))
     assert sum(r["cooldown"] for r in results) == 1
-    # 10 in the burst, plus at most one more if the 3 s run crossed a 0.6 s interval.
-    assert 10 <= sum(r["rate"] for r in results) <= 16
+    # 10 in the burst, plus one per 0.6 s interval the run lasted (well under a second).
+    assert 10 <= sum(r["rate"] for r in results) <= 12
     assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
 
 
-async def test_sqlite_store_purges_expired_rows(tmp_path: Path) -> None:
+async def test_shared_store_answers_as_the_memory_store_does(tmp_path: Path) -> None:
+    """Random cooldowns, rates and repeated interactions from 300 members over a minute of
+    fake time: the shared table gives the memory store's answer every time (neither is full,
+    so neither forgets a live key)."""
     clock = Clock()
-    store = SqliteThrottleStore(tmp_path / "throttle.db", clock=clock)
+    rng = random.Random(7)
+    memory = MemoryThrottleStore(clock=clock)
+    shared = SharedThrottleStore(tmp_path / "throttle.table", slots=4096, clock=clock)
+    limits = [(5.0, 1), (1.0, 1), (2.0, 4), (0.25, 30)]
+    last_token: dict[str, str] = {}
     try:
-        for user in range(50):
-            await store.admit(f"cd:x:{user}", 1.0, 1)
-        assert store.rows() == 50
-        clock.now += 31.0  # past every TAT and past the purge interval
-        await store.admit("cd:x:last", 1.0, 1)
-        assert store.rows() == 1
+        for step in range(20_000):
+            interval, burst = limits[rng.randrange(len(limits))]
+            key = f"k{interval}:{burst}:{rng.randrange(300)}"
+            token = last_token.get(key, "") if rng.random() < 0.1 else str(10**17 + step)
+            last_token[key] = token
+            expected = await memory.admit(key, interval, burst, token)
+            answer = await shared.admit(key, interval, burst, token)
+            assert answer == pytest.approx(expected, abs=1e-5), step  # TATs kept in µs
+            clock.now += rng.choice([0.0, 0.001, 0.01, 0.2])
+        assert shared.evicted == 0
+        assert 0 < shared.live() <= 1200  # at most one per key
+    finally:
+        await shared.close()
+
+
+async def test_shared_store_is_bounded_and_reuses_freed_slots(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SharedThrottleStore(tmp_path / "throttle.table", slots=1024, clock=clock)
+    size = store.path.stat().st_size
+    try:
+        for user in range(3000):  # three times the slots, all live: the table overflows
+            assert await store.admit(f"cd:x:{user}", 60.0 + user / 1000, 1) == 0
+        assert store.live() == 1024
+        assert store.evicted >= 3000 - 1024
+        # An overwritten key is let through early; a remembered one is still refused.
+        refused = [await store.admit(f"cd:x:{user}", 60.0, 1) > 0 for user in range(3000)]
+        assert 0 < sum(refused) < 3000
+        clock.now += 120.0  # every limit has freed up: their slots are reused, none evicted
+        evicted = store.evicted
+        for user in range(5000, 5400):
+            assert await store.admit(f"cd:y:{user}", 1.0, 1) == 0
+        assert store.evicted == evicted
+        assert store.live() == 400
+        assert store.path.stat().st_size == size  # fixed when made
+    finally:
+        await store.close()
+
+
+async def test_shared_store_starts_empty_with_another_layout(tmp_path: Path) -> None:
+    path = tmp_path / "throttle.table"
+    first = SharedThrottleStore(path, slots=1024)
+    assert await first.admit("cd:chart:1", 600.0, 1) == 0
+    await first.close()
+    again = SharedThrottleStore(path, slots=1024)  # same layout: the limit is still there
+    assert await again.admit("cd:chart:1", 600.0, 1) > 0
+    await again.close()
+    resized = SharedThrottleStore(path, slots=2048)
+    try:
+        assert await resized.admit("cd:chart:1", 600.0, 1) == 0
+        assert path.read_bytes()[:8] == b"CITHROT1"
+        assert path.stat().st_size == 16 + 2048 * 24
+    finally:
+        await resized.close()
+
+
+async def test_shared_store_fails_open(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = SharedThrottleStore(tmp_path / "throttle.table", slots=1024)
+
+    def broken_lock() -> None:
+        raise OSError(5, "Input/output error")
+
+    try:
+        assert await store.admit("cd:chart:1", 600.0, 1) == 0
+        store._file.lock = broken_lock  # type: ignore[method-assign]
+        with caplog.at_level(logging.WARNING, "catalyst_interactions.throttle"):
+            assert await store.admit("cd:chart:1", 600.0, 1) == 0
+        assert "throttle store unavailable (OSError)" in caplog.text
     finally:
         await store.close()
 
@@ -214,8 +284,8 @@ async def test_memory_store_passes_an_interaction_again() -> None:
     await _same_interaction_passes_its_own_limit(MemoryThrottleStore())
 
 
-async def test_sqlite_store_passes_an_interaction_again(tmp_path: Path) -> None:
-    store = SqliteThrottleStore(tmp_path / "throttle.db")
+async def test_shared_store_passes_an_interaction_again(tmp_path: Path) -> None:
+    store = SharedThrottleStore(tmp_path / "throttle.table")
     try:
         await _same_interaction_passes_its_own_limit(store)
     finally:

@@ -30,8 +30,6 @@ import enum
 import fcntl
 import hashlib
 import math
-import mmap
-import os
 import struct
 import time
 from collections.abc import Callable
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..discord.snowflake import DISCORD_EPOCH_MS
+from ..mapped_file import MappedFile
 
 
 class Previously(enum.Enum):
@@ -169,25 +168,13 @@ class SharedReplayTable:
         self._region_mask = regions - 1
         self._region_bits = region_bits
         self._hash_shift = 64 - region_bits
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        size = table_bytes(slots)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            header = os.pread(self._fd, _HEADER.size, 0)
-            layout = (_MAGIC, slots, self._region_ms)
-            fresh = len(header) < _HEADER.size or _HEADER.unpack(header) != layout
-            if fresh or os.fstat(self._fd).st_size != size:
-                # New, or laid out differently: start empty (sparse file; pages appear on use).
-                os.ftruncate(self._fd, 0)
-                os.ftruncate(self._fd, size)
-                os.pwrite(self._fd, _HEADER.pack(*layout), 0)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._map = mmap.mmap(self._fd, size)
+        layout = _HEADER.pack(_MAGIC, slots, self._region_ms)
+        # Another layout (an older file, other settings) starts empty: see mapped_file.py.
+        self._file = MappedFile(path, layout, table_bytes(slots))
+        self._fd = self._file.fd
         # The slots as 64-bit words (key, expiry << 2 | state, key, ...): indexing them is
         # cheaper than unpacking a struct per probe.
-        self._words = memoryview(self._map)[_HEADER.size :].cast("q")
+        self._words = self._file.words
         self.evicted = 0
         """Live entries overwritten early in this process (the sized-for rate was exceeded)."""
 
@@ -262,10 +249,7 @@ class SharedReplayTable:
         return 0
 
     async def aclose(self) -> None:
-        if not self._map.closed:
-            self._words.release()  # the map cannot close while a view of it exists
-            self._map.close()
-            os.close(self._fd)
+        self._file.close()
 
 
 def immediate_first_seen(guard: ReplayGuard) -> Callable[[str, float], bool] | None:

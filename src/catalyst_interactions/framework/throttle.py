@@ -13,8 +13,8 @@ Stores:
 - :class:`MemoryThrottleStore`: one process. At most ``max_entries`` keys (expired keys are
   swept first; when every key is live the oldest is evicted, which can only let a request
   through early, never refuse one wrongly).
-- :class:`SqliteThrottleStore`: every process on one host (``serve --processes N`` without
-  Redis): one small SQLite file in the data directory, WAL, one row per live key.
+- :class:`SharedThrottleStore`: every process on one host (``serve --processes N`` without
+  Redis): a fixed table in a memory-mapped file in the data directory, under a file lock.
 - :class:`RedisThrottleStore`: every edge on every host; each key expires with its TAT.
 
 Each key also remembers the id of the interaction it last admitted: the same interaction
@@ -27,14 +27,15 @@ fairness measure, and refusing everybody because it is down would be worse.
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import logging
-import sqlite3
+import struct
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from ..mapped_file import MappedFile
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -112,97 +113,124 @@ class MemoryThrottleStore:
         self._tat.clear()
 
 
-_SQLITE_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS throttle "
-    "(key TEXT PRIMARY KEY, tat REAL NOT NULL, token TEXT NOT NULL DEFAULT '')"
-)
-_PURGE_EVERY_S = 30.0
+SHARED_SLOTS = 1 << 17
+"""Slots of the host's shared table (24 bytes each: 3 MiB on disk, pages in memory as used):
+six times :data:`DEFAULT_MAX_ENTRIES`, so probe runs stay short at the memory store's bound."""
+_SHARED_HEADER = struct.Struct("<8sq")  # magic, slot count
+_SHARED_MAGIC = b"CITHROT1"
+_SHARED_PROBES = 16
+_WORDS_PER_SLOT = 3  # key hash (0 = never used), TAT in µs, token (the last admitted id)
 
 
-class SqliteThrottleStore:
-    """TATs in a SQLite file shared by every process of one host.
+def _word(text: str) -> int:
+    """A non-zero signed 64-bit word for ``text``: an interaction id as its number, anything
+    else (a throttle key) as a hash. 2**-64 per pair of live keys to collide: two members
+    would then share a limit (and one could be let through early), never worse."""
+    if text.isdigit() and len(text) <= 18:
+        return int(text) + 1
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1 | 1
 
-    One thread owns the connection, so the event loop never waits for the file lock. Each
-    admission is one ``BEGIN IMMEDIATE`` transaction (read, decide, write), atomic across
-    processes. Durability is not needed (``synchronous=OFF``): a lost row after a power cut
-    only lets one request through early. Expired rows are purged every 30 s, so the file
-    holds only the keys of the last window.
+
+class SharedThrottleStore:
+    """TATs in a table in a memory-mapped file that every process of one host maps
+    (``serve --processes N`` without Redis; see ``mapped_file.py``).
+
+    Open addressing: a key's home slot is its hash; a lookup walks at most
+    :data:`_SHARED_PROBES` slots to the key or to a never-used slot. Each admission reads,
+    decides and writes under the file's ``flock``, so all processes share one limit; the
+    clock is read under the lock too, so the processes' decisions happen in one order.
+
+    Bound: :data:`SHARED_SLOTS` slots, fixed when the file is made. A slot whose TAT has
+    passed holds no information and is reused; when every slot of a walk is live, the one
+    that frees up first is overwritten (counted in ``evicted``), which can only let that
+    member through early, as the memory store's eviction does. Costs ~3 µs an admission
+    where a SQLite transaction on a thread cost ~100 µs (docs/decisions.md D38).
     """
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, slots: int = SHARED_SLOTS, clock: Callable[[], float] = time.time
+    ) -> None:
+        if slots < 1024 or slots & (slots - 1):
+            raise ValueError("slots must be a power of two of at least 1024")
         self.path = path
+        self.slots = slots
         self._clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="throttle")
-        self._conn: sqlite3.Connection | None = None
-        self._last_purge = 0.0
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            from ..fileperms import private_dir, private_sqlite
-
-            private_dir(self.path.parent)
-            conn = sqlite3.connect(
-                self.path, timeout=2.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")
-            conn.execute(_SQLITE_SCHEMA)
-            private_sqlite(self.path)
-            self._conn = conn
-        return self._conn
-
-    def _admit(self, key: str, interval_s: float, burst: int, token: str) -> float:
-        conn = self._connect()
-        now = self._clock()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT tat, token FROM throttle WHERE key = ?", (key,)).fetchone()
-            if row is not None and token and row[1] == token and float(row[0]) > now:
-                conn.execute("COMMIT")
-                return 0.0
-            wait, new_tat = gcra(None if row is None else float(row[0]), now, interval_s, burst)
-            if wait == 0:
-                conn.execute(
-                    "INSERT INTO throttle (key, tat, token) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, token = excluded.token",
-                    (key, new_tat, token),
-                )
-            if now - self._last_purge >= _PURGE_EVERY_S:
-                self._last_purge = now
-                conn.execute("DELETE FROM throttle WHERE tat <= ?", (now,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return wait
-
-    def rows(self) -> int:
-        """Rows in the file (for tests and metrics)."""
-        conn = sqlite3.connect(self.path)
-        try:
-            return int(conn.execute("SELECT count(*) FROM throttle").fetchone()[0])
-        finally:
-            conn.close()
+        size = _SHARED_HEADER.size + slots * _WORDS_PER_SLOT * 8
+        self._file = MappedFile(
+            path, _SHARED_HEADER.pack(_SHARED_MAGIC, slots), size, preallocate=True
+        )
+        self._words = self._file.words
+        self.evicted = 0
 
     async def admit(self, key: str, interval_s: float, burst: int, token: str = "") -> float:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._executor, self._admit, key, interval_s, burst, token
-            )
-        except sqlite3.Error as exc:
+            return self.admit_now(key, interval_s, burst, token)
+        except OSError as exc:  # the lock's system calls
             log.warning("throttle store unavailable (%s); admitting", type(exc).__name__)
             return 0.0
 
-    async def close(self) -> None:
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    def admit_now(self, key: str, interval_s: float, burst: int, token: str = "") -> float:
+        """:meth:`admit` without a coroutine (no I/O: memory and a file lock)."""
+        key_word = _word(key)
+        token_word = _word(token) if token else 0
+        words = self._words
+        mask = self.slots - 1
+        self._file.lock()
+        try:
+            now = self._clock()
+            now_us = int(now * 1_000_000)
+            index = key_word & mask
+            found = reusable = oldest = -1
+            oldest_tat = 0
+            for _ in range(_SHARED_PROBES):
+                at = index * _WORDS_PER_SLOT
+                slot_key = words[at]
+                if slot_key == key_word:
+                    found = index
+                    break
+                if slot_key == 0:  # never used: the key is not further on
+                    if reusable < 0:
+                        reusable = index
+                    break
+                tat_us = words[at + 1]
+                if tat_us <= now_us:
+                    if reusable < 0:
+                        reusable = index
+                elif oldest < 0 or tat_us < oldest_tat:
+                    oldest, oldest_tat = index, tat_us
+                index = (index + 1) & mask
+            tat: float | None = None
+            if found >= 0:
+                at = found * _WORDS_PER_SLOT
+                stored_us = words[at + 1]
+                if token_word and words[at + 2] == token_word and stored_us > now_us:
+                    return 0.0  # this interaction again: admitted, not counted
+                tat = stored_us / 1_000_000
+            wait, new_tat = gcra(tat, now, interval_s, burst)
+            if wait > 0:
+                return wait
+            if found < 0:
+                found = reusable
+                if found < 0:  # every slot of the walk is live: the earliest to free goes
+                    found = oldest
+                    self.evicted += 1
+            at = found * _WORDS_PER_SLOT
+            words[at + 1] = round(new_tat * 1_000_000)
+            words[at + 2] = token_word
+            words[at] = key_word
+            return 0.0
+        finally:
+            self._file.unlock()
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=False)
+    def live(self) -> int:
+        """Slots holding a limit that has not freed up yet (for tests and operators)."""
+        now_us = int(self._clock() * 1_000_000)
+        tats = self._words[1::_WORDS_PER_SLOT]
+        return sum(1 for tat in tats if tat > now_us)
+
+    async def close(self) -> None:
+        self._file.close()
 
 
 # KEYS[1]: the key, holding "tat|token"; ARGV: interval, burst, token. Returns the wait as a
@@ -268,7 +296,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "MemoryThrottleStore",
     "RedisThrottleStore",
-    "SqliteThrottleStore",
+    "SharedThrottleStore",
     "ThrottleStore",
     "gcra",
 ]
