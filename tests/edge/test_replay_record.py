@@ -336,8 +336,8 @@ def test_the_hot_path_answers_and_writes_exactly_as_the_general_lookup(tmp_path:
             interaction_id = rng.choice(seen[-400:])  # a replay
         elif roll < 0.25:
             interaction_id = rng.choice(["abc-" + str(step), "9" * 19, "0", "٣٤٥"])
-        else:
-            interaction_id = new_id()
+        else:  # a fresh snowflake: fixed by the seed, not by the clock or the test order
+            interaction_id = make_snowflake(1_700_000_000_000 + rng.randrange(10**9), step)
         seen.append(interaction_id)
         expires_at = now[0] + rng.choice([5, 300])
         if rng.random() < 0.1:
@@ -351,7 +351,8 @@ def test_the_hot_path_answers_and_writes_exactly_as_the_general_lookup(tmp_path:
     assert alone.path.read_bytes() == shared.path.read_bytes()  # the same table, word for word
     assert alone.evicted == shared.evicted
     # Both paths were exercised: the home slot free, and taken (replays, collisions).
-    assert 1000 < walks[0] < 5700  # 5,492 walks, 508 home-slot writes with this seed
+    assert walks[0] > 1000  # 4,251 walks and 1,749 home-slot writes with this seed
+    assert 6000 - walks[0] > 200
 
 
 def _slots_holding(table: SharedReplayTable, keys: set[int]) -> list[int]:
