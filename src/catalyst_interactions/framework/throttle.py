@@ -123,13 +123,14 @@ _WORDS_PER_SLOT = 3  # key hash (0 = never used), TAT in µs, token (the last ad
 
 
 def _word(text: str) -> int:
-    """A non-zero signed 64-bit word for ``text``: an interaction id as its number, anything
-    else (a throttle key) as a hash. 2**-64 per pair of live keys to collide: two members
-    would then share a limit (and one could be let through early), never worse."""
-    if text.isdigit() and len(text) <= 18:
+    """A non-zero signed 64-bit word for ``text``: a short ASCII number (an interaction id)
+    as itself plus one, anything else (a throttle key, a long id) as a 63-bit hash. 2**-63 per
+    pair of live keys to collide: two members would then share a limit (and one could be let
+    through early), never worse."""
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         return int(text) + 1
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1 | 1
+    return int.from_bytes(digest, "little") >> 1 or 1
 
 
 class SharedThrottleStore:
