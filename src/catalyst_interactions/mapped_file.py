@@ -41,11 +41,8 @@ class MappedFile:
         # Missing directories are made private; an existing one is left as its owner set it
         # (the data directory is made 0700 by the application, fileperms.py).
         path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self.fd, self.emptied = self._open_laid_out(header, size, preallocate)
         try:
-            if os.fstat(self.fd).st_mode & 0o777 != FILE_MODE:
-                os.fchmod(self.fd, FILE_MODE)  # a file made by an older version, or by hand
-            self.emptied = self._lay_out(header, size, preallocate)
             self._map = mmap.mmap(self.fd, size)
             self.words = memoryview(self._map)[len(header) :].cast("q")
             """The table after the header, as signed 64-bit words (the file never leaves its
@@ -56,25 +53,63 @@ class MappedFile:
             os.close(self.fd)
             raise
 
-    def _lay_out(self, header: bytes, size: int, preallocate: bool) -> bool:
-        """Empty the file unless it already has this header and size; True when emptied."""
-        self.lock()
+    def _open_laid_out(self, header: bytes, size: int, preallocate: bool) -> tuple[int, bool]:
+        """The file's descriptor once it has this header and size, and whether it was made
+        empty for them. A file laid out otherwise is not emptied in place: processes of the
+        old layout may still map it (a rolling reload with other settings), and a mapping
+        whose file shrank under it dies with SIGBUS. A new file takes its name instead; they
+        keep the old one until they exit."""
+        replaced = False
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            try:
+                state = self._settle(fd, header, size, preallocate)
+            except BaseException:
+                os.close(fd)
+                raise
+            if state in ("kept", "laid out"):
+                return fd, replaced or state == "laid out"
+            replaced = replaced or state == "replaced"
+            os.close(fd)  # (releases its lock) the name holds another file now: open that
+
+    def _settle(self, fd: int, header: bytes, size: int, preallocate: bool) -> str:
+        """Under ``fd``'s lock: "kept" (already laid out), "laid out" (a new file, emptied
+        now), "replaced" (another layout: a new file took the name) or "moved" (another
+        process replaced it while we waited for the lock)."""
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+            return "moved"
+        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)  # a file made by an older version, or by hand
+        current = os.fstat(fd).st_size
+        if current == size and os.pread(fd, len(header), 0) == header:
+            state = "kept"
+        elif current == 0:  # made just now: nobody maps an empty file
+            _lay_out(fd, header, size)
+            state = "laid out"
+        else:
+            self._replace(header, size, preallocate)
+            return "replaced"
+        if preallocate:
+            _reserve(fd, size)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return state
+
+    def _replace(self, header: bytes, size: int, preallocate: bool) -> None:
+        """A new, empty file of this layout under the table's name (called holding the old
+        file's lock, so one process replaces it and the others open the result)."""
+        spare = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        fd = os.open(spare, os.O_RDWR | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
-            found = os.pread(self.fd, len(header), 0)
-            fresh = found != header or os.fstat(self.fd).st_size != size
-            if fresh:
-                os.ftruncate(self.fd, 0)
-                os.ftruncate(self.fd, size)  # sparse: zero pages appear on first use
-                os.pwrite(self.fd, header, 0)
+            _lay_out(fd, header, size)
             if preallocate:
-                try:
-                    os.posix_fallocate(self.fd, 0, size)
-                except OSError as exc:
-                    if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-                        raise  # no space: say so now, not with a SIGBUS later
-            return fresh
+                _reserve(fd, size)
+            os.replace(spare, self.path)
+        except BaseException:
+            spare.unlink(missing_ok=True)
+            raise
         finally:
-            self.unlock()
+            os.close(fd)
 
     def lock(self) -> None:
         """Hold the file exclusively against every other process that maps it."""
@@ -92,6 +127,19 @@ class MappedFile:
             self.words.release()  # the map cannot close while a view of it exists
             self._map.close()
             os.close(self.fd)
+
+
+def _lay_out(fd: int, header: bytes, size: int) -> None:
+    os.ftruncate(fd, size)  # sparse: zero pages appear on first use
+    os.pwrite(fd, header, 0)
+
+
+def _reserve(fd: int, size: int) -> None:
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise  # no space: say so now, not with a SIGBUS later
 
 
 __all__ = ["MappedFile"]
