@@ -7,8 +7,9 @@ read-decide-write step holds the file's ``flock`` (two system calls).
 
 The file starts with a header naming its layout (a magic string and the settings that shape
 the table). A file whose header or size differs from what the opener expects — an older
-layout, other settings — is emptied once when opened: both tables hold only short-lived,
-reconstructible state. The file is 0600 in a 0700 directory (``fileperms``).
+layout, other settings — is replaced by an empty one when opened (a new file takes the name;
+a process still mapping the old one keeps it): both tables hold only short-lived,
+reconstructible state. The file is 0600; a directory made for it is 0700 (``fileperms``).
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ class MappedFile:
         now), "replaced" (another layout: a new file took the name) or "moved" (another
         process replaced it while we waited for the lock)."""
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+        try:
+            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                return "moved"
+        except FileNotFoundError:  # deleted meanwhile: the next open makes it again
             return "moved"
         if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
             os.fchmod(fd, FILE_MODE)  # a file made by an older version, or by hand
