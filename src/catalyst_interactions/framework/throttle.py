@@ -236,7 +236,8 @@ class SharedThrottleStore:
 
 # KEYS[1]: the key, holding "tat|token"; ARGV: interval, burst, token. Returns the wait as a
 # string ('0': admitted). The time is Redis's own, so edges on hosts with skewed clocks still
-# share one limit.
+# share one limit. The TAT is stored to the microsecond (Lua's tostring keeps 14 digits, a
+# tenth of a millisecond of a Unix time, and rounding up made a wait exceed its period).
 _GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -252,7 +253,8 @@ if ARGV[3] ~= '' and last == ARGV[3] and tat > now then return '0' end
 if tat < now then tat = now end
 if tat - now > tolerance then return tostring(tat - tolerance - now) end
 local new = tat + interval
-redis.call('SET', KEYS[1], tostring(new) .. '|' .. ARGV[3], 'PX', math.ceil((new - now) * 1000))
+local value = string.format('%.6f', new) .. '|' .. ARGV[3]
+redis.call('SET', KEYS[1], value, 'PX', math.ceil((new - now) * 1000))
 return '0'
 """
 
