@@ -16,11 +16,26 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import mmap
 import os
 from pathlib import Path
 
 from .fileperms import DIR_MODE, FILE_MODE
+
+_WORD_LIMIT = 1 << 63  # table words are signed 64-bit integers
+
+
+def table_key(text: str) -> int:
+    """The non-zero 64-bit word a table keys ``text`` by: a decimal number below 2**63 (a
+    snowflake) as itself — the replay table reads its creation time from it — anything else
+    (a throttle key, a longer id) as a 63-bit hash, 2**-63 per pair to collide."""
+    if text.isdecimal() and len(text) <= 19:  # isdecimal: what int() takes ("²" is a digit)
+        value = int(text)
+        if 0 < value < _WORD_LIMIT:
+            return value
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1 or 1
 
 
 class MappedFile:
@@ -45,14 +60,12 @@ class MappedFile:
         self.fd, self.emptied = self._open_laid_out(header, size, preallocate)
         try:
             self._map = mmap.mmap(self.fd, size)
-            self.words = memoryview(self._map)[len(header) :].cast("q")
-            """The table after the header, as signed 64-bit words (the file never leaves its
-            host, so native byte order is fine)."""
         except BaseException:
-            if hasattr(self, "_map"):
-                self._map.close()
             os.close(self.fd)
             raise
+        self.words = memoryview(self._map)[len(header) :].cast("q")
+        """The table after the header, as signed 64-bit words (the file never leaves its host,
+        so native byte order is fine)."""
 
     def _open_laid_out(self, header: bytes, size: int, preallocate: bool) -> tuple[int, bool]:
         """The file's descriptor once it has this header and size, and whether it was made
@@ -78,17 +91,17 @@ class MappedFile:
         now), "replaced" (another layout: a new file took the name) or "moved" (another
         process replaced it while we waited for the lock)."""
         fcntl.flock(fd, fcntl.LOCK_EX)
+        opened = os.fstat(fd)
         try:
-            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+            if opened.st_ino != os.stat(self.path).st_ino:
                 return "moved"
         except FileNotFoundError:  # deleted meanwhile: the next open makes it again
             return "moved"
-        if os.fstat(fd).st_mode & 0o777 != FILE_MODE:
+        if opened.st_mode & 0o777 != FILE_MODE:
             os.fchmod(fd, FILE_MODE)  # a file made by an older version, or by hand
-        current = os.fstat(fd).st_size
-        if current == size and os.pread(fd, len(header), 0) == header:
+        if opened.st_size == size and os.pread(fd, len(header), 0) == header:
             state = "kept"
-        elif current == 0:  # made just now: nobody maps an empty file
+        elif opened.st_size == 0:  # made just now: nobody maps an empty file
             _lay_out(fd, header, size)
             state = "laid out"
         else:
@@ -122,10 +135,6 @@ class MappedFile:
     def unlock(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
 
-    @property
-    def closed(self) -> bool:
-        return self._map.closed
-
     def close(self) -> None:
         if not self._map.closed:
             self.words.release()  # the map cannot close while a view of it exists
@@ -146,4 +155,4 @@ def _reserve(fd: int, size: int) -> None:
             raise  # no space: say so now, not with a SIGBUS later
 
 
-__all__ = ["MappedFile"]
+__all__ = ["MappedFile", "table_key"]

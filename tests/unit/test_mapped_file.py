@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalyst_interactions.mapped_file import MappedFile
+from catalyst_interactions.mapped_file import MappedFile, table_key
 
 HEADER = b"CITEST01" + (4096).to_bytes(8, "little")
 SIZE = len(HEADER) + 4096 * 8
@@ -68,7 +68,7 @@ _OLD_AND_NEW = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from catalyst_interactions.mapped_file import MappedFile
+    from catalyst_interactions.mapped_file import MappedFile, table_key
 
     path = Path(sys.argv[1])
     old = MappedFile(path, b"CITEST01" + bytes(8), 16 + 8 * 65536)  # 512 KiB of words
@@ -101,7 +101,7 @@ _OPEN_AT = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from catalyst_interactions.mapped_file import MappedFile
+    from catalyst_interactions.mapped_file import MappedFile, table_key
 
     start_at = float(sys.argv[2])
     while time.time() < start_at:
@@ -139,3 +139,12 @@ def test_processes_opening_a_stale_file_at_once_all_get_the_one_replacement(
     final = MappedFile(path, b"CITEST03" + bytes(8), 16 + 8 * 4096)
     assert final.words[0] == 4
     final.close()
+
+
+def test_table_keys_are_non_zero_words_and_snowflakes_are_themselves() -> None:
+    assert table_key("1234567890123456789") == 1234567890123456789  # a snowflake: its time
+    hashed = ["0", "9" * 19, "9" * 25, "²", "٣٤٥x", "rate:1100000000000000003", ""]
+    keys = [table_key(text) for text in hashed]  # none raises ("²" is a digit, not decimal)
+    assert all(0 < key < 1 << 63 for key in keys)
+    assert len(set(keys)) == len(keys)
+    assert table_key("rate:1") == table_key("rate:1")  # stable: every process agrees

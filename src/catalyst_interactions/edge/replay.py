@@ -27,8 +27,6 @@ Backends:
 from __future__ import annotations
 
 import enum
-import fcntl
-import hashlib
 import math
 import struct
 import time
@@ -37,7 +35,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..discord.snowflake import DISCORD_EPOCH_MS
-from ..mapped_file import MappedFile
+from ..mapped_file import MappedFile, table_key
 
 
 class Previously(enum.Enum):
@@ -83,7 +81,6 @@ _PROBES = 64
 _INLINE, _QUEUED = 1, 2
 _MASK64 = (1 << 64) - 1
 _FIB = 0x9E3779B97F4A7C15
-_KEY_LIMIT = 1 << 63  # keys are signed 64-bit words
 _NEVER = 1 << 62  # no lifetime given: an expired slot is never known to be dead
 
 
@@ -96,16 +93,6 @@ def capacity_for(lifetime_s: float, peak_rate: float = MEASURED_PEAK_RATE) -> in
 
 def table_bytes(slots: int) -> int:
     return _HEADER.size + slots * SLOT.size
-
-
-def _key(interaction_id: str) -> int:
-    """A non-zero signed 64-bit key: the snowflake itself, else a hash of the id."""
-    if interaction_id.isdigit() and len(interaction_id) <= 19:
-        value = int(interaction_id)
-        if 0 < value < _KEY_LIMIT:
-            return value
-    digest = hashlib.blake2b(interaction_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1 | 1
 
 
 class SharedReplayTable:
@@ -171,7 +158,6 @@ class SharedReplayTable:
         layout = _HEADER.pack(_MAGIC, slots, self._region_ms)
         # Another layout (an older file, other settings) starts empty: see mapped_file.py.
         self._file = MappedFile(path, layout, table_bytes(slots))
-        self._fd = self._file.fd
         # The slots as 64-bit words (key, expiry << 2 | state, key, ...): indexing them is
         # cheaper than unpacking a struct per probe.
         self._words = self._file.words
@@ -193,7 +179,7 @@ class SharedReplayTable:
     def _offer(self, interaction_id: str, expires_at: float, state: int) -> int:
         """Record ``state`` for the id; the state it had before (0: none). Only a queued
         state overwrites (inline -> queued); everything else keeps the first record."""
-        key = _key(interaction_id)
+        key = table_key(interaction_id)  # a snowflake is its own key
         # The region of the id's creation time (a snowflake's top bits), then a hash of the
         # whole id within it (see the class docstring).
         region = ((key >> 22) + DISCORD_EPOCH_MS) // self._region_ms & self._region_mask
@@ -209,11 +195,11 @@ class SharedReplayTable:
                 words[2 * index] = key
                 return 0
             return self._probe(key, index, meta, now_ms)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._file.lock()
         try:
             return self._probe(key, index, meta, now_ms)
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._file.unlock()
 
     def _probe(self, key: int, index: int, meta: int, now_ms: int) -> int:
         """:meth:`_offer`'s walk from the home slot ``index`` (under the lock when shared)."""

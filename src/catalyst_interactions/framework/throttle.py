@@ -27,7 +27,6 @@ fairness measure, and refusing everybody because it is down would be worse.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import struct
 import time
@@ -35,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..mapped_file import MappedFile
+from ..mapped_file import MappedFile, table_key
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -122,17 +121,6 @@ _SHARED_PROBES = 16
 _WORDS_PER_SLOT = 3  # key hash (0 = never used), TAT in µs, token (the last admitted id)
 
 
-def _word(text: str) -> int:
-    """A non-zero signed 64-bit word for ``text``: a short ASCII number (an interaction id)
-    as itself plus one, anything else (a throttle key, a long id) as a 63-bit hash. 2**-63 per
-    pair of live keys to collide: two members would then share a limit (and one could be let
-    through early), never worse."""
-    if text.isascii() and text.isdigit() and len(text) <= 18:
-        return int(text) + 1
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1 or 1
-
-
 class SharedThrottleStore:
     """TATs in a table in a memory-mapped file that every process of one host maps
     (``serve --processes N`` without Redis; see ``mapped_file.py``).
@@ -166,15 +154,15 @@ class SharedThrottleStore:
 
     async def admit(self, key: str, interval_s: float, burst: int, token: str = "") -> float:
         try:
-            return self.admit_now(key, interval_s, burst, token)
+            return self._admit(key, interval_s, burst, token)
         except OSError as exc:  # the lock's system calls
             log.warning("throttle store unavailable (%s); admitting", type(exc).__name__)
             return 0.0
 
-    def admit_now(self, key: str, interval_s: float, burst: int, token: str = "") -> float:
-        """:meth:`admit` without a coroutine (no I/O: memory and a file lock)."""
-        key_word = _word(key)
-        token_word = _word(token) if token else 0
+    def _admit(self, key: str, interval_s: float, burst: int, token: str) -> float:
+        """Read, decide and write one key's slot under the file's lock."""
+        key_word = table_key(key)
+        token_word = table_key(token) if token else 0
         words = self._words
         mask = self.slots - 1
         self._file.lock()
