@@ -40,11 +40,11 @@ HANDOVER_SECRET = "bench-hand-over-secret-0123456789abcdef"
 BOT_TOKEN = "bench-bot-token"
 
 
-def server_spec(public_key: str, fake: FakeDiscord) -> ServerSpec:
+def server_spec(public_key: str, fake: FakeDiscord, processes: int = 1) -> ServerSpec:
     executable = ours_executable() or "catalyst-interactions"
     return ServerSpec(
         "ours",
-        (executable, "serve", "--host", HOST, "--port", "{port}"),
+        (executable, "serve", "--host", HOST, "--port", "{port}", "--processes", str(processes)),
         {
             "DISCORD_PUBLIC_KEY": public_key,
             "DISCORD_APPLICATION_ID": fake.application_id,
@@ -114,6 +114,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--slow-ms", type=float, default=1000.0)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="edge processes (2+: the replay record and the throttle in the host's shared tables)",
+    )
     args = parser.parse_args()
 
     key = nacl.signing.SigningKey(bytes([args.seed % 256]) * 32)
@@ -122,7 +128,10 @@ def main() -> int:
     print(f"load average before: {load_average()}")
     with (
         FakeDiscord(bot_token=BOT_TOKEN) as fake,
-        running(server_spec(public_key, fake), core=None, startup_timeout_s=60) as (server, _),
+        running(server_spec(public_key, fake, args.processes), core=None, startup_timeout_s=60) as (
+            server,
+            _,
+        ),
     ):
         corpus = seeds(
             build_registry(),
